@@ -1,0 +1,33 @@
+"""Wiring shared by `run` and `console`: settings -> database (migrated) -> registry ->
+services -> dispatcher, scheduler and outbox."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from bot.framework.context import Services
+from bot.framework.dispatcher import Dispatcher
+from bot.framework.roles import Access
+from commands import build_registry
+from config.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+async def build_services(settings: Settings, *, bot_user_id: str, modules: list[str] | None = None) -> Services:
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.storage.effective_database_url)
+    await db.upgrade()
+    registry = build_registry(modules)
+    access = Access(admins=settings.bot.admins, facilitators=settings.bot.facilitators,
+                    allowed_users=settings.bot.allowed_users, own_server=settings.server_name)
+    services = Services(settings=settings, db=db, registry=registry, access=access, bot_user_id=bot_user_id,
+                        started_at=datetime.now(timezone.utc))
+    for hook in registry.startup_hooks:
+        await hook(services)
+    return services
+
+
+def build_dispatcher(services: Services) -> Dispatcher:
+    return Dispatcher(services)

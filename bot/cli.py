@@ -1,0 +1,174 @@
+"""`dsih-bot` command line: run, console, check-config, db upgrade, import, export."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from config.settings import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+DATASETS = ("funding", "labs")
+
+
+def _settings(args) -> Settings:
+    return load_settings(getattr(args, "config", None))
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.logging.level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # nio logs every 429 and timeout at WARNING itself; our outbox and sync loop report those.
+    logging.getLogger("nio").setLevel(max(logging.ERROR, logging.getLogger().level))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def cmd_run(args) -> int:
+    settings = _settings(args)
+    settings.require_matrix()
+    _setup_logging(settings)
+    from bot.matrix.runtime import MatrixRuntime
+
+    return asyncio.run(MatrixRuntime(settings).run())
+
+
+def cmd_console(args) -> int:
+    settings = _settings(args)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from bot.console import run_console
+
+    return asyncio.run(run_console(settings, user_id=args.user, commands=args.command))
+
+
+def cmd_check_config(args) -> int:
+    settings = _settings(args)
+    if not args.console_only:
+        settings.require_matrix()
+    print(f"{args.config}: OK (homeserver {settings.matrix.homeserver}, user {settings.matrix.user_id}, "
+          f"database {settings.storage.effective_database_url.split('://')[0]})")
+    return 0
+
+
+def cmd_db_upgrade(args) -> int:
+    settings = _settings(args)
+    _setup_logging(settings)
+    from storage.db import Database
+
+    async def go():
+        db = Database(settings.storage.effective_database_url)
+        try:
+            await db.upgrade()
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+    print("database is up to date")
+    return 0
+
+
+def _dataset_module(kind: str):
+    return importlib.import_module(f"storage.{kind}_io")
+
+
+def cmd_import(args) -> int:
+    settings = _settings(args)
+    _setup_logging(settings)
+    from storage.db import Database
+
+    async def go() -> int:
+        db = Database(settings.storage.effective_database_url)
+        try:
+            await db.upgrade()
+            report = await _dataset_module(args.kind).import_file(db, Path(args.file), actor="cli")
+        finally:
+            await db.dispose()
+        print(report)
+        return 0
+
+    from storage.validation import ImportError_
+
+    try:
+        return asyncio.run(go())
+    except ImportError_ as exc:
+        print(f"import failed, nothing was changed:\n{exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_export(args) -> int:
+    settings = _settings(args)
+    _setup_logging(settings)
+    from storage.db import Database
+
+    async def go() -> str:
+        db = Database(settings.storage.effective_database_url)
+        try:
+            await db.upgrade()
+            return await _dataset_module(args.kind).export_text(db, args.format)
+        finally:
+            await db.dispose()
+
+    text = asyncio.run(go())
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dsih-bot", description="Community bot of the Dutch Societal Innovation Hub")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="connect to the homeserver and serve")
+    r.add_argument("--config", "-c", required=True)
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("console", help="try every command in a terminal, no homeserver needed")
+    c.add_argument("--config", "-c")
+    c.add_argument("--user", default="@you:console", help="who you are in the console (default: an admin)")
+    c.add_argument("command", nargs="*", help="run these commands and exit (default: read stdin)")
+    c.set_defaults(func=cmd_console)
+
+    k = sub.add_parser("check-config", help="validate a config file without connecting")
+    k.add_argument("--config", "-c", required=True)
+    k.add_argument("--console-only", action="store_true", help="do not require the matrix section")
+    k.set_defaults(func=cmd_check_config)
+
+    d = sub.add_parser("db", help="database maintenance")
+    dsub = d.add_subparsers(dest="dbcmd", required=True)
+    u = dsub.add_parser("upgrade", help="apply migrations")
+    u.add_argument("--config", "-c")
+    u.set_defaults(func=cmd_db_upgrade)
+
+    i = sub.add_parser("import", help="import a data file (CSV, JSON or YAML); all-or-nothing, upsert by id")
+    i.add_argument("kind", choices=DATASETS)
+    i.add_argument("file")
+    i.add_argument("--config", "-c")
+    i.set_defaults(func=cmd_import)
+
+    e = sub.add_parser("export", help="export a data set")
+    e.add_argument("kind", choices=DATASETS)
+    e.add_argument("--format", "-f", choices=("yaml", "json", "csv"), default="yaml")
+    e.add_argument("--output", "-o")
+    e.add_argument("--config", "-c")
+    e.set_defaults(func=cmd_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""`dsih-bot console`: the same dispatcher, database, scheduler and outbox as the Matrix
+runtime, with the terminal as the transport. For trying commands without a homeserver."""
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from datetime import datetime, timezone
+
+from bot.app import build_dispatcher, build_services
+from bot.framework.messages import Incoming
+from bot.outbox import OutboxSender, SendResult
+from bot.scheduler import Scheduler
+from config.settings import Settings
+from storage.models.core import OutboxMessage
+
+CONSOLE_ROOM = "!console:local"
+
+
+class ConsoleTransport:
+    def __init__(self, out=sys.stdout):
+        self.out = out
+
+    async def send(self, row: OutboxMessage) -> SendResult:
+        target = row.room_id or row.to_user
+        head = "" if target == CONSOLE_ROOM else f"[→ {target}] "
+        self.out.write(f"{head}{row.content.get('body', '')}\n\n")
+        self.out.flush()
+        return SendResult(event_id=f"$console-{row.txn_id}")
+
+
+async def run_console(settings: Settings, *, user_id: str, commands: list[str] | None = None) -> int:
+    services = await build_services(settings, bot_user_id="@dsih-bot:console")
+    # The person at the terminal operates the bot: make them admin for this session.
+    services.access.admins.add(user_id)
+    dispatcher = build_dispatcher(services)
+    sender = OutboxSender(services.db, ConsoleTransport())
+    scheduler = Scheduler(services, sender.wake)
+    services.scheduler = scheduler
+    sender.start()
+    await scheduler.start()
+    interactive = not commands and sys.stdin.isatty()
+    if interactive:
+        print(f"dsih-bot console — you are {user_id}. Try: {settings.bot.command_prefix}help "
+              f"(Ctrl-D to quit)\n")
+    try:
+        lines = commands or None
+        while True:
+            if lines is not None:
+                if not lines:
+                    break
+                line = lines.pop(0)
+            else:
+                line = await asyncio.to_thread(_read_line, "> " if interactive else "")
+                if line is None:
+                    break
+            if not line.strip():
+                continue
+            msg = Incoming(sender=user_id, room_id=CONSOLE_ROOM, event_id=f"$console-{uuid.uuid4().hex}",
+                           body=line.rstrip("\n"), is_direct=True,
+                           timestamp_ms=int(datetime.now(timezone.utc).timestamp() * 1000))
+            await dispatcher.handle(msg)
+            await sender.drain(timeout=10)
+    finally:
+        await sender.drain(timeout=5)
+        await sender.stop()
+        await scheduler.shutdown()
+        await services.db.dispose()
+    return 0
+
+
+def _read_line(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None

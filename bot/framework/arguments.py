@@ -1,0 +1,199 @@
+"""Argument declarations and converters. A command declares each argument once;
+parsing, validation messages and `!help` usage all come from that declaration."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Sequence
+from zoneinfo import available_timezones
+
+from rapidfuzz import process
+
+from bot.framework.errors import BadArgument
+from bot.i18n import N_
+
+if TYPE_CHECKING:
+    from bot.framework.context import Context
+
+
+class Converter:
+    """Turns one raw string into a typed value or raises BadArgument (English msgid)."""
+
+    metavar = N_("text")
+
+    async def convert(self, raw: str, ctx: "Context") -> Any:
+        return raw
+
+
+class Text(Converter):
+    metavar = N_("text")
+
+    def __init__(self, max_length: int = 4000):
+        self.max_length = max_length
+
+    async def convert(self, raw, ctx):
+        raw = raw.strip()
+        if len(raw) > self.max_length:
+            raise BadArgument("That text is too long ({length} characters; at most {max}).",
+                              length=len(raw), max=self.max_length)
+        return raw
+
+
+class Word(Text):
+    metavar = N_("word")
+
+
+class Int(Converter):
+    metavar = N_("number")
+
+    def __init__(self, minimum: int | None = None, maximum: int | None = None):
+        self.minimum, self.maximum = minimum, maximum
+
+    async def convert(self, raw, ctx):
+        cleaned = raw.strip().lstrip("#")
+        if not re.fullmatch(r"-?\d{1,12}", cleaned):
+            raise BadArgument("{value} is not a whole number.", value=raw[:50])
+        value = int(cleaned)
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+            raise BadArgument("{value} is out of range ({minimum}–{maximum}).", value=value,
+                              minimum=self.minimum if self.minimum is not None else "…",
+                              maximum=self.maximum if self.maximum is not None else "…")
+        return value
+
+
+_UNITS = {
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "seconde": 1, "seconden": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "minuut": 60, "minuten": 60,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600, "u": 3600, "uur": 3600, "uren": 3600,
+    "d": 86400, "day": 86400, "days": 86400, "dag": 86400, "dagen": 86400,
+    "w": 604800, "week": 604800, "weeks": 604800, "weken": 604800,
+}
+_PART = re.compile(r"(\d{1,6}(?:[.,]\d+)?)\s*([a-z]+)")
+
+
+class Duration(Converter):
+    """`90s`, `2m`, `1h30m`, `3d`, `2w`, `10 minuten`."""
+
+    metavar = N_("duration")
+
+    def __init__(self, minimum: timedelta = timedelta(seconds=1), maximum: timedelta = timedelta(days=366)):
+        self.minimum, self.maximum = minimum, maximum
+
+    async def convert(self, raw, ctx):
+        text = raw.strip().lower().replace(" ", "")
+        pos, seconds = 0, 0.0
+        for m in _PART.finditer(text):
+            if m.start() != pos or m.group(2) not in _UNITS:
+                break
+            seconds += float(m.group(1).replace(",", ".")) * _UNITS[m.group(2)]
+            pos = m.end()
+        if pos != len(text) or pos == 0:
+            raise BadArgument("{value} is not a duration. Examples: 10m, 2h, 3d, 1w.", value=raw[:50])
+        value = timedelta(seconds=seconds)
+        if not self.minimum <= value <= self.maximum:
+            raise BadArgument("The duration must be between {minimum} and {maximum}.",
+                              minimum=_human(self.minimum), maximum=_human(self.maximum))
+        return value
+
+
+def _human(delta: timedelta) -> str:
+    s = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size and s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+class Choice(Converter):
+    """One of a fixed set; `synonyms` maps other spellings (e.g. Dutch) to a choice."""
+
+    metavar = N_("choice")
+
+    def __init__(self, choices: Sequence[str], synonyms: dict[str, str] | None = None):
+        self.choices = list(choices)
+        self.lookup = {c.lower(): c for c in self.choices}
+        self.lookup.update({k.lower(): v for k, v in (synonyms or {}).items()})
+
+    async def convert(self, raw, ctx):
+        key = raw.strip().lower()
+        if key in self.lookup:
+            return self.lookup[key]
+        close = [m[0] for m in process.extract(key, list(self.lookup), limit=3, score_cutoff=60)]
+        raise BadArgument("{value} is not one of: {choices}.", value=raw[:50],
+                          choices=", ".join(self.choices), suggestions=close)
+
+
+_MONEY = re.compile(r"^(?:€|eur|euro)?\s*(\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?)\s*(k|m|mln|mio|miljoen|million|duizend|thousand)?\s*(?:€|eur|euro)?$")
+
+
+class Money(Converter):
+    """`100000`, `100k`, `€ 100.000`, `1,5M`, `2 miljoen`."""
+
+    metavar = N_("amount")
+
+    async def convert(self, raw, ctx):
+        m = _MONEY.match(raw.strip().lower())
+        if not m:
+            raise BadArgument("{value} is not an amount. Examples: 100000, 100k, 1.5M.", value=raw[:50])
+        number, unit = m.group(1).replace(" ", ""), m.group(2)
+        # 100.000 / 100,000 are thousands separators; 1,5 / 1.5 with a unit is a decimal.
+        if re.fullmatch(r"\d{1,3}([.,]\d{3})+", number) and not unit:
+            number = re.sub(r"[.,]", "", number)
+        else:
+            number = number.replace(",", ".")
+            if number.count(".") > 1:
+                number = number.replace(".", "", number.count(".") - 1)
+        value = float(number)
+        value *= {None: 1, "k": 1e3, "duizend": 1e3, "thousand": 1e3}.get(unit, 1e6)
+        return int(value)
+
+
+class Language(Choice):
+    metavar = N_("language")
+
+    def __init__(self):
+        super().__init__(["nl", "en"], {"nederlands": "nl", "dutch": "nl", "engels": "en", "english": "en",
+                                        "ned": "nl", "eng": "en"})
+
+
+class TimeZoneName(Converter):
+    metavar = N_("time zone")
+    _zones: dict[str, str] | None = None
+
+    async def convert(self, raw, ctx):
+        if TimeZoneName._zones is None:
+            TimeZoneName._zones = {z.lower(): z for z in available_timezones()}
+        key = raw.strip().lower()
+        if key in self._zones:
+            return self._zones[key]
+        close = [self._zones[m[0]] for m in process.extract(key, list(self._zones), limit=3, score_cutoff=70)]
+        raise BadArgument("{value} is not a time zone. Example: Europe/Amsterdam.", value=raw[:60], suggestions=close)
+
+
+@dataclass
+class Argument:
+    name: str
+    converter: Converter
+    required: bool = True
+    rest: bool = False  # take all remaining words
+    help: str = ""
+    default: Any = None
+
+
+@dataclass
+class Option:
+    name: str
+    converter: Converter | None  # None = boolean flag
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+    default: Any = None
+    multiple: bool = False
+
+    @property
+    def is_flag(self) -> bool:
+        return self.converter is None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)

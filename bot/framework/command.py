@@ -1,0 +1,178 @@
+"""Commands, grouped per capability in a Cog, collected in a Registry.
+
+    cog = Cog("reminders", N_("Reminders"))
+
+    @cog.command("remindme", dutch=("herinner",))
+    @argument("delay", Duration(), help=N_("when, e.g. 10m or 2h"))
+    @argument("text", Text(), rest=True)
+    async def remindme(ctx, delay, text):
+        \"\"\"Remind you of something after a while.\"\"\"
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from bot.framework.arguments import Argument, Converter, Option
+from bot.framework.roles import Role
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def _pending(fn) -> dict:
+    return fn.__dict__.setdefault("__dsih_decl__", {"arguments": [], "options": []})
+
+
+def argument(name: str, converter: Converter, *, required: bool = True, rest: bool = False,
+             help: str = "", default: Any = None):
+    """Declare a positional argument (decorators apply bottom-up, so we prepend)."""
+    def deco(fn):
+        _pending(fn)["arguments"].insert(0, Argument(name, converter, required, rest, help, default))
+        return fn
+    return deco
+
+
+def option(name: str, converter: Converter | None = None, *, aliases: tuple[str, ...] = (),
+           help: str = "", default: Any = None, multiple: bool = False):
+    """Declare `--name value` (or a boolean `--name` flag when converter is None)."""
+    def deco(fn):
+        _pending(fn)["options"].insert(0, Option(name, converter, tuple(aliases), help,
+                                                 default if converter else (default or False), multiple))
+        return fn
+    return deco
+
+
+@dataclass
+class Command:
+    name: str
+    callback: Handler
+    cog: "Cog"
+    aliases: tuple[str, ...] = ()
+    dutch: tuple[str, ...] = ()  # aliases that also tell us the user writes Dutch
+    role: Role = Role.MEMBER
+    arguments: list[Argument] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+    subcommands: dict[str, "Command"] = field(default_factory=dict)
+    parent: "Command | None" = None
+    hidden: bool = False
+    rate_limited: bool = True
+    direct_only: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases, *self.dutch)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.parent.qualified_name} {self.name}" if self.parent else self.name
+
+    @property
+    def summary(self) -> str:
+        """First paragraph of the docstring: an English msgid, translated where shown."""
+        doc = inspect.getdoc(self.callback) or ""
+        return " ".join(doc.split("\n\n", 1)[0].split())
+
+    @property
+    def details(self) -> str:
+        doc = inspect.getdoc(self.callback) or ""
+        parts = doc.split("\n\n", 1)
+        return " ".join(parts[1].split()) if len(parts) > 1 else ""
+
+    def option_for(self, name: str) -> Option | None:
+        for opt in self.options:
+            if name in opt.names:
+                return opt
+        return None
+
+    def subcommand(self, name: str, *, aliases: tuple[str, ...] = (), dutch: tuple[str, ...] = (),
+                   role: Role | None = None, hidden: bool = False):
+        def deco(fn):
+            decl = _pending(fn)
+            sub = Command(name, fn, self.cog, tuple(aliases), tuple(dutch), role or self.role,
+                          decl["arguments"], decl["options"], parent=self, hidden=hidden)
+            for n in sub.names:
+                self.subcommands[n.lower()] = sub
+            return sub
+        return deco
+
+
+QuestionHandler = Callable[..., Awaitable[bool]]
+
+
+class Cog:
+    """One capability: its commands, scheduled-job handlers, plain-language question
+    handler and start-up hook, in one module."""
+
+    def __init__(self, name: str, title: str):
+        self.name = name
+        self.title = title  # English msgid
+        self.commands: list[Command] = []
+        self.jobs: dict[str, Handler] = {}
+        self.questions: list[QuestionHandler] = []
+        self.startup_hooks: list[Handler] = []
+        self.stats: list[Handler] = []  # async (session) -> list[(English label msgid, count)] for !about
+
+    def stat(self, fn: Handler) -> Handler:
+        self.stats.append(fn)
+        return fn
+
+    def command(self, name: str, *, aliases: tuple[str, ...] = (), dutch: tuple[str, ...] = (),
+                role: Role = Role.MEMBER, hidden: bool = False, rate_limited: bool = True):
+        def deco(fn):
+            decl = _pending(fn)
+            cmd = Command(name, fn, self, tuple(aliases), tuple(dutch), role,
+                          decl["arguments"], decl["options"], hidden=hidden, rate_limited=rate_limited)
+            self.commands.append(cmd)
+            return cmd
+        return deco
+
+    def job(self, kind: str):
+        """Register the handler for scheduled jobs of `kind` (see bot.scheduler)."""
+        def deco(fn):
+            self.jobs[kind] = fn
+            return fn
+        return deco
+
+    def question(self, fn: QuestionHandler) -> QuestionHandler:
+        """A handler for plain-language text addressed to the bot. It returns True
+        when it answered; the dispatcher tries handlers in cog order."""
+        self.questions.append(fn)
+        return fn
+
+    def on_startup(self, fn: Handler) -> Handler:
+        self.startup_hooks.append(fn)
+        return fn
+
+
+class Registry:
+    def __init__(self, cogs: list[Cog]):
+        self.cogs = cogs
+        self.by_name: dict[str, Command] = {}
+        self.jobs: dict[str, Handler] = {}
+        for cog in cogs:
+            for cmd in cog.commands:
+                for n in cmd.names:
+                    key = n.lower()
+                    if key in self.by_name:
+                        raise ValueError(f"command name {n!r} is used twice")
+                    self.by_name[key] = cmd
+            for kind, fn in cog.jobs.items():
+                if kind in self.jobs:
+                    raise ValueError(f"job kind {kind!r} is registered twice")
+                self.jobs[kind] = fn
+
+    def get(self, name: str) -> Command | None:
+        return self.by_name.get(name.lower())
+
+    @property
+    def commands(self) -> list[Command]:
+        return [c for cog in self.cogs for c in cog.commands]
+
+    @property
+    def questions(self) -> list[QuestionHandler]:
+        return [q for cog in self.cogs for q in cog.questions]
+
+    @property
+    def startup_hooks(self) -> list[Handler]:
+        return [h for cog in self.cogs for h in cog.startup_hooks]

@@ -1,0 +1,134 @@
+"""What a command handler gets: who asked, where, in which language, the database
+session of this command, and ways to answer. Nothing here knows about Matrix."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.framework.messages import Incoming, Outgoing
+from bot.framework.roles import Access, Role
+from bot.i18n import Translator
+from bot.render import MAX_CONTENT_BYTES, content_size, message_content
+from storage.models.core import Pager, UserPrefs
+
+if TYPE_CHECKING:
+    from bot.framework.command import Command, Registry
+    from bot.scheduler import Scheduler
+    from config.settings import Settings
+    from storage.db import Database
+
+
+@dataclass
+class Services:
+    """Long-lived things shared by all commands (built once at start-up)."""
+    settings: "Settings"
+    db: "Database"
+    registry: "Registry"
+    access: Access
+    bot_user_id: str
+    started_at: datetime
+    scheduler: "Scheduler | None" = None
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    extras: dict[str, Any] = field(default_factory=dict)  # per-capability caches (search index, gazetteer)
+
+
+class Context:
+    def __init__(self, incoming: Incoming, services: Services, db: AsyncSession):
+        self.incoming = incoming
+        self.services = services
+        self.db = db
+        self.settings = services.settings
+        self.command: "Command | None" = None
+        self.invoked_as: str | None = None
+        self.lang = services.settings.bot.language
+        self.tz = services.settings.bot.timezone
+        self.t = Translator(self.lang, self.tz)
+        self.role = services.access.role_of(incoming.sender, incoming.power_level)
+        self.outgoing: list[Outgoing] = []
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def sender(self) -> str:
+        return self.incoming.sender
+
+    @property
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def set_language(self, lang: str, tz: str | None = None) -> None:
+        self.lang = lang
+        self.tz = tz or self.tz
+        self.t = Translator(self.lang, self.tz)
+
+    def has_role(self, role: Role) -> bool:
+        return self.role >= role
+
+    # -- answering ---------------------------------------------------------
+    async def reply(self, markdown: str, *, notice: bool = True) -> None:
+        """Answer the command in its room (and thread), as a reply to it."""
+        self.outgoing.append(Outgoing(markdown, room_id=self.incoming.room_id, reply_to=self.incoming.event_id,
+                                      thread_root=self.incoming.thread_root, notice=notice))
+
+    async def reply_pages(self, header: str, items: list[str], footer: str = "") -> None:
+        """Answer with a list, one page now and the rest kept for `!more` (never cut mid-item)."""
+        pages = paginate(header, items, footer, self.settings.bot.page_size,
+                         more_hint=self.t("More: `{prefix}more` ({remaining} left)",
+                                          prefix=self.settings.bot.command_prefix, remaining="{remaining}"))
+        await self.reply(pages[0])
+        await self.store_pages(pages[1:])
+
+    async def store_pages(self, pages: list[str]) -> None:
+        key = (self.incoming.sender, self.incoming.room_id)
+        existing = await self.db.get(Pager, key)
+        if not pages:
+            if existing:
+                await self.db.delete(existing)
+            return
+        if existing:
+            existing.pages, existing.total, existing.created_at = pages, len(pages), self.now
+        else:
+            self.db.add(Pager(user_id=key[0], room_id=key[1], pages=pages, total=len(pages), created_at=self.now))
+
+    def send_to_room(self, room_id: str, markdown: str, *, mentions: tuple[str, ...] = ()) -> None:
+        self.outgoing.append(Outgoing(markdown, room_id=room_id, mentions=mentions))
+
+    def send_to_user(self, user_id: str, markdown: str) -> None:
+        """A direct message; the runtime finds or creates the DM room."""
+        self.outgoing.append(Outgoing(markdown, to_user=user_id))
+
+    async def translator_for(self, user_id: str) -> Translator:
+        """The language and zone another user chose (for notifications sent to them)."""
+        prefs = await self.db.get(UserPrefs, user_id)
+        return Translator((prefs and prefs.language) or self.settings.bot.language,
+                          (prefs and prefs.timezone) or self.settings.bot.timezone)
+
+
+def paginate(header: str, items: list[str], footer: str, page_size: int, more_hint: str) -> list[str]:
+    """Split items into pages of at most `page_size` items and MAX_CONTENT_BYTES; the
+    first page carries the header, every page but the last a `!more` hint."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    for item in items:
+        candidate = current + [item]
+        too_big = content_size(message_content("\n\n".join([header, *candidate, footer, more_hint]))) > MAX_CONTENT_BYTES
+        if current and (len(candidate) > page_size or too_big):
+            chunks.append(current)
+            current = [item]
+        else:
+            current = candidate
+    chunks.append(current)
+    pages = []
+    for i, chunk in enumerate(chunks):
+        parts = [header] if i == 0 and header else []
+        parts += chunk
+        remaining = len(chunks) - i - 1
+        if remaining:
+            parts.append("_" + more_hint.replace("{remaining}", str(remaining)) + "_")
+        elif footer:
+            parts.append(footer)
+        pages.append("\n\n".join(p for p in parts if p))
+    return pages

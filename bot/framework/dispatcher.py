@@ -1,0 +1,271 @@
+"""From an incoming chat message to outgoing replies, exactly once.
+
+The handler, the record that the command was handled and the outbox rows of its replies
+are committed in one database transaction; on any error the handler's work is rolled back
+and the error reply is committed instead. This is the only place that decides what a
+user sees for an error."""
+from __future__ import annotations
+
+import html
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import process
+from sqlalchemy import select
+
+from bot.framework.command import Command, Registry
+from bot.framework.context import Context, Services
+from bot.framework.errors import (
+    BadArgument, CheckFailure, CommandError, CommandNotFound, MissingArgument, MissingRole, RateLimited,
+    TooManyArguments, UserInputError,
+)
+from bot.framework.help import escape_params, usage
+from bot.framework.messages import Incoming, Outgoing
+from bot.framework.middleware import (
+    LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
+)
+from bot.framework.tokens import Token, option_name, split
+from bot.render import md_escape
+from storage.models.core import HandledEvent
+from bot import outbox
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT = 10_000  # characters of a message we look at; the rest is ignored (and said so)
+
+
+@dataclass
+class Addressed:
+    text: str
+    explicit_command: bool  # prefix used: unknown words are unknown commands
+
+
+class Dispatcher:
+    def __init__(self, services: Services, middlewares: list[Middleware] | None = None):
+        self.services = services
+        self.registry: Registry = services.registry
+        bot = services.settings.bot
+        self.prefix = bot.command_prefix
+        self.middlewares = middlewares if middlewares is not None else [
+            LanguageMiddleware(),
+            RateLimitMiddleware(bot.rate_limit_count, bot.rate_limit_window.total_seconds()),
+            PermissionMiddleware(),
+        ]
+
+    # -- recognition --------------------------------------------------------
+    def addressed(self, msg: Incoming) -> Addressed | None:
+        """The command text if the message is meant for the bot, else None."""
+        body = msg.body.strip()
+        if body.startswith(self.prefix) and len(body) > len(self.prefix):
+            return Addressed(body[len(self.prefix):].lstrip(), True)
+        stripped = self._strip_mention(msg)
+        if stripped is not None:
+            stripped = stripped.strip()
+            if stripped.startswith(self.prefix):
+                return Addressed(stripped[len(self.prefix):].lstrip(), True)
+            return Addressed(stripped, False)
+        if msg.is_direct and body:
+            return Addressed(body, False)
+        return None
+
+    def _strip_mention(self, msg: Incoming) -> str | None:
+        bot_id = self.services.bot_user_id
+        names = {bot_id, bot_id.split(":")[0].lstrip("@")}
+        display = self.services.extras.get("display_name")
+        if display:
+            names.add(display)
+        body = msg.body.lstrip()
+        for name in sorted(names, key=len, reverse=True):
+            for lead in (name, "@" + name.lstrip("@")):
+                if body.lower().startswith(lead.lower()):
+                    after = body[len(lead):]
+                    if not after or after[0] in ":, \t\n":
+                        return after.lstrip(":,").strip()
+        if msg.formatted_body and re.match(
+            r'^\s*<a href="https://matrix\.to/#/' + re.escape(bot_id) + r'"', msg.formatted_body
+        ):
+            # Pill: plain body starts with the display name we may not know yet.
+            return body.split(":", 1)[1] if ":" in body[:80] else body
+        if bot_id in msg.mentions:
+            return body
+        return None
+
+    # -- the whole path -------------------------------------------------------
+    async def handle(self, msg: Incoming) -> list[Outgoing] | None:
+        """Handle one message exactly once. Returns the replies (already in the outbox),
+        or None when the message is not for the bot."""
+        addressed = self.addressed(msg)
+        if addressed is None:
+            return None
+        db = self.services.db
+        ctx: Context | None = None
+        async with db.sessionmaker() as session:
+            try:
+                async with session.begin():
+                    if await session.get(HandledEvent, msg.event_id):
+                        return []  # answered before (e.g. redelivered after a crash)
+                    ctx = Context(msg, self.services, session)
+                    await self._run(ctx, addressed)
+                    out = list(ctx.outgoing)
+                    await outbox.enqueue(session, out, origin=self._origin(ctx, msg), key=msg.event_id)
+                    session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
+                for callback in ctx.after_commit:
+                    await callback()
+                return out
+            except Exception as exc:  # noqa: BLE001 - every error ends here, by design
+                err_ctx = Context(msg, self.services, session)
+                if ctx is not None:
+                    err_ctx.command, err_ctx.invoked_as = ctx.command, ctx.invoked_as
+                    err_ctx.set_language(ctx.lang, ctx.tz)
+                async with session.begin():
+                    if await session.get(HandledEvent, msg.event_id):
+                        return []
+                    await self._on_error(err_ctx, exc)
+                    out = list(err_ctx.outgoing)
+                    await outbox.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
+                    session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
+                return out
+
+    @staticmethod
+    def _origin(ctx: Context, msg: Incoming) -> str:
+        name = ctx.command.qualified_name if ctx.command else "?"
+        return f"command {name} ({msg.event_id})"
+
+    async def _run(self, ctx: Context, addressed: Addressed) -> None:
+        text = addressed.text[:MAX_INPUT]
+        tokens = split(text)
+        first = tokens[0].text if tokens else ""
+        cmd = self.registry.get(first) if first and not tokens[0].quoted else None
+        if cmd is None:
+            if addressed.explicit_command:
+                ctx.invoked_as = first
+                await chain(self.middlewares, lambda c: self._not_found(first))(ctx)
+                return
+            await chain(self.middlewares, lambda c: self._question(c, text))(ctx)
+            return
+        rest = tokens[1:]
+        if cmd.subcommands and rest and not rest[0].quoted and rest[0].text.lower() in cmd.subcommands:
+            cmd = cmd.subcommands[rest[0].text.lower()]
+            rest = rest[1:]
+        ctx.command, ctx.invoked_as = cmd, first
+
+        async def endpoint(c: Context) -> None:
+            kwargs = await parse_arguments(cmd, rest, c)
+            await cmd.callback(c, **kwargs)
+
+        await chain(self.middlewares, endpoint)(ctx)
+
+    async def _not_found(self, name: str) -> None:
+        names = [n for n, c in self.registry.by_name.items() if not c.hidden]
+        close = [m[0] for m in process.extract(name.lower()[:50], names, limit=3, score_cutoff=55)]
+        raise CommandNotFound(name[:50], close)
+
+    async def _question(self, ctx: Context, text: str) -> None:
+        if not text.strip():
+            await ctx.reply(ctx.t("Hello! Type `{prefix}help` to see what I can do.", prefix=self.prefix))
+            return
+        for handler in self.registry.questions:
+            if await handler(ctx, text):
+                return
+        await ctx.reply(ctx.t("I did not understand that. Type `{prefix}help` to see what I can do, "
+                              "or ask about funding or living labs.", prefix=self.prefix))
+
+    # -- errors -----------------------------------------------------------------
+    async def _on_error(self, ctx: Context, exc: Exception) -> None:
+        t, p = ctx.t, self.prefix
+        cmd = ctx.command
+        if isinstance(exc, UserInputError):
+            lines = ["⚠️ " + t(exc.message, **escape_params(exc.params))]
+            suggestions = exc.params.get("suggestions") if isinstance(exc, BadArgument) else None
+            if suggestions:
+                lines.append(t("Did you mean: {names}?", names=", ".join(md_escape(s) for s in suggestions)))
+            if cmd is not None:
+                lines.append(t("Usage: {usage}", usage=f"`{usage(cmd, p, t)}`") + " — " +
+                             t("more: `{prefix}help {name}`", prefix=p, name=cmd.qualified_name))
+            await ctx.reply("\n\n".join(lines))
+        elif isinstance(exc, CommandNotFound):
+            msg = t("I don't know the command {name}.", name=md_escape(p + exc.name))
+            if exc.suggestions:
+                msg += " " + t("Did you mean: {names}?", names=", ".join(f"`{p}{s}`" for s in exc.suggestions))
+            msg += " " + t("Type `{prefix}help` for all commands.", prefix=p)
+            await ctx.reply(msg)
+        elif isinstance(exc, MissingRole):
+            await ctx.reply("🔒 " + t("Sorry, {command} is for the {role} role only.",
+                                      command=f"`{p}{cmd.qualified_name if cmd else '?'}`", role=t(exc.role)))
+        elif isinstance(exc, RateLimited):
+            if exc.first:
+                await ctx.reply(t("You are sending commands quickly — please wait {seconds} seconds and try again.",
+                                  seconds=max(1, round(exc.retry_after))))
+        elif isinstance(exc, CheckFailure):
+            await ctx.reply("🔒 " + t(exc.message, **escape_params(exc.params)))
+        elif isinstance(exc, CommandError):
+            await ctx.reply("⚠️ " + t(exc.message, **escape_params(exc.params)))
+        else:
+            ref = secrets.token_hex(4)
+            log.error("internal error %s in %s from %s in %s", ref, cmd.qualified_name if cmd else "?",
+                      ctx.sender, ctx.incoming.room_id, exc_info=exc)
+            await ctx.reply(t("Sorry, something went wrong on my side (reference {ref}). "
+                              "The team can look it up with that reference.", ref=ref))
+
+
+async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {o.name: ([] if o.multiple else o.default) for o in cmd.options}
+    positional: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        opt = option_name(tok)
+        if opt is None:
+            positional.append(tok.text)
+            i += 1
+            continue
+        name, inline = opt
+        decl = cmd.option_for(name)
+        if decl is None:
+            known = [n for o in cmd.options for n in o.names]
+            close = [f"--{m[0]}" for m in process.extract(name[:40], known, limit=2, score_cutoff=60)]
+            raise BadArgument("Unknown option: --{option}.", option=name[:40], suggestions=close)
+        i += 1
+        if decl.is_flag:
+            if inline is not None:
+                raise BadArgument("The option --{option} takes no value.", option=decl.name)
+            kwargs[decl.name] = True
+            continue
+        if inline is None:
+            if i >= len(tokens) or option_name(tokens[i]) is not None:
+                raise BadArgument("The option --{option} needs a value.", option=decl.name)
+            inline = tokens[i].text
+            i += 1
+        try:
+            value = await decl.converter.convert(inline, ctx)
+        except BadArgument as exc:
+            exc.argument = decl.name
+            raise
+        if decl.multiple:
+            kwargs[decl.name].append(value)
+        else:
+            kwargs[decl.name] = value
+    for n, arg in enumerate(cmd.arguments):
+        if arg.rest:
+            raw = " ".join(positional[n:])
+            positional = positional[:n]
+        elif n < len(positional):
+            raw = positional[n]
+        else:
+            raw = ""
+        if not raw:
+            if arg.required:
+                raise MissingArgument(arg.name)
+            kwargs[arg.name] = arg.default
+            continue
+        try:
+            kwargs[arg.name] = await arg.converter.convert(raw, ctx)
+        except BadArgument as exc:
+            exc.argument = arg.name
+            raise
+    if len(positional) > len(cmd.arguments):
+        raise TooManyArguments(" ".join(positional[len(cmd.arguments):])[:200])
+    return kwargs

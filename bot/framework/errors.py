@@ -1,0 +1,68 @@
+"""The typed error tree. Handlers raise; the dispatcher alone decides what the user sees.
+
+CommandError
+├── UserInputError           -> the message + usage of that command
+│   ├── BadArgument
+│   ├── MissingArgument
+│   └── TooManyArguments
+├── CommandNotFound          -> "did you mean ..."
+├── CheckFailure
+│   └── MissingRole          -> which role is needed
+└── RateLimited              -> polite "slow down" (once per window)
+Anything else is an internal error: apology + reference id, traceback only in the log.
+"""
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """Base of every error a user may be told about. `message` is an English msgid."""
+
+    def __init__(self, message: str = "", **params):
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
+class UserInputError(CommandError):
+    pass
+
+
+class BadArgument(UserInputError):
+    def __init__(self, message: str, *, argument: str | None = None, **params):
+        super().__init__(message, **params)
+        self.argument = argument
+
+
+class MissingArgument(UserInputError):
+    def __init__(self, argument: str):
+        super().__init__("Missing argument: {name}.", name=argument)
+        self.argument = argument
+
+
+class TooManyArguments(UserInputError):
+    def __init__(self, extra: str):
+        super().__init__("I did not understand this part: {extra}", extra=extra)
+
+
+class CommandNotFound(CommandError):
+    def __init__(self, name: str, suggestions: list[str]):
+        super().__init__("Unknown command: {name}.", name=name)
+        self.name = name
+        self.suggestions = suggestions
+
+
+class CheckFailure(CommandError):
+    pass
+
+
+class MissingRole(CheckFailure):
+    def __init__(self, role: str):
+        super().__init__("This command needs the {role} role.", role=role)
+        self.role = role
+
+
+class RateLimited(CommandError):
+    def __init__(self, retry_after: float, first: bool):
+        super().__init__()
+        self.retry_after = retry_after
+        self.first = first

@@ -1,0 +1,77 @@
+"""A small chain in front of every command handler (aiogram style):
+language -> flood guard -> permission -> handler. Each link is one small class."""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from typing import Awaitable, Callable
+
+from bot.framework.context import Context
+from bot.framework.errors import MissingRole, RateLimited
+from bot.i18n import detect_language
+from storage.models.core import UserPrefs
+
+Next = Callable[[Context], Awaitable[None]]
+
+
+class Middleware:
+    async def __call__(self, handler: Next, ctx: Context) -> None:  # pragma: no cover - interface
+        await handler(ctx)
+
+
+class LanguageMiddleware(Middleware):
+    """Reply language: the user's saved choice > the language of the message (or of the
+    Dutch command alias used) > bot.language. Zone: saved choice > bot.timezone."""
+
+    async def __call__(self, handler, ctx):
+        prefs = await ctx.db.get(UserPrefs, ctx.sender)
+        lang = prefs.language if prefs and prefs.language else None
+        if lang is None:
+            cmd = ctx.command
+            if cmd is not None and ctx.invoked_as and ctx.invoked_as.lower() in cmd.dutch:
+                lang = "nl"
+            else:
+                lang = detect_language(ctx.incoming.body)
+                if lang is None and cmd is not None and ctx.invoked_as and ctx.invoked_as.lower() == cmd.name:
+                    lang = None  # an English command word alone is too weak a signal
+        ctx.set_language(lang or ctx.settings.bot.language, prefs.timezone if prefs and prefs.timezone else None)
+        await handler(ctx)
+
+
+class RateLimitMiddleware(Middleware):
+    """Per-user sliding window. The first refusal in a window gets a polite answer;
+    later ones in the same window are dropped silently (no reply storms)."""
+
+    def __init__(self, count: int, window_seconds: float, clock=time.monotonic):
+        self.count, self.window, self.clock = count, window_seconds, clock
+        self.hits: dict[str, deque[float]] = defaultdict(deque)
+        self.warned_until: dict[str, float] = {}
+
+    async def __call__(self, handler, ctx):
+        if ctx.command is not None and not ctx.command.rate_limited:
+            return await handler(ctx)
+        now = self.clock()
+        hits = self.hits[ctx.sender]
+        while hits and now - hits[0] > self.window:
+            hits.popleft()
+        if len(hits) >= self.count:
+            retry = self.window - (now - hits[0])
+            first = self.warned_until.get(ctx.sender, 0) <= now
+            self.warned_until[ctx.sender] = now + retry
+            raise RateLimited(retry, first)
+        hits.append(now)
+        await handler(ctx)
+
+
+class PermissionMiddleware(Middleware):
+    async def __call__(self, handler, ctx):
+        if ctx.command is not None and ctx.role < ctx.command.role:
+            raise MissingRole(ctx.command.role.label)
+        await handler(ctx)
+
+
+def chain(middlewares: list[Middleware], endpoint: Next) -> Next:
+    handler = endpoint
+    for mw in reversed(middlewares):
+        handler = (lambda m, h: (lambda ctx: m(h, ctx)))(mw, handler)
+    return handler

@@ -1,0 +1,121 @@
+"""English/Dutch messages (Babel catalogs compiled at build time) and locale formatting.
+
+English is the source language: msgids are English, so `en` needs no catalog."""
+from __future__ import annotations
+
+import gettext as _gettext
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date as _fmt_date
+from babel.dates import format_datetime as _fmt_datetime
+from babel.numbers import format_currency, format_decimal, format_percent
+from babel.support import Translations
+
+LANGUAGES = ("nl", "en")
+LOCALE_DIR = Path(__file__).parent / "locale"
+_BABEL_LOCALE = {"nl": "nl_NL", "en": "en_GB"}
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> _gettext.NullTranslations:
+    if lang == "en":
+        return _gettext.NullTranslations()
+    merged: Translations | None = None
+    for mo in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.mo")):
+        with mo.open("rb") as fh:
+            part = Translations(fh, domain=mo.stem)
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    if merged is None:
+        raise RuntimeError(
+            f"no compiled message catalog for {lang!r} in {LOCALE_DIR}; "
+            "install the package (pip install .) so the build compiles the catalogs"
+        )
+    return merged
+
+
+class Translator:
+    """Everything language- and zone-dependent a reply needs."""
+
+    def __init__(self, lang: str = "en", tz: str = "Europe/Amsterdam"):
+        self.lang = lang if lang in LANGUAGES else "en"
+        self.tz = ZoneInfo(tz)
+        self._t = translations(self.lang)
+        self.locale = Locale.parse(_BABEL_LOCALE[self.lang])
+
+    def __call__(self, message: str, /, **params) -> str:
+        text = self._t.gettext(message)
+        return text.format(**params) if params else text
+
+    def n(self, singular: str, plural: str, count: int, /, **params) -> str:
+        text = self._t.ngettext(singular, plural, count)
+        return text.format(count=count, **params)
+
+    # -- formatting -------------------------------------------------------
+    def datetime(self, value: datetime) -> str:
+        """`dinsdag 3 december 2026 14:00` / `Tuesday 3 December 2026 14:00` in the user's zone."""
+        local = value.astimezone(self.tz)
+        return _fmt_datetime(local, "EEEE d MMMM y HH:mm", locale=self.locale)
+
+    def date(self, value: date | datetime) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return _fmt_date(value, "EEEE d MMMM y", locale=self.locale)
+
+    def short_date(self, value: date | datetime) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return _fmt_date(value, "d MMMM y", locale=self.locale)
+
+    def money(self, amount: float | int) -> str:
+        """`€ 4.000.000` (nl) / `€4,000,000` (en)."""
+        pattern = "¤ #,##0" if self.lang == "nl" else "¤#,##0"
+        return format_currency(amount, "EUR", format=pattern, locale=self.locale, currency_digits=False)
+
+    def number(self, value: float | int) -> str:
+        return format_decimal(value, locale=self.locale)
+
+    def percent(self, share: float) -> str:
+        return format_percent(share, locale=self.locale)
+
+
+# --- language detection -------------------------------------------------------
+# Small marker lists are enough to tell Dutch from English in chat questions;
+# a full language-id model would be overkill for two languages.
+_NL = set(
+    "de het een en is er zijn voor van welke wat hoe waar wanneer mijn ik jij je wij we "
+    "niet wel ook met naar bij op aan om dat dit deze die kan kun kunnen graag hallo hoi "
+    "bedankt dank alsjeblieft subsidie subsidies gemeente gemeenten provincie provincies "
+    "waterschap proeftuin proeftuinen buurt zoek zoeken hulp taal herinner herinnering "
+    "tijdzone regeling regelingen onderzoek klimaat duurzaam duurzame over binnen dagen "
+    "geef toon laat zien heb hebben moet moeten gaat".split()
+)
+_EN = set(
+    "the a an and is are there for of which what how where when my i you we not with to "
+    "at on in that this these those can could please hello hi thanks thank funding grant "
+    "grants municipality municipalities province provinces lab labs near find search help "
+    "language remind reminder timezone any about within days show me have has must".split()
+)
+_WORD = re.compile(r"[a-zà-ÿ']+")
+
+
+def detect_language(text: str) -> str | None:
+    """'nl', 'en', or None when the text gives no clear signal."""
+    words = _WORD.findall(text.lower()[:2000])
+    nl = sum(w in _NL for w in words)
+    en = sum(w in _EN for w in words)
+    if nl == en:
+        return None
+    return "nl" if nl > en else "en"

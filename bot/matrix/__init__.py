@@ -1,0 +1,1 @@
+"""The Matrix side of the runtime: login, sync, event handling, sending."""

@@ -1,0 +1,330 @@
+"""The bot's life in Matrix: log in (once), long-poll sync with a stored token, join on
+allowed invites, turn room messages into commands, and stop cleanly.
+
+Exactly-once rules for commands (see also bot.framework.dispatcher):
+- `next_batch` is stored after a sync batch has been handled, so a crash re-delivers at
+  most the unfinished batch, and handled event ids make re-delivery harmless;
+- on the very first sync (no stored token) timelines are history, never commands;
+- messages older than bot.max_command_age, or older than the bot's join, are ignored."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from pathlib import Path
+
+from aiohttp import ClientError
+from nio import (
+    AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
+    RoomMessageText, SyncError, SyncResponse, WhoamiResponse,
+)
+from sqlalchemy import select
+
+from bot import outbox as outbox_mod
+from bot.app import build_dispatcher, build_services
+from bot.framework.messages import Incoming, Outgoing
+from bot.matrix import credentials as creds_mod
+from bot.matrix.transport import MatrixTransport
+from bot.outbox import OutboxSender
+from bot.scheduler import Scheduler
+from config.settings import Settings
+from storage.models.core import HandledEvent, KeyValue, RoomState
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT_MS = 30_000
+TOKEN_KEY = "sync.next_batch"
+
+
+class MatrixRuntime:
+    def __init__(self, settings: Settings):
+        settings.require_matrix()
+        self.settings = settings
+        self.data_dir: Path = settings.storage.data_dir
+        self.stopping = asyncio.Event()
+        self.client: AsyncClient | None = None
+        self.services = None
+        self.dispatcher = None
+        self.sender: OutboxSender | None = None
+        self.scheduler: Scheduler | None = None
+        self.next_batch: str | None = None
+
+    # -- start-up ---------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        m = self.settings.matrix
+        self.services = await build_services(self.settings, bot_user_id=m.user_id)
+        self.dispatcher = build_dispatcher(self.services)
+        store = self.data_dir / "crypto"
+        store.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.client = AsyncClient(
+            str(m.homeserver).rstrip("/"), m.user_id, store_path=str(store),
+            config=AsyncClientConfig(
+                encryption_enabled=True, store_sync_tokens=False,
+                # We handle 429s and connection errors ourselves (bounded, logged, non-blocking).
+                max_limit_exceeded=0, max_timeouts=0, request_timeout=60,
+            ),
+        )
+        try:
+            if not await self._login():
+                return 1
+            async with self.services.db.session() as s:
+                row = await s.get(KeyValue, TOKEN_KEY)
+                self.next_batch = row.value if row else None
+            self.sender = OutboxSender(self.services.db, MatrixTransport(self.client, self.services.db),
+                                       max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
+            self.scheduler = Scheduler(self.services, self.sender.wake)
+            self.services.scheduler = self.scheduler
+            await self._sync_loop()
+        finally:
+            await self._shutdown()
+        return 0
+
+    def _on_signal(self, sig) -> None:
+        log.info("received %s: finishing in-flight replies and stopping", signal.Signals(sig).name)
+        self.stopping.set()
+
+    async def _login(self) -> bool:
+        """Reuse the stored token and device; log in with the password only once."""
+        m = self.settings.matrix
+        path = self.data_dir / "credentials.json"
+        saved = creds_mod.load(path)
+        homeserver = str(m.homeserver).rstrip("/")
+        if saved and saved.user_id == m.user_id and saved.homeserver == homeserver:
+            self.client.restore_login(saved.user_id, saved.device_id, saved.access_token)
+            log.info("restored login for %s (device %s)", saved.user_id, saved.device_id)
+            return True
+        backoff = 1.0
+        while not self.stopping.is_set():
+            try:
+                if m.access_token:
+                    self.client.access_token = m.access_token.get_secret_value()
+                    who = await self.client.whoami()
+                    if not isinstance(who, WhoamiResponse) or not who.device_id:
+                        log.error("the configured access_token was refused: %s", who)
+                        return False
+                    creds = creds_mod.Credentials(homeserver, m.user_id, who.device_id, self.client.access_token)
+                else:
+                    resp = await self.client.login(m.password.get_secret_value(), device_name=m.device_name)
+                    if not isinstance(resp, LoginResponse):
+                        log.error("login failed: %s", resp)
+                        return False
+                    creds = creds_mod.Credentials(homeserver, m.user_id, resp.device_id, resp.access_token)
+                creds_mod.save(path, creds)
+                self.client.restore_login(creds.user_id, creds.device_id, creds.access_token)
+                log.info("logged in as %s (device %s); credentials stored", creds.user_id, creds.device_id)
+                return True
+            except (ClientError, asyncio.TimeoutError, OSError) as exc:
+                log.warning("homeserver unreachable at login (%s); retrying in %.0fs", exc, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, m.reconnect_max_seconds)
+        return False
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    # -- sync ---------------------------------------------------------------------
+    async def _sync_loop(self) -> None:
+        m = self.settings.matrix
+        sync_filter = {
+            "room": {"timeline": {"limit": m.timeline_limit}, "state": {"lazy_load_members": False}},
+            "presence": {"not_types": ["*"]},
+        }
+        first = True
+        backoff = 1.0
+        while not self.stopping.is_set():
+            sync_task = asyncio.ensure_future(self.client.sync(
+                timeout=SYNC_TIMEOUT_MS if not first else 0, sync_filter=sync_filter, since=self.next_batch,
+                full_state=True if first and self.next_batch else None))
+            stop_task = asyncio.ensure_future(self.stopping.wait())
+            done, _ = await asyncio.wait({sync_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            if stop_task not in done:
+                stop_task.cancel()
+            if sync_task not in done:
+                sync_task.cancel()
+                break
+            try:
+                resp = sync_task.result()
+            except (ClientError, asyncio.TimeoutError, OSError) as exc:
+                resp = exc
+            if not isinstance(resp, SyncResponse):
+                if isinstance(resp, SyncError) and resp.status_code == "M_UNKNOWN_TOKEN":
+                    log.error("the homeserver no longer accepts our access token; forgetting it, "
+                              "restart to log in again")
+                    creds_mod.forget(self.data_dir / "credentials.json")
+                    self.stopping.set()
+                    break
+                log.warning("sync failed (%s); retrying in %.0fs", resp, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, m.reconnect_max_seconds)
+                continue
+            if backoff > 1:
+                log.info("homeserver reachable again; resuming from the stored sync token")
+            backoff = 1.0
+            await self._keys()
+            if self.next_batch is None:
+                await self._first_ever_sync(resp)
+            else:
+                await self._handle_sync(resp)
+            self.next_batch = resp.next_batch
+            async with self.services.db.transaction() as s:
+                await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
+            if first:
+                first = False
+                await self._after_first_sync()
+
+    async def _after_first_sync(self) -> None:
+        profile = await self.client.get_displayname(self.client.user_id)
+        name = getattr(profile, "displayname", None)
+        if name:
+            self.services.extras["display_name"] = name
+        self.sender.start()
+        await self.scheduler.start()
+        log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
+
+    async def _keys(self) -> None:
+        """What nio's sync_forever does after each sync, done here because we own the loop."""
+        c = self.client
+        try:
+            if c.should_upload_keys:
+                await c.keys_upload()
+            if c.should_query_keys:
+                await c.keys_query()
+            if c.should_claim_keys:
+                await c.keys_claim(c.get_users_for_key_claiming())
+            await c.send_to_device_messages()
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            log.warning("key maintenance failed (%s); will retry after next sync", exc)
+
+    async def _first_ever_sync(self, resp: SyncResponse) -> None:
+        """No stored token: everything in this sync is history. Record the rooms we are in
+        (as joined now, so their past is never answered) and handle pending invites."""
+        now_ms = int(time.time() * 1000)
+        async with self.services.db.transaction() as s:
+            for room_id in resp.rooms.join:
+                if await s.get(RoomState, room_id) is None:
+                    s.add(RoomState(room_id=room_id, joined_at_ms=now_ms))
+        await self._handle_invites(resp)
+        log.info("first sync: %d room(s) recorded, their history is not treated as commands", len(resp.rooms.join))
+
+    async def _handle_sync(self, resp: SyncResponse) -> None:
+        await self._handle_invites(resp)
+        for room_id, info in resp.rooms.join.items():
+            try:
+                await self._handle_room(room_id, info)
+            except Exception:  # noqa: BLE001 - one bad room must not stop the others
+                log.exception("error while handling events of %s", room_id)
+
+    async def _handle_invites(self, resp: SyncResponse) -> None:
+        access = self.services.access
+        for room_id, info in resp.rooms.invite.items():
+            inviter, direct = None, False
+            for ev in info.invite_state:
+                if isinstance(ev, InviteMemberEvent) and ev.state_key == self.client.user_id and ev.membership == "invite":
+                    inviter, direct = ev.sender, bool(ev.content.get("is_direct"))
+            if inviter and access.is_allowed(inviter):
+                result = await self.client.join(room_id)
+                if getattr(result, "room_id", None):
+                    async with self.services.db.transaction() as s:
+                        await s.merge(RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000),
+                                                is_direct_with=inviter if direct else None))
+                    log.info("joined %s on invitation by %s", room_id, inviter)
+                else:
+                    log.warning("could not join %s: %s", room_id, result)
+            else:
+                log.info("declining invitation to %s from %s (not allowed)", room_id, inviter)
+                await self.client.room_leave(room_id)
+
+    async def _handle_room(self, room_id: str, info) -> None:
+        me = self.client.user_id
+        room = self.client.rooms.get(room_id)
+        async with self.services.db.transaction() as s:
+            state = await s.get(RoomState, room_id)
+            if state is None:
+                state = RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000))
+                s.add(state)
+            for ev in info.timeline.events:
+                if (isinstance(ev, RoomMemberEvent) and ev.state_key == me and ev.membership == "join"
+                        and ev.prev_membership != "join"):
+                    state.joined_at_ms = ev.server_timestamp
+            joined_at, direct_with = state.joined_at_ms, state.is_direct_with
+        max_age_ms = self.settings.bot.max_command_age.total_seconds() * 1000
+        for ev in info.timeline.events:
+            if getattr(ev, "sender", None) == me:
+                continue
+            now_ms = time.time() * 1000
+            ts = getattr(ev, "server_timestamp", 0)
+            if ts < joined_at or now_ms - ts > max_age_ms:
+                continue
+            if isinstance(ev, MegolmEvent):
+                await self._undecryptable(room_id, ev)
+            elif isinstance(ev, RoomMessageText):
+                await self._message(room, ev, direct_with)
+        if room is not None and room.joined_count <= 1 and room.invited_count == 0:
+            log.info("leaving %s: nobody else is there", room_id)
+            await self.client.room_leave(room_id)
+            await self.client.room_forget(room_id)
+
+    async def _message(self, room, ev: RoomMessageText, direct_with: str | None) -> None:
+        content = ev.source.get("content", {})
+        relates = content.get("m.relates_to") or {}
+        if relates.get("rel_type") == "m.replace":
+            return  # an edit is not a new command
+        if not self.services.access.is_allowed(ev.sender):
+            log.info("ignoring %s from %s (not allowed)", ev.event_id, ev.sender)
+            return
+        mentions = (content.get("m.mentions") or {}).get("user_ids") or []
+        incoming = Incoming(
+            sender=ev.sender, room_id=room.room_id if room else "", event_id=ev.event_id, body=ev.body or "",
+            formatted_body=ev.formatted_body,
+            is_direct=direct_with is not None,
+            thread_root=relates.get("event_id") if relates.get("rel_type") == "m.thread" else None,
+            mentions=tuple(m for m in mentions if isinstance(m, str)),
+            power_level=room.power_levels.get_user_level(ev.sender) if room else 0,
+            timestamp_ms=ev.server_timestamp,
+        )
+        replies = await self.dispatcher.handle(incoming)
+        if replies:
+            self.sender.wake()
+
+    async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:
+        """Tell the sender once (per sender and session) instead of staying silent."""
+        key = f"undecryptable:{room_id}:{ev.sender}:{ev.session_id}"[:255]
+        async with self.services.db.transaction() as s:
+            if await s.get(HandledEvent, key):
+                return
+            s.add(HandledEvent(event_id=key, room_id=room_id))
+            from bot.framework.context import Context
+            ctx = Context(Incoming(sender=ev.sender, room_id=room_id, event_id=ev.event_id, body=""),
+                          self.services, s)
+            t = await ctx.translator_for(ev.sender)
+            await outbox_mod.enqueue(s, [Outgoing(
+                t("I could not decrypt your message, so I cannot answer it. Your app may not have "
+                        "shared its keys with me yet: please send it again in a moment."),
+                room_id=room_id, reply_to=ev.event_id)], origin=f"undecryptable {ev.event_id}", key=key)
+        try:
+            await self.client.request_room_key(ev)
+        except Exception:  # noqa: BLE001 - best effort; the user has been told
+            log.debug("room key request failed", exc_info=True)
+        self.sender.wake()
+
+    # -- stop ---------------------------------------------------------------------------
+    async def _shutdown(self) -> None:
+        if self.sender:
+            drained = await self.sender.drain(timeout=5)
+            if not drained:
+                log.warning("stopping with unsent messages; they are sent at next start")
+            await self.sender.stop()
+        if self.scheduler:
+            await self.scheduler.shutdown()
+        if self.client:
+            await self.client.close()
+        if self.services:
+            await self.services.db.dispose()
+        log.info("stopped")

@@ -1,0 +1,83 @@
+"""Sending outbox rows through matrix-nio, classifying every failure so the outbox can
+decide: wait and retry (429), retry later (homeserver away), or give up and log."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import ClientError
+from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse
+from nio.exceptions import LocalProtocolError, SendRetryError
+from sqlalchemy import select
+
+from bot.outbox import SendResult
+from storage.models.core import DirectRoom, OutboxMessage, RoomState
+
+log = logging.getLogger(__name__)
+
+
+class MatrixTransport:
+    def __init__(self, client: AsyncClient, db):
+        self.client = client
+        self.db = db
+        self._dm_lock = asyncio.Lock()
+
+    async def send(self, row: OutboxMessage) -> SendResult:
+        try:
+            room_id = row.room_id or await self.direct_room(row.to_user)
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            return SendResult(transient=f"{type(exc).__name__}: {exc}")
+        if room_id is None:
+            return SendResult(permanent=f"could not open a direct room with {row.to_user}")
+        if room_id not in self.client.rooms:
+            return SendResult(permanent=f"not a member of {room_id}")
+        try:
+            resp = await self.client.room_send(room_id, "m.room.message", row.content, tx_id=row.txn_id,
+                                               ignore_unverified_devices=True)
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            return SendResult(transient=f"{type(exc).__name__}: {exc}")
+        except (SendRetryError, LocalProtocolError) as exc:
+            return SendResult(transient=f"{type(exc).__name__}: {exc}")
+        if isinstance(resp, RoomSendResponse):
+            return SendResult(event_id=resp.event_id)
+        return classify(resp)
+
+    async def direct_room(self, user_id: str | None) -> str | None:
+        if not user_id:
+            return None
+        async with self._dm_lock:
+            async with self.db.session() as session:
+                known = await session.get(DirectRoom, user_id)
+            if known and known.room_id in self.client.rooms:
+                return known.room_id
+            resp = await self.client.room_create(is_direct=True, invite=[user_id],
+                                                 preset=RoomPreset.trusted_private_chat)
+            if not isinstance(resp, RoomCreateResponse):
+                result = classify(resp)
+                if result.transient or result.retry_after is not None:
+                    raise OSError(f"creating a direct room: {resp}")
+                return None
+            async with self.db.transaction() as session:
+                await session.merge(DirectRoom(user_id=user_id, room_id=resp.room_id))
+                state = await session.get(RoomState, resp.room_id)
+                if state is None:
+                    import time
+                    session.add(RoomState(room_id=resp.room_id, joined_at_ms=int(time.time() * 1000),
+                                          is_direct_with=user_id))
+            # The room becomes known to nio with the next sync; wait briefly for it.
+            for _ in range(100):
+                if resp.room_id in self.client.rooms:
+                    break
+                await asyncio.sleep(0.1)
+            return resp.room_id
+
+
+def classify(resp) -> SendResult:
+    errcode = getattr(resp, "status_code", None)
+    transport = getattr(resp, "transport_response", None)
+    http = getattr(transport, "status", None)
+    if errcode == "M_LIMIT_EXCEEDED" or http == 429:
+        return SendResult(retry_after=(getattr(resp, "retry_after_ms", None) or 5000) / 1000)
+    if http is None or http >= 500 or errcode is None:
+        return SendResult(transient=str(resp))
+    return SendResult(permanent=str(resp))

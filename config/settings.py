@@ -1,0 +1,192 @@
+"""The operator's settings: one YAML file, every key overridable by an
+environment variable ``DSIH_BOT__SECTION__KEY``."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+MXID_PATTERN = r"^@[^:\s]+:[^\s]+$"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator (one line per problem)."""
+
+
+class MatrixSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    homeserver: AnyHttpUrl | None = None
+    user_id: str | None = Field(default=None, pattern=MXID_PATTERN)
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    device_name: str = "dsih-bot"
+    # Cap for the reconnect backoff when the homeserver is away.
+    reconnect_max_seconds: float = Field(default=60.0, gt=0)
+    # Timeline events per room per sync; large enough that a short outage loses no command.
+    timeline_limit: int = Field(default=100, ge=10, le=1000)
+    # How often a rate-limited (429) send is retried before it is logged as failed.
+    max_send_retries: int = Field(default=8, ge=0, le=100)
+
+
+class StorageSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    load_sample_data: bool = True
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'dsih-bot.sqlite3').resolve()}"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("expected a URL starting with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class BotSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    command_prefix: str = Field(default="!", min_length=1, max_length=3)
+    language: Literal["nl", "en"] = "nl"
+    timezone: str = "Europe/Amsterdam"
+    admins: list[str] = Field(default_factory=list)
+    facilitators: list[str] = Field(default_factory=list)
+    # Glob patterns (fnmatch) of MXIDs that may invite and use the bot; empty = own homeserver.
+    allowed_users: list[str] = Field(default_factory=list)
+    max_command_age: timedelta = timedelta(minutes=15)
+    # Room that receives lab access requests when a lab has no Matrix contact.
+    facilitators_room: str | None = None
+    # Flood guard: at most `rate_limit_count` commands per `rate_limit_window` per user.
+    rate_limit_count: int = Field(default=10, ge=1)
+    rate_limit_window: timedelta = timedelta(seconds=60)
+    page_size: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Amsterdam") from None
+        return value
+
+    @field_validator("admins", "facilitators")
+    @classmethod
+    def _mxids(cls, value: list[str]) -> list[str]:
+        import re
+
+        for item in value:
+            if not re.match(MXID_PATTERN, item):
+                raise ValueError(f"expected Matrix user IDs like @name:example.org, got {item!r}")
+        return value
+
+
+class LoggingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls, data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DSIH_BOT__", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+    matrix: MatrixSettings = Field(default_factory=MatrixSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    bot: BotSettings = Field(default_factory=BotSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    _yaml_data: dict[str, Any] = {}
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        # Precedence: explicit arguments > environment > YAML file.
+        return (init_settings, env_settings, _YamlSource(settings_cls, cls._yaml_data))
+
+    @model_validator(mode="after")
+    def _login_method(self) -> "Settings":
+        if self.matrix.password and self.matrix.access_token:
+            raise ValueError("matrix: set either password or access_token, not both")
+        return self
+
+    def require_matrix(self) -> None:
+        """`run` needs a homeserver and an identity; the console does not."""
+        missing = [k for k in ("homeserver", "user_id") if getattr(self.matrix, k) is None]
+        if not (self.matrix.password or self.matrix.access_token):
+            missing.append("password or access_token")
+        if missing:
+            raise ConfigError(
+                "\n".join(f"matrix.{m}: missing; expected a value in the config file or "
+                          f"DSIH_BOT__MATRIX__{m.split()[0].upper()}" for m in missing)
+            )
+
+    @property
+    def server_name(self) -> str | None:
+        return self.matrix.user_id.split(":", 1)[1] if self.matrix.user_id else None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" = {value!r}"
+    if "secret" in key or "password" in key or "token" in key:
+        shown = " = (hidden)"
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key (check spelling; see config/example.yaml)"
+    return f"{key}{shown}: {msg}"
+
+
+def load_settings(path: str | os.PathLike | None = None, **overrides: Any) -> Settings:
+    """Load YAML (if given) + environment. Raises ConfigError with one line per problem."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: file not found") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML ({exc})") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{p}: expected a mapping of sections (matrix, storage, bot, logging)")
+        data = loaded
+    Settings._yaml_data = data
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(e) for e in exc.errors())) from None
+    finally:
+        Settings._yaml_data = {}
