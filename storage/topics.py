@@ -1,0 +1,166 @@
+"""The hub's shared topic list (storage/data/topics.yaml), for every capability.
+
+    from storage import topics
+
+    topics.all_topics()                  # [Topic, ...] in file order
+    topics.get("climate-adaptation")     # Topic or None
+    t.label("nl")                        # "Klimaatadaptatie"
+    topics.lookup("hittestress")         # Topic by id, label or alias (nl or en), exact after normalising
+    topics.find_in_text("subsidie voor hittestress en fietsen")   # [Topic, ...] mentioned in free text
+    topics.suggest("klimaatadaptie")     # ["klimaatadaptatie", ...] close labels/aliases (rapidfuzz)
+    topics.index_text(["climate-adaptation", "mobility"])          # text to put in a search document
+    topics.expand_query(text)            # SearchIndex(expand=...): tag tokens of topics in `text`
+
+A topic's `tag` is a synthetic word (e.g. "zztopicclimateadaptation") that index_text puts in
+documents and expand_query puts in queries, so any alias in either language finds the
+documents of that topic even when they never use the alias themselves.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from storage.search.text import STOPWORDS, normalize, stems, tokens
+
+TOPICS_FILE = Path(__file__).parent / "data" / "topics.yaml"
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    en: str
+    nl: str
+    aliases_en: tuple[str, ...] = ()
+    aliases_nl: tuple[str, ...] = ()
+
+    def label(self, lang: str) -> str:
+        return self.nl if lang == "nl" else self.en
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Labels and aliases in both languages (and the id with spaces)."""
+        return (self.en, self.nl, self.id.replace("-", " "), *self.aliases_en, *self.aliases_nl)
+
+    @property
+    def tag(self) -> str:
+        return tag(self.id)
+
+
+def tag(topic_id: str) -> str:
+    return "zztopic" + re.sub(r"[^a-z0-9]", "", topic_id.lower())
+
+
+@lru_cache(maxsize=1)
+def all_topics() -> tuple[Topic, ...]:
+    data = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
+    return tuple(Topic(t["id"], t["en"], t["nl"], tuple(t.get("aliases_en") or ()), tuple(t.get("aliases_nl") or ()))
+                 for t in data["topics"])
+
+
+def ids() -> list[str]:
+    return [t.id for t in all_topics()]
+
+
+def get(topic_id: str) -> Topic | None:
+    return _by_id().get(topic_id)
+
+
+@lru_cache(maxsize=1)
+def _by_id() -> dict[str, Topic]:
+    return {t.id: t for t in all_topics()}
+
+
+def _key(text: str) -> str:
+    return " ".join(tokens(text))
+
+
+@lru_cache(maxsize=1)
+def _by_term() -> dict[str, Topic]:
+    out: dict[str, Topic] = {}
+    for t in all_topics():
+        for term in (t.id, *t.terms):
+            out.setdefault(_key(term), t)
+    return out
+
+
+def lookup(text: str) -> Topic | None:
+    """The topic whose id, label or alias (either language) equals `text` (case, accents
+    and punctuation ignored), else None."""
+    return _by_term().get(_key(text or ""))
+
+
+def _content_stems(text: str) -> list[frozenset[str]]:
+    return [frozenset(stems(w)) for w in tokens(text) if w not in STOPWORDS]
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> list[tuple[list[frozenset[str]], Topic]]:
+    pats = []
+    for t in all_topics():
+        for term in t.terms:
+            seq = _content_stems(term)
+            if seq:
+                pats.append((seq, t))
+    pats.sort(key=lambda p: -len(p[0]))
+    return pats
+
+
+def find_in_text(text: str) -> list[Topic]:
+    """Topics of which a label or alias occurs in `text` (word-aligned, stemmed, so
+    "adapting to heat" and "hittestress" match). Ordered by first occurrence."""
+    words = _content_stems((text or "")[:4000])
+    found: dict[str, tuple[int, Topic]] = {}
+    for seq, t in _patterns():
+        n = len(seq)
+        for i in range(len(words) - n + 1):
+            if all(words[i + k] & seq[k] for k in range(n)):
+                if t.id not in found or found[t.id][0] > i:
+                    found[t.id] = (i, t)
+                break
+    return [t for _, t in sorted(found.values(), key=lambda p: p[0])]
+
+
+def spans_in_text(text: str) -> list[tuple[Topic, list[int]]]:
+    """Like find_in_text, with the indexes (into the content words) each match covers."""
+    words = _content_stems((text or "")[:4000])
+    out = []
+    for seq, t in _patterns():
+        n = len(seq)
+        for i in range(len(words) - n + 1):
+            if all(words[i + k] & seq[k] for k in range(n)):
+                out.append((t, list(range(i, i + n))))
+                break
+    return out
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> list[str]:
+    return sorted({normalize(term) for t in all_topics() for term in t.terms})
+
+
+def suggest(text: str, limit: int = 3, cutoff: float = 75) -> list[str]:
+    """Close topic labels/aliases for a (misspelt) term, best first."""
+    key = normalize((text or "")[:100])
+    if not key.strip():
+        return []
+    return [m[0] for m in process.extract(key, _vocabulary(), scorer=fuzz.WRatio, limit=limit, score_cutoff=cutoff)]
+
+
+def index_text(topic_ids) -> str:
+    """Labels, aliases and tag of the given topics, for a search document's topic field."""
+    parts = []
+    for tid in topic_ids or ():
+        t = get(tid)
+        if t:
+            parts.append(" ".join((t.tag, *t.terms)))
+    return " ".join(parts)
+
+
+def expand_query(text: str) -> list[str]:
+    """Synonym expansion for storage.search.SearchIndex: the tags of topics mentioned."""
+    return [t.tag for t in find_in_text(text)]
