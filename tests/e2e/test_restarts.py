@@ -1,0 +1,160 @@
+"""Nothing lost, nothing doubled: the bot is killed with SIGKILL, restarted, its
+homeserver goes away, and rate limits bite."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from support.botproc import BOT_PASSWORD, BotProcess
+from support.e2e_helpers import body_of
+from support.matrix_user import MatrixUser
+from support.synapse import SynapseServer
+
+pytestmark = pytest.mark.e2e
+
+
+def bot_messages(user, room_id, bot_id, since=0):
+    return [e for e in user.messages(room_id, bot_id, since=since)]
+
+
+async def test_kill_9_restart_answers_missed_command_once_and_old_ones_never(alice, bot, room, ask):
+    answered = await ask(alice, room, "!ping", bot_id=bot.user_id)
+    assert body_of(answered) == "Pong!"
+    bot.kill()
+    mark = alice.mark()
+    # Sent while the bot is down: must be answered exactly once after the restart.
+    await alice.send_text(room, "!help ping")
+    bot.start()
+    reply = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=40)
+    assert "Check that I am awake" in body_of(reply)
+    await asyncio.sleep(3)
+    after = bot_messages(alice, room, bot.user_id, since=mark)
+    assert len(after) == 1, [body_of(e) for e in after]  # the old !ping was not answered again
+    # Kill again right after a command, restart: still exactly one answer each.
+    mark = alice.mark()
+    await alice.send_text(room, "!about")
+    await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=30)
+    bot.kill()
+    bot.start()
+    await alice.send_text(room, "!ping")
+    await asyncio.sleep(4)
+    bodies = [body_of(e) for e in bot_messages(alice, room, bot.user_id, since=mark)]
+    assert sum("dsih-bot" in b for b in bodies) == 1, bodies
+    assert bodies.count("Pong!") == 1, bodies
+
+
+@pytest.mark.parametrize("bot_options", [{"bot": {"max_command_age": "PT3S"}}])
+async def test_commands_older_than_max_age_are_not_answered(alice, bot, room, ask, bot_options):
+    await ask(alice, room, "!ping", bot_id=bot.user_id)
+    bot.kill()
+    mark = alice.mark()
+    await alice.send_text(room, "!help")
+    await asyncio.sleep(4)  # older than max_command_age when the bot sees it
+    bot.start()
+    await alice.send_text(room, "!ping")
+    reply = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=30)
+    assert body_of(reply) == "Pong!"
+    await asyncio.sleep(2)
+    assert [body_of(e) for e in bot_messages(alice, room, bot.user_id, since=mark)] == ["Pong!"]
+
+
+async def test_reminder_due_while_down_arrives_exactly_once(alice, bot, room, ask):
+    confirm = await ask(alice, room, "!remindme 3s water the plants", bot_id=bot.user_id)
+    assert "remind you" in body_of(confirm)
+    bot.kill()
+    mark = alice.mark()
+    await asyncio.sleep(5)  # due while the bot is down
+    bot.start()
+    reminder = await alice.wait_for(
+        lambda e: getattr(e, "sender", None) == bot.user_id and "water the plants" in body_of(e),
+        timeout=30, since=mark)
+    assert alice.user_id in str(reminder.source["content"].get("m.mentions"))
+    # Restart once more: it must not come again.
+    bot.kill()
+    bot.start()
+    await asyncio.sleep(4)
+    hits = [e for e in bot_messages(alice, room, bot.user_id, since=mark) if "water the plants" in body_of(e)]
+    assert len(hits) == 1
+
+
+async def test_reminder_while_running_arrives_once(alice, bot, room, ask):
+    await ask(alice, room, "!remindme 2s stand up", bot_id=bot.user_id)
+    mark = alice.mark()
+    await asyncio.sleep(5)
+    hits = [e for e in bot_messages(alice, room, bot.user_id, since=mark) if "stand up" in body_of(e)]
+    assert len(hits) == 1
+
+
+@pytest.fixture
+def private_synapse(tmp_path):
+    server = SynapseServer(tmp_path / "hs-private")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_bot_recovers_when_the_homeserver_restarts(private_synapse, tmp_path):
+    hs = private_synapse
+    bot_id = hs.register("dsihrecover", BOT_PASSWORD)
+    user_id = hs.register("carol", "pw")
+    bot = BotProcess(tmp_path / "bot", hs.url, bot_id)
+    bot.start()
+    carol = await MatrixUser.create(hs.url, user_id, "pw", tmp_path / "carol")
+    try:
+        room_id = await carol.create_room(invite=[bot_id])
+        await carol.wait_joined(room_id, bot_id, timeout=30)
+        mark = carol.mark()
+        await carol.send_text(room_id, "!ping")
+        await carol.wait_for_reply(room_id, bot_id, since=mark)
+        hs.stop()
+        await asyncio.sleep(3)  # the bot sees the homeserver gone and backs off
+        hs.start()
+        bot.wait_log("homeserver reachable again", timeout=40)
+        mark = carol.mark()
+        await carol.send_text(room_id, "!ping")
+        reply = await carol.wait_for_reply(room_id, bot_id, since=mark, timeout=40)
+        assert body_of(reply) == "Pong!"
+        assert bot.running
+    finally:
+        await carol.close()
+        assert bot.terminate() == 0
+
+
+async def test_every_reply_arrives_under_real_rate_limits(tmp_path):
+    hs = SynapseServer(tmp_path / "hs-limited", real_rate_limits=True)
+    hs.start()
+    bot = None
+    dave = None
+    try:
+        bot_id = hs.register("dsihlimited", BOT_PASSWORD)
+        user_id = hs.register("dave", "pw")
+        # Only the bot is limited: dave may send as fast as he likes, so the bot's replies hit the limit.
+        hs.register("hsadmin", "pw", admin=True)
+        _, admin_token, _ = hs.login_token("hsadmin", "pw")
+        hs.api("POST", f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
+               {"messages_per_second": 0, "burst_count": 0}, access_token=admin_token)
+        bot = BotProcess(tmp_path / "bot", hs.url, bot_id, extra_bot={"rate_limit_count": 100})
+        bot.start()
+        dave = await MatrixUser.create(hs.url, user_id, "pw", tmp_path / "dave", encryption=False)
+        room_id = await dave.create_room(invite=[bot_id])
+        await dave.wait_joined(room_id, bot_id, timeout=30)
+        mark = dave.mark()
+        count = 14
+        for i in range(count):
+            await dave.send_text(room_id, "!help ping")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if len(dave.messages(room_id, bot_id, since=mark)) >= count:
+                break
+            await asyncio.sleep(0.5)
+        replies = dave.messages(room_id, bot_id, since=mark)
+        assert len(replies) == count, f"{len(replies)} of {count} replies arrived"
+        assert "rate limited" in bot.log()  # the limit really was hit
+    finally:
+        if dave:
+            await dave.close()
+        if bot:
+            bot.terminate()
+        hs.stop()
