@@ -1,0 +1,585 @@
+"""Funding Lane: find funding instruments in Dutch or English, with live deadline awareness.
+
+`!funding <words> [filters]`, `!funding <id>`, `!deadlines [30d]`, plain-language questions
+("is er subsidie voor klimaatadaptatie voor gemeenten?") and `!funding set` for facilitators."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from pydantic import ValidationError
+from rapidfuzz import fuzz, process
+from sqlalchemy import func, select
+
+from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, Word, argument, option
+from bot.framework.errors import BadArgument
+from bot.i18n import N_
+from bot.render import md_escape, md_link
+from storage import topics
+from storage.funding_data import (
+    APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, deadlines_of, days_left, load_sample_data,
+    next_deadline, record_of, reindex, search_fields, status_of,
+)
+from storage.models.core import AuditLog
+from storage.models.funding import FundingInstrument
+from storage.search import STOPWORDS, tokens
+
+cog = Cog("funding", N_("Funding"))
+
+LEVEL_LABELS = {"eu": N_("EU"), "national": N_("national"), "provincial": N_("provincial"),
+                "regional": N_("regional"), "local": N_("local")}
+STATUS_LABELS = {"open": N_("open"), "forthcoming": N_("forthcoming"), "closed": N_("closed"),
+                 "continuous": N_("continuous (apply any time)")}
+APPLICANT_LABELS = {"municipality": N_("municipality"), "province": N_("province"), "water_board": N_("water board"),
+                    "central_government": N_("central government"), "company": N_("company"), "sme": N_("SME"),
+                    "knowledge_institution": N_("knowledge institution"), "ngo": N_("NGO"),
+                    "citizen_initiative": N_("citizen initiative")}
+MODEL_LABELS = {"single": N_("single deadline"), "two_stage": N_("two stages"),
+                "multiple_cutoffs": N_("several cut-off dates"), "continuous": N_("continuous")}
+
+LEVEL_SYNONYMS = {"europe": "eu", "europa": "eu", "european": "eu", "europees": "eu", "europese": "eu",
+                  "nationaal": "national", "nationale": "national", "rijk": "national", "landelijk": "national",
+                  "provinciaal": "provincial", "provinciale": "provincial", "province": "provincial",
+                  "provincie": "provincial", "regionaal": "regional", "regionale": "regional", "regio": "regional",
+                  "lokaal": "local", "lokale": "local", "gemeentelijk": "local", "gemeentelijke": "local",
+                  "municipal": "local"}
+APPLICANT_SYNONYMS = {
+    "gemeente": "municipality", "gemeenten": "municipality", "gemeentes": "municipality",
+    "municipalities": "municipality", "city": "municipality", "cities": "municipality",
+    "provincie": "province", "provincies": "province", "provinces": "province",
+    "waterschap": "water_board", "waterschappen": "water_board", "water-board": "water_board",
+    "waterboard": "water_board", "rijksoverheid": "central_government", "rijk": "central_government",
+    "bedrijf": "company", "bedrijven": "company", "companies": "company", "onderneming": "company",
+    "mkb": "sme", "smes": "sme", "kennisinstelling": "knowledge_institution",
+    "kennisinstellingen": "knowledge_institution", "universiteit": "knowledge_institution",
+    "university": "knowledge_institution", "universities": "knowledge_institution",
+    "ngos": "ngo", "stichting": "ngo", "stichtingen": "ngo", "vereniging": "ngo",
+    "bewonersinitiatief": "citizen_initiative", "bewonersinitiatieven": "citizen_initiative",
+    "burgerinitiatief": "citizen_initiative", "citizens": "citizen_initiative",
+}
+
+
+class TopicConverter(Converter):
+    metavar = N_("topic")
+
+    async def convert(self, raw, ctx):
+        t = topics.lookup(raw)
+        if t is None:
+            raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=topics.suggest(raw))
+        return t.id
+
+
+# --------------------------------------------------------------------------- searching
+@dataclass
+class Filters:
+    level: str | None = None
+    theme: str | None = None
+    applicant: str | None = None
+    open: bool = False
+    closing_within: timedelta | None = None
+    min_budget: int | None = None
+
+    def steps(self, t, now) -> list[tuple[str, Callable[[FundingInstrument], bool]]]:
+        """(description, predicate) per active filter, in the order they are applied."""
+        out = []
+        if self.level:
+            out.append((t("level {value}", value=f"**{t(LEVEL_LABELS[self.level])}**"),
+                        lambda r: r.level == self.level))
+        if self.theme:
+            topic = topics.get(self.theme)
+            out.append((t("theme {value}", value=f"**{md_escape(topic.label(t.lang) if topic else self.theme)}**"),
+                        lambda r: self.theme in (r.themes or [])))
+        if self.applicant:
+            out.append((t("applicant {value}", value=f"**{t(APPLICANT_LABELS[self.applicant])}**"),
+                        lambda r: self.applicant in (r.eligible_applicants or [])))
+        if self.open:
+            out.append((t("open now"), lambda r: status_of(r, now) in ("open", "continuous")))
+        if self.closing_within:
+            end = now + self.closing_within
+            days = max(1, round(self.closing_within.total_seconds() / 86400))
+            out.append((t("deadline within {days} days", days=days),
+                        lambda r: (nd := next_deadline(r, now)) is not None and nd[0] <= end))
+        if self.min_budget:
+            out.append((t("budget at least {amount}", amount=t.money(self.min_budget)),
+                        lambda r: max(r.grant_max_eur or 0, r.budget_total_eur or 0) >= self.min_budget))
+        return out
+
+
+@dataclass
+class Outcome:
+    rows: list[FundingInstrument]
+    text_hits: int                      # before filters (all rows when there is no query)
+    emptied_by: str | None = None       # the filter that removed the last results
+    before_emptied: int = 0
+    applied: list[str] = field(default_factory=list)
+
+
+_STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "closed": 3}
+
+
+def _sort_key(now):
+    def key(r):
+        nd = next_deadline(r, now)
+        return (_STATUS_ORDER[status_of(r, now)], nd[0].timestamp() if nd else float("inf"), r.id)
+    return key
+
+
+async def find(ctx, query: str, filters: Filters) -> Outcome:
+    rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
+    by_id = {r.id: r for r in rows}
+    now = ctx.now
+    if query.strip():
+        hits = await FUNDING_INDEX.search(ctx.db, query, ctx.lang, limit=200)
+        scored = []
+        for doc_id, score in hits:
+            r = by_id.get(doc_id)
+            if r is not None:
+                scored.append((score + (0.0 if status_of(r, now) == "closed" else 0.1), r))
+        scored.sort(key=lambda p: -p[0])
+        candidates = [r for _, r in scored]
+    else:
+        candidates = sorted(rows, key=_sort_key(now))
+    outcome = Outcome(candidates, len(candidates))
+    for label, pred in filters.steps(ctx.t, now):
+        outcome.applied.append(label)
+        kept = [r for r in outcome.rows if pred(r)]
+        if not kept and outcome.rows and outcome.emptied_by is None:
+            outcome.emptied_by, outcome.before_emptied = label, len(outcome.rows)
+        outcome.rows = kept
+    return outcome
+
+
+def suggestions_for(query: str, rows: list[FundingInstrument], limit: int = 4) -> list[str]:
+    """Close terms for a query that found nothing: topic aliases and title words (typos)."""
+    vocab = set()
+    for r in rows:
+        vocab.update(w for w in tokens(" ".join(filter(None, [r.title, r.title_nl, r.programme]))) if len(w) >= 4)
+    for t in topics.all_topics():
+        vocab.update(topics.normalize(term) for term in t.terms)
+    vocab_list = sorted(vocab)
+    out: list[str] = []
+    words = [w for w in tokens(query[:500]) if w not in STOPWORDS and len(w) >= 3][:8]
+    for w in words:
+        for m in process.extract(w, vocab_list, scorer=fuzz.ratio, limit=2, score_cutoff=75):
+            if m[0] != w and m[0] not in out:
+                out.append(m[0])
+    if not out and query.strip():
+        out = [m[0] for m in process.extract(query[:100].lower(), vocab_list, scorer=fuzz.WRatio, limit=3,
+                                             score_cutoff=80)]
+    return out[:limit]
+
+
+# --------------------------------------------------------------------------- formatting
+def title_of(r: FundingInstrument, lang: str) -> str:
+    return (r.title_nl if lang == "nl" and r.title_nl else r.title) or r.id
+
+
+def grant_text(t, r: FundingInstrument) -> str | None:
+    lo, hi = r.grant_min_eur, r.grant_max_eur
+    if lo is not None and hi is not None:
+        return t.money(hi) if lo == hi else f"{t.money(lo)} – {t.money(hi)}"
+    if hi is not None:
+        return t("up to {amount}", amount=t.money(hi))
+    if lo is not None:
+        return t("from {amount}", amount=t.money(lo))
+    return None
+
+
+def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
+    status = status_of(r, now)
+    nd = next_deadline(r, now)
+    if nd:
+        at, label = nd
+        days = days_left(at, now, t.tz)
+        when = t.datetime(at)
+        if days <= 0:
+            left = t("today")
+        else:
+            left = t.n("{count} day left", "{count} days left", days)
+        stage = f" ({md_escape(label)})" if label and label != "deadline" else ""
+        return t("next deadline {when}{stage}, {left}", when=when, stage=stage, left=left)
+    if status == "continuous":
+        return t("no fixed deadline")
+    if status == "forthcoming" and r.opens_on:
+        return t("opens {date}", date=t.short_date(r.opens_on))
+    dl = deadlines_of(r)
+    if dl:
+        return t("last deadline was {date}", date=t.short_date(dl[-1][0]))
+    return t("no deadline known")
+
+
+def summary_line(t, r: FundingInstrument, now: datetime) -> str:
+    parts = [t(LEVEL_LABELS.get(r.level, r.level)), t(STATUS_LABELS[status_of(r, now)]), deadline_text(t, r, now)]
+    grant = grant_text(t, r)
+    if grant:
+        parts.append(t("grant {amount}", amount=grant))
+    if r.cofinancing_rate is not None:
+        parts.append(t("covers {share} of costs", share=t.percent(r.cofinancing_rate)))
+    return " · ".join(parts)
+
+
+def list_item(t, r: FundingInstrument, n: int, now: datetime) -> str:
+    head = f"**{n}. {md_link(title_of(r, t.lang), r.url)}**"
+    return f"{head}  \n{summary_line(t, r, now)} · `{r.id}`"
+
+
+def full_record(t, r: FundingInstrument, now: datetime, prefix: str) -> str:
+    lines = [f"### {md_link(title_of(r, t.lang), r.url)}"]
+    if t.lang == "nl" and r.title_nl and r.title_nl != r.title:
+        lines.append(f"_{md_escape(r.title)}_")
+    summary = (r.summary_nl if t.lang == "nl" and r.summary_nl else r.summary) or ""
+    if summary:
+        lines.append(md_escape(summary))
+    facts: list[tuple[str, str]] = [
+        (t("Status"), t(STATUS_LABELS[status_of(r, now)])),
+        (t("Level"), t(LEVEL_LABELS.get(r.level, r.level))),
+    ]
+    if r.programme:
+        facts.append((t("Programme"), md_escape(r.programme)))
+    if r.identifier:
+        facts.append((t("Identifier"), md_escape(r.identifier)))
+    if r.managing_body:
+        facts.append((t("Managed by"), md_escape(r.managing_body)))
+    if r.themes:
+        facts.append((t("Themes"), ", ".join(md_escape(topics.get(x).label(t.lang) if topics.get(x) else x)
+                                                 for x in r.themes)))
+    if r.eligible_applicants:
+        facts.append((t("Who may apply"), ", ".join(t(APPLICANT_LABELS.get(a, a)) for a in r.eligible_applicants)))
+    if r.consortium_rule:
+        facts.append((t("Consortium"), md_escape(r.consortium_rule)))
+    if r.budget_total_eur is not None:
+        facts.append((t("Total budget"), t.money(r.budget_total_eur)))
+    grant = grant_text(t, r)
+    if grant:
+        facts.append((t("Grant per project"), grant))
+    if r.cofinancing_rate is not None:
+        facts.append((t("Funding rate"), t("{share} of eligible costs", share=t.percent(r.cofinancing_rate))))
+    if r.opens_on:
+        facts.append((t("Opens"), t.date(r.opens_on)))
+    facts.append((t("Deadline model"), t(MODEL_LABELS.get(r.deadline_model, r.deadline_model))))
+    for at, label in deadlines_of(r):
+        days = days_left(at, now, t.tz)
+        rel = (t.n("{count} day left", "{count} days left", days) if days > 0
+               else t("today") if days == 0 else t("passed"))
+        facts.append((t("Deadline ({label})", label=md_escape(label)), f"{t.datetime(at)} ({rel})"))
+    if r.deadline_note:
+        facts.append((t("Note"), md_escape(r.deadline_note)))
+    if r.url:
+        facts.append((t("More information"), md_link(r.url, r.url)))
+    if r.source:
+        facts.append((t("Source"), md_escape(r.source)))
+    if r.last_checked:
+        facts.append((t("Last checked"), t.short_date(r.last_checked)))
+    lines.append("\n".join(f"- **{k}:** {v}" for k, v in facts))
+    lines.append(f"_{t('ID: {id}', id=md_escape(r.id))}_")
+    return "\n\n".join(lines)
+
+
+async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | None = None) -> None:
+    """Reply with the results of `query` + `filters` (shared by !funding and questions)."""
+    t = ctx.t
+    outcome = await find(ctx, query, filters)
+    shown_query = md_escape(query[:120] + ("…" if len(query) > 120 else ""))
+    if not outcome.rows:
+        lines = []
+        if query.strip():
+            lines.append(t("No funding instruments found for {query}.", query=f"“{shown_query}”"))
+        else:
+            lines.append(t("No funding instruments match these filters."))
+        if outcome.emptied_by:
+            lines.append(t("The filter {filter} removed the last {count} results.",
+                           filter=outcome.emptied_by, count=outcome.before_emptied))
+        elif outcome.applied and query.strip() and outcome.text_hits == 0:
+            lines.append(t("No instrument matches these words, even without filters."))
+        close = suggestions_for(query, list((await ctx.db.scalars(select(FundingInstrument))).all())) \
+            if query.strip() and not outcome.text_hits else []
+        if close:
+            lines.append(t("Close terms: {terms}", terms=", ".join(f"`{md_escape(c)}`" for c in close)))
+        lines.append(t("Try fewer words or filters, or `{prefix}funding` to list everything.",
+                       prefix=ctx.settings.bot.command_prefix))
+        await ctx.reply("\n\n".join(lines))
+        return
+    count = len(outcome.rows)
+    if query.strip():
+        header = t.n("{count} funding instrument for {query}:", "{count} funding instruments for {query}:",
+                     count, query=f"“{shown_query}”")
+    else:
+        header = t.n("{count} funding instrument:", "{count} funding instruments:", count)
+    applied = understood if understood is not None else outcome.applied
+    if applied:
+        header += "\n\n" + t("Filters: {filters}.", filters=", ".join(applied))
+    items = [list_item(t, r, n, ctx.now) for n, r in enumerate(outcome.rows, 1)]
+    footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
+    await ctx.reply_pages(header, items, footer)
+
+
+# --------------------------------------------------------------------------- commands
+LEVEL_CHOICE = Choice(list(LEVELS), synonyms=LEVEL_SYNONYMS)
+APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "water_board": "water_board"})
+
+
+@cog.command("funding", aliases=("fund", "grants"), dutch=("subsidie", "subsidies", "financiering"))
+@argument("query", Text(max_length=10_000), required=False, rest=True,
+          help=N_("search words, or the id of one instrument"))
+@option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
+@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
+@option("applicant", APPLICANT_CHOICE, aliases=("aanvrager",),
+        help=N_("who applies, e.g. municipality, province, sme"))
+@option("open", aliases=("nu-open",), help=N_("only instruments open now"))
+@option("closing-within", Duration(minimum=timedelta(days=1), maximum=timedelta(days=1100)),
+        aliases=("sluit-binnen", "binnen"), help=N_("next deadline within, e.g. 30d"))
+@option("min-budget", Money(), aliases=("min-bedrag", "minimaal"), help=N_("minimum grant or budget, e.g. 100k"))
+async def funding(ctx, **args):
+    """Find funding instruments (EU, national, regional, local) by words and filters.
+
+    Shows level, status, the next deadline with days left, grant range and co-financing.
+    Give an instrument id to see the whole record."""
+    query = (args.get("query") or "").strip()
+    if query and re.fullmatch(r"[a-z0-9][a-z0-9-]{1,118}", query.lower()):
+        row = await ctx.db.get(FundingInstrument, query.lower())
+        if row is not None:
+            await ctx.reply(full_record(ctx.t, row, ctx.now, ctx.settings.bot.command_prefix))
+            return
+    filters = Filters(level=args.get("level"), theme=args.get("theme"), applicant=args.get("applicant"),
+                      open=bool(args.get("open")), closing_within=args.get("closing-within"),
+                      min_budget=args.get("min-budget"))
+    await answer(ctx, query, filters)
+
+
+EDITABLE = tuple(f for f in FIELDS if f != "id")
+
+
+def parse_field_value(name: str, raw: str) -> Any:
+    raw = raw.strip()
+    if raw.lower() in ("", "-", "none", "null", "leeg", "geen"):
+        return [] if name in ("themes", "eligible_applicants", "deadlines") else None
+    if name in ("themes", "eligible_applicants"):
+        return [v.strip() for v in re.split(r"[|,]", raw) if v.strip()]
+    if name == "deadlines":
+        if raw.startswith("["):
+            try:
+                return json.loads(raw)
+            except json.JSONDecodeError:
+                raise BadArgument("Deadlines must be a JSON list or `2027-03-31 17:00 Europe/Brussels label; …`.")
+        out = []
+        for part in raw.split(";"):
+            m = re.fullmatch(r"\s*(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}))?\s*([A-Za-z]+/[A-Za-z_]+)?\s*(.*?)\s*", part)
+            if not m:
+                raise BadArgument("Deadlines must be a JSON list or `2027-03-31 17:00 Europe/Brussels label; …`.")
+            out.append({"at": f"{m.group(1)}T{m.group(2) or '23:59'}", "tz": m.group(3) or "Europe/Amsterdam",
+                        "label": m.group(4) or "deadline"})
+        return out
+    return raw
+
+
+@funding.subcommand("set", dutch=("zet", "wijzig"), role=Role.FACILITATOR)
+@argument("id", Word(max_length=120), help=N_("the instrument id"))
+@argument("field", Word(max_length=40), help=N_("the field to change"))
+@argument("value", Text(max_length=5000), rest=True, help=N_("the new value (none to clear)"))
+async def funding_set(ctx, **args):
+    """Correct one field of a funding instrument (facilitators and admins; logged)."""
+    doc_id, name, raw = args["id"].lower(), args["field"].lower().replace("-", "_"), args["value"]
+    row = await ctx.db.get(FundingInstrument, doc_id)
+    if row is None:
+        ids = list((await ctx.db.scalars(select(FundingInstrument.id))).all())
+        close = [m[0] for m in process.extract(doc_id, ids, limit=3, score_cutoff=60)]
+        raise BadArgument("There is no funding instrument with id {value}.", value=doc_id, suggestions=close)
+    if name not in EDITABLE:
+        close = [m[0] for m in process.extract(name, EDITABLE, limit=3, score_cutoff=60)]
+        raise BadArgument("{value} is not a field I can change.", value=name, suggestions=close)
+    record = {k: v for k, v in record_of(row).items()}
+    old = record[name]
+    record[name] = parse_field_value(name, raw)
+    try:
+        rec = InstrumentRecord.model_validate(record)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or name
+        raise BadArgument("That value is not valid for {field}: {error}", field=where, error=err["msg"][:300])
+    new_row = rec.to_row()
+    setattr(row, name, new_row[name])
+    row.updated_at, row.updated_by = ctx.now, ctx.sender
+    await ctx.db.flush()
+    await FUNDING_INDEX.upsert(ctx.db, row.id, search_fields(row))
+
+    def plain(v):
+        return v.isoformat() if hasattr(v, "isoformat") else v
+
+    ctx.db.add(AuditLog(actor=ctx.sender, action="funding.set", target=row.id,
+                        detail={"field": name, "old": plain(old), "new": plain(new_row[name])}, at=ctx.now))
+    await ctx.reply(ctx.t("Updated {field} of {id}. The change is logged under your name.",
+                          field=f"`{name}`", id=f"`{row.id}`"))
+
+
+@cog.command("deadlines", dutch=("sluitingsdata", "deadlijnen"))
+@argument("window", Duration(minimum=timedelta(days=1), maximum=timedelta(days=1100)), required=False,
+          help=N_("how far ahead, e.g. 30d (default 30 days)"))
+@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
+@option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
+async def deadlines(ctx, **args):
+    """List upcoming funding deadlines in date order."""
+    t, now = ctx.t, ctx.now
+    window = args.get("window") or timedelta(days=30)
+    end = now + window
+    days = max(1, round(window.total_seconds() / 86400))
+    rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
+    if args.get("theme"):
+        rows = [r for r in rows if args["theme"] in (r.themes or [])]
+    if args.get("level"):
+        rows = [r for r in rows if r.level == args["level"]]
+    upcoming = sorted(((at, label, r) for r in rows for at, label in deadlines_of(r) if now <= at <= end),
+                      key=lambda p: (p[0], p[2].id))
+    if not upcoming:
+        later = sorted((at, r) for r in rows for at, _ in deadlines_of(r) if at > end)
+        msg = t("No funding deadlines in the next {days} days.", days=days)
+        if later:
+            msg += " " + t("The next one is {title} on {date}.", title=md_link(title_of(later[0][1], t.lang),
+                                                                               later[0][1].url),
+                           date=t.short_date(later[0][0]))
+        await ctx.reply(msg)
+        return
+    items = []
+    for at, label, r in upcoming:
+        left = days_left(at, now, t.tz)
+        rel = t.n("{count} day left", "{count} days left", left) if left > 0 else t("today")
+        stage = f" ({md_escape(label)})" if label != "deadline" else ""
+        items.append(f"**{t.datetime(at)}** ({rel}) — {md_link(title_of(r, t.lang), r.url)}{stage} · "
+                     f"{t(LEVEL_LABELS.get(r.level, r.level))} · `{r.id}`")
+    header = t.n("{count} funding deadline in the next {days} days:",
+                 "{count} funding deadlines in the next {days} days:", len(items), days=days)
+    await ctx.reply_pages(header, items, t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
+
+
+# --------------------------------------------------------------------------- plain questions
+INTENT_WORDS = frozenset("""
+subsidie subsidies subsidieregeling subsidieregelingen financiering financieringen fonds fondsen funding fund
+funds funded grant grants financing regeling regelingen call calls oproep oproepen geld money bijdrage
+cofinanciering cofinancing cofunding deadline deadlines aanvragen apply sluitingsdatum budget budgetten
+""".split())
+OPEN_WORDS = ("nu open", "currently open", "open now", "still open", "nog open", "openstaand", "openstaande",
+              "lopende", "open")
+_WITHIN = re.compile(r"\b(?:binnen|within|komende|next|in de komende|in the next)\s+(\d{1,3})\s*"
+                     r"(dagen|dag|days|day|weken|week|weeks|maanden|maand|months|month)\b")
+_UNIT_DAYS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7,
+              "maand": 31, "maanden": 31, "month": 31, "months": 31}
+_THIS = {"deze maand": 31, "this month": 31, "deze week": 7, "this week": 7, "dit jaar": 366, "this year": 366,
+         "binnenkort": 60, "soon": 60}
+FILLER = frozenset("""
+there er welke which wat what is are zijn any some voor for in the de het een a an van of bij with met
+waar where kan can i ik we wij mijn my our onze hoe how do does voor about over iets something
+are hub dsih bot please graag help hulp zoek search find looking op on to naar available beschikbaar
+mogelijk possible welk kun could would zou
+""".split()) | STOPWORDS
+
+
+@dataclass
+class Understood:
+    query: str
+    filters: Filters
+    notes: list[str]
+
+
+def understand(text: str) -> Understood | None:
+    """Read level, theme, applicant and time words (nl/en) from a question; None when it is
+    not about funding."""
+    low = " " + " ".join(re.findall(r"[a-zà-ÿ0-9]+", text[:2000].lower())) + " "
+    words = low.split()
+    intent = any(w in INTENT_WORDS for w in words) or any(w.startswith(("subsidie", "financier")) for w in words)
+    if not intent:
+        return None
+    f = Filters()
+    used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie"))
+    for w in words:
+        if w in ("eu", "eu-", "europe", "europa", "european", "europees", "europese"):
+            f.level = f.level or "eu"; used.add(w)
+        elif w in LEVEL_SYNONYMS and w not in ("province", "provincie", "rijk"):
+            f.level = f.level or LEVEL_SYNONYMS[w]; used.add(w)
+        elif w in ("national", "regional", "local", "provincial"):
+            f.level = f.level or w; used.add(w)
+    for w in words:
+        a = APPLICANT_SYNONYMS.get(w) or (w if w in APPLICANTS else None)
+        if w in ("municipality",):
+            a = "municipality"
+        if a:
+            f.applicant = f.applicant or a; used.add(w)
+    m = _WITHIN.search(low)
+    if m:
+        f.closing_within = timedelta(days=int(m.group(1)) * _UNIT_DAYS[m.group(2)])
+        used.update(m.group(0).split())
+    else:
+        for phrase, days in _THIS.items():
+            if f" {phrase} " in low:
+                f.closing_within = timedelta(days=days)
+                used.update(phrase.split())
+                break
+    for phrase in OPEN_WORDS:
+        if f" {phrase} " in low:
+            f.open = True
+            used.update(phrase.split())
+            break
+    found = topics.find_in_text(text[:2000])
+    if found:
+        f.theme = found[0].id
+    rest = [w for w in words if w not in used and w not in FILLER]
+    return Understood(" ".join(rest), f, [])
+
+
+@cog.question
+async def funding_question(ctx, text: str) -> bool:
+    u = understand(text)
+    if u is None:
+        return False
+    t = ctx.t
+    steps = [label for label, _ in u.filters.steps(t, ctx.now)]
+    # A theme recognised from the words is used as filter; the words stay in the search.
+    notes = [t("I searched for {query}", query=f"“{md_escape(u.query[:120])}”")] if u.query else []
+    notes += [t("applied the filters {filters}", filters=", ".join(steps))] if steps else []
+    outcome_query = u.query
+    if not notes:
+        notes = [t("I listed all funding instruments")]
+    await ctx.reply(t("I understood your question like this: {notes}.", notes="; ".join(notes)) +
+                    " " + t("(Same as `{command}`.)", command=md_escape_code(command_for(ctx, u))))
+    await answer(ctx, outcome_query, u.filters, understood=[])
+    return True
+
+
+def md_escape_code(s: str) -> str:
+    return s.replace("`", "'")
+
+
+def command_for(ctx, u: Understood) -> str:
+    p = ctx.settings.bot.command_prefix
+    parts = [f"{p}funding"]
+    if u.query:
+        parts.append(u.query[:120])
+    f = u.filters
+    if f.level:
+        parts.append(f"--level {f.level}")
+    if f.theme:
+        parts.append(f"--theme {f.theme}")
+    if f.applicant:
+        parts.append(f"--applicant {f.applicant}")
+    if f.open:
+        parts.append("--open")
+    if f.closing_within:
+        parts.append(f"--closing-within {f.closing_within.days}d")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- start-up and stats
+@cog.on_startup
+async def load(services) -> None:
+    async with services.db.transaction() as session:
+        if services.settings.storage.load_sample_data:
+            await load_sample_data(session)
+        rows = (await session.scalar(select(func.count()).select_from(FundingInstrument))) or 0
+        if rows != await FUNDING_INDEX.count(session):
+            await reindex(session)
+
+
+@cog.stat
+async def stats(session):
+    return [(N_("funding instruments"), (await session.scalar(select(func.count()).select_from(FundingInstrument))) or 0)]
