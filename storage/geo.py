@@ -29,6 +29,8 @@ NEAR_PREFIXES = (
     "in de buurt van", "in de omgeving van", "in the vicinity of", "in the neighbourhood of",
     "in the neighborhood of", "in the area of", "in the region of", "in de regio", "in de regio van",
     "omgeving van", "de buurt van", "buurt van", "dicht bij", "dichtbij", "vlakbij", "vlak bij", "close to",
+    "km van", "km of", "km from", "km around", "km rond", "km rondom", "km bij", "kilometer van", "kilometers van",
+    "kilometer of", "kilometers of", "kilometres of", "kilometers from", "kilometres from",
     "nearby", "near", "nabij", "rondom", "rond", "around", "bij", "omgeving", "regio", "region",
 )
 IN_PREFIXES = ("in de provincie", "in the province of", "in province", "provincie", "province of", "in", "te")
