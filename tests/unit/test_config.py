@@ -1,0 +1,54 @@
+"""Operators' settings: YAML + environment, and one clear message for a bad file."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.settings import ConfigError, load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.yaml"
+
+
+def test_example_config_is_valid():
+    s = load_settings(EXAMPLE)
+    assert s.bot.command_prefix == "!" and s.bot.timezone == "Europe/Amsterdam"
+    assert s.bot.max_command_age.total_seconds() == 900
+
+
+def test_environment_overrides_yaml(monkeypatch):
+    monkeypatch.setenv("DSIH_BOT__MATRIX__PASSWORD", "from-env")
+    monkeypatch.setenv("DSIH_BOT__BOT__LANGUAGE", "en")
+    s = load_settings(EXAMPLE)
+    assert s.matrix.password.get_secret_value() == "from-env" and s.bot.language == "en"
+
+
+@pytest.mark.parametrize("yaml_text,needle", [
+    ("bot:\n  language: fr\n", "bot.language = 'fr'"),
+    ("bot:\n  timezone: Mars/Olympus\n", "bot.timezone"),
+    ("matrix:\n  homeserver: not a url\n", "matrix.homeserver"),
+    ("bot:\n  admins: [bob]\n", "bot.admins"),
+    ("bot:\n  languag: nl\n", "bot.languag"),
+    ("- just\n- a list\n", "expected a mapping"),
+])
+def test_bad_config_names_key_value_and_expectation(tmp_path, yaml_text, needle):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert needle in str(err.value)
+
+
+def test_check_config_exit_codes(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("bot:\n  language: fr\nmatrix:\n  password: hunter2\n  homeserver: http://x\n  user_id: '@a:x'\n")
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", "--config", str(bad)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "bot.language" in run.stderr and "hunter2" not in run.stderr + run.stdout
+    ok = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", "--config", str(EXAMPLE)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "change-me" not in ok.stdout

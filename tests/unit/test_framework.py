@@ -1,0 +1,202 @@
+"""The command framework: recognition, parsing, help, the error tree, roles, language."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.framework import Cog, Duration, Int, Money, Role, Text, argument, option
+from bot.framework.arguments import Choice
+from bot.framework.command import Registry
+from bot.framework.context import Services
+from bot.framework.dispatcher import Dispatcher
+from bot.framework.errors import BadArgument
+from bot.framework.help import usage
+from bot.framework.messages import Incoming
+from bot.framework.tokens import split
+from bot.i18n import Translator, detect_language
+from storage.models.core import HandledEvent, OutboxMessage
+
+
+def test_tokens_quotes_and_dashes():
+    assert [t.text for t in split('a "b c" d')] == ["a", "b c", "d"]
+    assert [t.text for t in split('a "unbalanced d')] == ["a", '"unbalanced', "d"]
+    assert [t.text for t in split("„klimaat adaptatie” x")] == ["klimaat adaptatie", "x"]
+    assert split("") == []
+
+
+@pytest.mark.parametrize("raw,seconds", [("90s", 90), ("2m", 120), ("1h30m", 5400), ("3d", 259200),
+                                         ("10 minuten", 600), ("2u", 7200), ("1w", 604800)])
+async def test_duration(raw, seconds):
+    assert (await Duration().convert(raw, None)) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "5", "3 x", "-1m", "2m3"])
+async def test_duration_rejects(raw):
+    with pytest.raises(BadArgument):
+        await Duration().convert(raw, None)
+
+
+@pytest.mark.parametrize("raw,value", [("100000", 100000), ("100k", 100000), ("€ 100.000", 100000),
+                                       ("1,5M", 1500000), ("2 miljoen", 2000000), ("1.5m", 1500000)])
+async def test_money(raw, value):
+    assert await Money().convert(raw, None) == value
+
+
+def test_locale_formatting():
+    from datetime import datetime, timezone
+    nl = Translator("nl", "Europe/Amsterdam")
+    assert nl.datetime(datetime(2026, 12, 1, 13, 0, tzinfo=timezone.utc)) == "dinsdag 1 december 2026 14:00"
+    assert nl.money(4_000_000) == "€ 4.000.000"
+    en = Translator("en", "Europe/Amsterdam")
+    assert en.datetime(datetime(2026, 12, 1, 13, 0, tzinfo=timezone.utc)) == "Tuesday 1 December 2026 14:00"
+
+
+def test_language_detection():
+    assert detect_language("is er subsidie voor klimaatadaptatie voor gemeenten?") == "nl"
+    assert detect_language("which EU funding is there for biodiversity in provinces?") == "en"
+    assert detect_language("!ping") is None
+
+
+async def test_ping_help_and_usage(chat):
+    assert await chat.text("!ping") == "Pong!"
+    help_text = await chat.text("!help")
+    assert "!remindme" in help_text and "Reminders" in help_text
+    detail = await chat.text("!help remindme")
+    assert "!remindme <delay> <text…>" in detail and "when: e.g. 10m" in detail
+
+
+async def test_bad_argument_shows_usage_in_users_language(chat):
+    reply = await chat.text("!remindme soon do it")
+    assert "not a duration" in reply and "Usage: `!remindme <delay> <text…>`" in reply
+    reply_nl = await chat.text("!herinner straks iets doen")
+    assert "is geen duur" in reply_nl and "Gebruik:" in reply_nl
+
+
+async def test_missing_argument_and_unknown_option(chat):
+    assert "Missing argument: delay" in await chat.text("!remindme")
+    assert "Unknown option" in await chat.text("!ping --loud")
+
+
+async def test_unknown_command_suggests(chat):
+    reply = await chat.text("!remnidme 2m x")
+    assert "!remindme" in reply and "don't know" in reply
+
+
+async def test_message_not_for_the_bot_is_ignored(chat):
+    assert await chat.send("just chatting") is None
+    assert await chat.send("ping", direct=True) is not None
+
+
+async def test_mention_at_start(chat):
+    assert await chat.text("bot: ping") == "Pong!"
+    assert await chat.text("@bot:test ping") == "Pong!"
+    assert await chat.text("please ping", mentions=("@bot:test",)) != ""
+
+
+async def test_language_preference_wins(chat):
+    await chat.text("!lang nl")
+    assert "Pong" in await chat.text("!ping")
+    assert "Toon wat ik kan" in await chat.text("!help")
+    await chat.text("!taal en")
+    assert "Show what I can do" in await chat.text("!hulp")
+
+
+async def test_dutch_text_gets_dutch_answer(chat):
+    reply = await chat.text("hoe werkt dit eigenlijk voor mij?", direct=True)
+    assert "begreep ik niet" in reply
+
+
+async def test_each_event_is_answered_once(chat, services):
+    msg = Incoming(sender="@alice:test", room_id="!r:test", event_id="$same", body="!ping")
+    first = await chat.dispatcher.handle(msg)
+    second = await chat.dispatcher.handle(msg)
+    assert len(first) == 1 and second == []
+    async with services.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        assert await s.get(HandledEvent, "$same") is not None
+
+
+def _test_services(services, cog):
+    return Services(settings=services.settings, db=services.db, registry=Registry([cog]),
+                    access=services.access, bot_user_id="@bot:test", started_at=services.started_at)
+
+
+async def test_internal_error_gives_reference_and_rolls_back(services, caplog):
+    cog = Cog("t", "Test")
+
+    @cog.command("boom")
+    async def boom(ctx):
+        """Fail."""
+        from storage.models.core import UserPrefs
+        ctx.db.add(UserPrefs(user_id="@alice:test", language="nl"))
+        raise RuntimeError("secret internals")
+
+    d = Dispatcher(_test_services(services, cog))
+    out = await d.handle(Incoming(sender="@alice:test", room_id="!r", event_id="$boom", body="!boom"))
+    text = out[0].markdown
+    assert "reference" in text and "secret internals" not in text and "Traceback" not in text
+    ref = text.split("reference ")[1].split(")")[0]
+    assert ref in caplog.text and "secret internals" in caplog.text
+    from storage.models.core import UserPrefs
+    async with services.db.session() as s:
+        assert await s.get(UserPrefs, "@alice:test") is None  # the handler's work was rolled back
+
+
+async def test_roles_from_config_and_power_level(services):
+    cog = Cog("t", "Test")
+
+    @cog.command("secret", role=Role.FACILITATOR)
+    async def secret(ctx):
+        """Facilitators only."""
+        await ctx.reply("ok")
+
+    d = Dispatcher(_test_services(services, cog))
+
+    async def run(sender, pl=0, n=[0]):
+        n[0] += 1
+        out = await d.handle(Incoming(sender=sender, room_id="!r", event_id=f"$r{n[0]}", body="!secret",
+                                      power_level=pl))
+        return out[0].markdown
+
+    assert "facilitator role" in await run("@alice:test")
+    assert await run("@alice:test", pl=50) == "ok"
+    assert await run("@facil:test") == "ok"
+    assert await run("@admin:test") == "ok"
+
+
+async def test_flood_guard_answers_once_then_stays_quiet(services):
+    services.settings.bot.rate_limit_count = 3
+    chat = Dispatcher(services)
+    replies = []
+    for i in range(6):
+        out = await chat.handle(Incoming(sender="@flood:test", room_id="!r", event_id=f"$f{i}", body="!about"))
+        replies.append(out)
+    assert all(len(r) == 1 for r in replies[:3])
+    assert "quickly" in replies[3][0].markdown
+    assert replies[4] == [] and replies[5] == []
+
+
+async def test_option_parsing_and_converters(services):
+    cog = Cog("t", "Test")
+    seen = {}
+
+    @cog.command("opt")
+    @argument("words", Text(), rest=True, required=False)
+    @option("level", Choice(["eu", "national"], {"nationaal": "national"}), aliases=("niveau",))
+    @option("open")
+    @option("count", Int(1, 10))
+    async def opt(ctx, words, level, open, count):
+        """Options."""
+        seen.update(words=words, level=level, open=open, count=count)
+        await ctx.reply("ok")
+
+    d = Dispatcher(_test_services(services, cog))
+    await d.handle(Incoming(sender="@a:test", room_id="!r", event_id="$o1",
+                            body="!opt green roofs --niveau nationaal --open —count=3"))
+    assert seen == {"words": "green roofs", "level": "national", "open": True, "count": 3}
+    out = await d.handle(Incoming(sender="@a:test", room_id="!r", event_id="$o2", body="!opt --count 99"))
+    assert "out of range" in out[0].markdown
+    assert usage(cog.commands[0], "!", Translator("en")) == \
+        "!opt [<words…>] [--level <choice>] [--open] [--count <number>]"
