@@ -1,0 +1,148 @@
+"""Funding Lane: status derivation, question understanding, formatting, filters, and
+property tests (no input crashes, no unescaped HTML)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bot.render import message_content
+from commands.funding import understand
+from storage.funding_data import status_of
+from storage.models.funding import FundingInstrument
+from support.funding_env import NOW, FundingChat, funding_services, result_ids
+
+
+def inst(**kw):
+    base = dict(id="x", title="X", level="eu", deadline_model="single", deadlines=[], themes=[],
+                eligible_applicants=[], opens_on=None)
+    base.update(kw)
+    return FundingInstrument(**base)
+
+
+def dl(at, label="deadline"):
+    return {"at": at, "tz": "Europe/Brussels", "label": label}
+
+
+def test_status_derivation():
+    now = NOW
+    assert status_of(inst(opens_on=date(2027, 1, 1), deadlines=[dl("2027-03-01T17:00")]), now) == "forthcoming"
+    assert status_of(inst(opens_on=date(2026, 1, 1), deadlines=[dl("2026-12-01T17:00")]), now) == "open"
+    assert status_of(inst(deadlines=[dl("2026-11-01T17:00")]), now) == "closed"
+    # Two-stage: open until the last stage.
+    two = inst(deadline_model="two_stage", deadlines=[dl("2026-09-01T17:00", "stage 1"),
+                                                      dl("2027-03-04T17:00", "stage 2")])
+    assert status_of(two, now) == "open"
+    assert status_of(two, datetime(2027, 3, 5, tzinfo=timezone.utc)) == "closed"
+    assert status_of(inst(deadline_model="continuous"), now) == "continuous"
+    assert status_of(inst(deadline_model="continuous", deadlines=[dl("2025-01-01T00:00")]), now) == "closed"
+    # Deadline at 17:00 Brussels = 16:00 UTC in winter.
+    d = inst(deadlines=[dl("2026-11-23T17:00")])
+    assert status_of(d, datetime(2026, 11, 23, 15, 59, tzinfo=timezone.utc)) == "open"
+    assert status_of(d, datetime(2026, 11, 23, 16, 1, tzinfo=timezone.utc)) == "closed"
+
+
+def test_understand_dutch_and_english():
+    u = understand("is er subsidie voor klimaatadaptatie voor gemeenten?")
+    assert u.filters.applicant == "municipality" and u.filters.theme == "climate-adaptation"
+    assert "klimaatadaptatie" in u.query and "gemeenten" not in u.query
+    u = understand("which EU funding is there for biodiversity in provinces?")
+    assert u.filters.level == "eu" and u.filters.applicant == "province" and u.filters.theme == "soil-biodiversity"
+    u = understand("welke provinciale subsidies sluiten binnen 3 maanden en zijn nu open?")
+    assert u.filters.level == "provincial" and u.filters.closing_within == timedelta(days=93) and u.filters.open
+    u = understand("any grants closing this month for SMEs")
+    assert u.filters.applicant == "sme" and u.filters.closing_within == timedelta(days=31)
+    assert understand("welke proeftuinen zijn er voor klimaatadaptatie?") is None  # not about funding
+
+
+@pytest.fixture
+async def chat(tmp_path):
+    services = await funding_services(tmp_path)
+    yield FundingChat(services)
+    await services.db.dispose()
+
+
+async def test_listing_formatting_and_record(chat):
+    md = await chat.text("!funding --open")
+    assert "life-strategic-integrated-projects-2026" in md
+    assert "days left" in md and "€10,000,000 – €30,000,000" in md and "60%" in md
+    md = await chat.text("!subsidie life-strategic-integrated-projects-2026")
+    assert "€ 10.000.000" in md and "stage 2" in md and "donderdag 4 maart 2027 17:00" in md
+    assert "Wie mag aanvragen" in md
+
+
+async def test_filters_and_zero_hits(chat):
+    md = await chat.text("!funding circular economy --level local --applicant water_board")
+    assert "No funding instruments found" in md and "removed the last" in md
+    md = await chat.text("!funding klimaatadaptie")
+    assert "klimaatadaptatie" in md  # typo suggestion
+    md = await chat.text("!funding --theme hittestress --level provincial")
+    ids = result_ids(md)
+    assert ids and "zuid-holland-klimaatadaptatie" in ids
+    md = await chat.text("!funding --theme klimaatadaptie")
+    assert "not a topic" in md and "klimaatadaptatie" in md
+    md = await chat.text("!funding --min-budget 20M --closing-within 200d")
+    assert result_ids(md) == ["life-strategic-integrated-projects-2026", "horizon-mission-soil-2027"]
+
+
+async def test_deadlines(chat):
+    md = await chat.text("!deadlines 200d")
+    assert md.index("life-strategic") < md.index("innovatiebudget") < md.index("horizon-mission-soil")
+    md = await chat.text("!deadlines 7d")
+    assert "No funding deadlines in the next 7 days" in md and "The next one is" in md
+
+
+async def test_set_requires_role_validates_and_logs(chat):
+    from sqlalchemy import select
+    from storage.models.core import AuditLog
+    md = await chat.text("!funding set sbir-innovatiecompetitie grant_max_eur 100000")
+    assert "facilitator" in md
+    md = await chat.text("!funding set sbir-innovatiecompetitie cofinancing_rate 3", sender="@facil:test")
+    assert "not valid" in md
+    md = await chat.text("!funding set sbir-innovatiecompetitie grant_max_eur 250000", sender="@facil:test")
+    assert "Updated" in md
+    md = await chat.text("!funding set sbir-innovatiecompetitie deadlines 2027-05-01 17:00 Europe/Brussels round 1",
+                         sender="@facil:test")
+    assert "Updated" in md
+    md = await chat.text("!funding sbir-innovatiecompetitie")
+    assert "€250,000" in md and "round 1" in md
+    async with chat.services.db.session() as s:
+        logs = (await s.scalars(select(AuditLog).where(AuditLog.action == "funding.set"))).all()
+    assert [l.actor for l in logs] == ["@facil:test", "@facil:test"]
+    assert logs[0].detail["new"] == 250000
+
+
+async def test_question_answers_with_filters(chat):
+    md = await chat.text("@bot: which EU funding is there for biodiversity in provinces?", direct=False)
+    assert "I understood your question" in md and "level **EU**" in md
+    assert result_ids(md)[0] in {"life-nature-biodiversity-2026", "horizon-mission-soil-2027"}
+
+
+HOSTILE = ['"', '*', 'NEAR(a b)', '(', ')', '-', 'OR', 'AND NOT', "'; DROP TABLE funding_instruments; --",
+           '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '[x](javascript:alert(1))', 'a' * 10_000,
+           'klimaat ' * 1500, '^', ':', '{', '}', '\x00', 'ü', '💶']
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+async def test_injection_like_queries(chat, q):
+    md = await chat.text(f"!funding {q}")
+    html = message_content(md)["formatted_body"].lower()
+    assert "<script" not in html and "<img" not in html and "href=\"javascript" not in html
+    assert "something went wrong" not in md.lower()
+
+
+words = st.one_of(st.text(max_size=40), st.sampled_from(HOSTILE), st.sampled_from(
+    ["klimaat", "circular", "eu", "subsidie", "--open", "--level", "eu", "--theme", "bodem", "--closing-within",
+     "30d", "--min-budget", "1M", "--applicant", "gemeente", '"', "--niveau", "lokaal"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(words, max_size=8), cmd=st.sampled_from(["!funding", "!subsidie", "!deadlines", "@bot:"]))
+async def test_property_any_input_any_filters(chat, parts, cmd):
+    body = cmd + " " + " ".join(parts)
+    out = await chat.send(body, direct=True)
+    for o in out:
+        assert "something went wrong" not in o.markdown.lower()
+        html = message_content(o.markdown)["formatted_body"].lower()
+        assert "<script" not in html and "<img" not in html and "href=\"javascript" not in html
