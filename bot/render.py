@@ -99,7 +99,7 @@ class _PlainText(HTMLParser):
         elif tag == "a" and self.href:
             href = self.href.pop()
             text = "".join(self.out[-1:])
-            if href and not href.startswith("matrix:") and href not in text:
+            if href and not href.startswith(("matrix:", "https://matrix.to/")) and href not in text:
                 self.out.append(f" ({href})")
         elif tag in ("p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table"):
             self._newline(2)
