@@ -195,7 +195,7 @@ class SearchIndex:
                 where += " AND doc_id = ANY(:ids)"
                 params["ids"] = ids
             sql = (f"SELECT doc_id, ts_rank('{weights}'::float4[], tsv, q.query) AS r "
-                   f"FROM {self.table}, {tsq} AS q(query) WHERE {where} ORDER BY r DESC, doc_id LIMIT :limit")
+                   f"FROM {self.table}, (SELECT {tsq} AS query) AS q WHERE {where} ORDER BY r DESC, doc_id LIMIT :limit")
             rows = (await session.execute(text(sql), params)).all()
             scored = [(d, float(r)) for d, r in rows]
         if not scored:
