@@ -53,6 +53,24 @@ def cmd_check_config(args) -> int:
     return 0
 
 
+def cmd_health(args) -> int:
+    """Healthy = a sync succeeded recently (long-polls return at least every 30 s)."""
+    import time
+
+    settings = _settings(args)
+    beat = settings.storage.data_dir / "heartbeat"
+    try:
+        age = time.time() - beat.stat().st_mtime
+    except FileNotFoundError:
+        print("unhealthy: no successful sync yet")
+        return 1
+    if age > args.max_age:
+        print(f"unhealthy: last successful sync {age:.0f}s ago")
+        return 1
+    print(f"healthy: last successful sync {age:.0f}s ago")
+    return 0
+
+
 def cmd_db_upgrade(args) -> int:
     settings = _settings(args)
     _setup_logging(settings)
@@ -137,6 +155,11 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--config", "-c", required=True)
     k.add_argument("--console-only", action="store_true", help="do not require the matrix section")
     k.set_defaults(func=cmd_check_config)
+
+    h = sub.add_parser("health", help="exit 0 if the running bot synced recently (for container health checks)")
+    h.add_argument("--config", "-c")
+    h.add_argument("--max-age", type=float, default=120, help="seconds (default 120)")
+    h.set_defaults(func=cmd_health)
 
     d = sub.add_parser("db", help="database maintenance")
     dsub = d.add_subparsers(dest="dbcmd", required=True)

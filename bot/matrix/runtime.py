@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
 TOKEN_KEY = "sync.next_batch"
+HEARTBEAT = "heartbeat"  # touched after every successful sync; `dsih-bot health` reads its age
 
 
 class MatrixRuntime:
@@ -175,6 +176,7 @@ class MatrixRuntime:
             self.next_batch = resp.next_batch
             async with self.services.db.transaction() as s:
                 await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
+            (self.data_dir / HEARTBEAT).touch()
             if first:
                 first = False
                 await self._after_first_sync()

@@ -1,0 +1,93 @@
+"""`!ping` round trip through a real Synapse, next to Synapse's own echo time measured in
+the same run (a user sending a message and seeing it come back in its own sync).
+
+    python bench/bench_ping.py [--samples 200]
+
+The echo is the floor for one delivery; a command→reply needs two deliveries and one
+send more, so about 2× the echo is the best a bot can do."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.botproc import BOT_PASSWORD, BotProcess  # noqa: E402
+from support.matrix_user import MatrixUser  # noqa: E402
+from support.synapse import SynapseServer  # noqa: E402
+
+
+def pct(values, p):
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+async def measure(samples: int, command: str = "!ping", expect: str | None = "Pong!") -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        hs = SynapseServer(tmp / "hs")
+        hs.start()
+        bot = None
+        user = None
+        try:
+            bot_id = hs.register("dsihbench", BOT_PASSWORD)
+            user_id = hs.register("bench", "pw")
+            bot = BotProcess(tmp / "bot", hs.url, bot_id, extra_bot={"rate_limit_count": 100000},
+                             env={"DSIH_BOT__LOGGING__LEVEL": "WARNING"})
+            bot.start(wait_ready=False)
+            user = await MatrixUser.create(hs.url, user_id, "pw", tmp / "user", encryption=False)
+            room = await user.create_room(invite=[bot_id])
+            await user.wait_joined(room, bot_id, timeout=60)
+            for _ in range(5):  # warm-up
+                m = user.mark()
+                await user.send_text(room, command)
+                await user.wait_for_reply(room, bot_id, since=m, timeout=30)
+            echo, rtt = [], []
+            for _ in range(samples):
+                echo.append(await user.echo_time(room))
+                m = user.mark()
+                start = time.monotonic()
+                await user.send_text(room, command)
+                reply = await user.wait_for_reply(room, bot_id, since=m, timeout=30)
+                rtt.append(reply.received_at - start)
+                if expect:
+                    assert reply.source["content"]["body"].startswith(expect)
+            return {"echo": echo, "rtt": rtt}
+        finally:
+            if user:
+                await user.close()
+            if bot:
+                bot.terminate()
+            hs.stop()
+
+
+def table(results: dict, label: str) -> str:
+    e, r = results["echo"], results["rtt"]
+    rows = [("Synapse echo (baseline)", e), (f"{label} round trip", r)]
+    out = [f"{'measurement':32} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'mean ms':>9}"]
+    for name, v in rows:
+        out.append(f"{name:32} {len(v):5d} {pct(v, 50) * 1000:9.1f} {pct(v, 95) * 1000:9.1f} "
+                   f"{statistics.mean(v) * 1000:9.1f}")
+    out.append(f"{'ratio round trip / echo':32} {'':5} {pct(r, 50) / pct(e, 50):9.2f} "
+               f"{pct(r, 95) / pct(e, 95):9.2f}")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--command", default="!ping")
+    args = ap.parse_args()
+    expect = "Pong!" if args.command == "!ping" else None
+    results = asyncio.run(measure(args.samples, args.command, expect))
+    print(table(results, args.command))
+
+
+if __name__ == "__main__":
+    main()
