@@ -254,9 +254,10 @@ class Gazetteer:
                 if tuple(words[i:i + n]) != seq or i + n >= len(words):
                     continue
                 j = i + n
-                if words[j] in ("de", "het", "the") and mode == "in" and j + 1 < len(words):
-                    j += 1
                 hit = self.longest_name_at(words, j)
+                if hit is None and words[j] in ("de", "het", "the") and j + 1 < len(words):
+                    j += 1  # "in het Westland", "in the Hague" (but "in De Bilt" is a name)
+                    hit = self.longest_name_at(words, j)
                 if hit is None:
                     if mode == "near":
                         name_words = _name_like(flat, j, text)
