@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from bot import __version__
 from bot.framework import Cog, Language, TimeZoneName, Word, argument, option
+from bot.framework.dispatcher import suggest_commands
 from bot.framework.errors import BadArgument
 from bot.framework.help import command_help, overview
 from bot.i18n import N_
@@ -29,10 +30,8 @@ async def help_(ctx, command):
     if cmd and len(words) > 1 and words[1].lower() in cmd.subcommands:
         cmd = cmd.subcommands[words[1].lower()]
     if cmd is None or cmd.hidden:
-        from rapidfuzz import process
-        names = [n for n, c in ctx.services.registry.by_name.items() if not c.hidden]
-        close = [m[0] for m in process.extract(words[0] if words else "", names, limit=3, score_cutoff=55)]
-        raise BadArgument("There is no command called {value}.", value=command[:60], suggestions=close)
+        raise BadArgument("There is no command called {value}.", value=command[:60],
+                          suggestions=suggest_commands(ctx.services.registry, words[0] if words else ""))
     await ctx.reply(command_help(cmd, p, ctx.t))
 
 

@@ -159,9 +159,7 @@ class Dispatcher:
         await chain(self.middlewares, endpoint)(ctx)
 
     async def _not_found(self, name: str) -> None:
-        names = [n for n, c in self.registry.by_name.items() if not c.hidden]
-        close = [m[0] for m in process.extract(name.lower()[:50], names, limit=3, score_cutoff=55)]
-        raise CommandNotFound(name[:50], close)
+        raise CommandNotFound(name[:50], suggest_commands(self.registry, name))
 
     async def _question(self, ctx: Context, text: str) -> None:
         if not text.strip():
@@ -209,6 +207,18 @@ class Dispatcher:
                       ctx.sender, ctx.incoming.room_id, exc_info=exc)
             await ctx.reply(t("Sorry, something went wrong on my side (reference {ref}). "
                               "The team can look it up with that reference.", ref=ref))
+
+
+def suggest_commands(registry: Registry, name: str, limit: int = 3) -> list[str]:
+    """Closest command names, one per command (the spelling that matched best)."""
+    names = [n for n, c in registry.by_name.items() if not c.hidden and len(n) > 1]
+    seen, out = set(), []
+    for match, _score, _ in process.extract(name.lower()[:50], names, limit=10, score_cutoff=55):
+        cmd = registry.by_name[match]
+        if id(cmd) not in seen:
+            seen.add(id(cmd))
+            out.append(match)
+    return out[:limit]
 
 
 async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> dict[str, Any]:

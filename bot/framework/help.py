@@ -50,8 +50,10 @@ def overview(registry: Registry, prefix: str, t: Translator, role) -> str:
             continue
         lines = [f"**{t(cog.title)}**"]
         for c in visible:
-            dutch = f" ({', '.join(prefix + d for d in c.dutch)})" if c.dutch else ""
-            lines.append(f"- `{prefix}{c.name}`{dutch} — {t(c.summary)}")
+            # Dutch readers see the Dutch name first; both always work.
+            names = [*c.dutch, c.name] if t.lang == "nl" and c.dutch else [c.name, *c.dutch]
+            others = f" ({', '.join(prefix + n for n in names[1:])})" if len(names) > 1 else ""
+            lines.append(f"- `{prefix}{names[0]}`{others} — {t(c.summary)}")
         sections.append("\n".join(lines))
     sections.append(t("Details: `{prefix}help <command>`. Language: `{prefix}lang nl` or `{prefix}lang en`. "
                       "You can also just ask me a question in Dutch or English.", prefix=prefix))

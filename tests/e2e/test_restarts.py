@@ -158,3 +158,20 @@ async def test_every_reply_arrives_under_real_rate_limits(tmp_path):
         if bot:
             bot.terminate()
         hs.stop()
+
+
+async def test_restarts_keep_one_device_and_secrets_stay_out_of_logs(synapse, alice, bot, room, ask):
+    creds = bot.workdir / "data" / "credentials.json"
+    assert creds.stat().st_mode & 0o777 == 0o600
+    before = creds.read_text()
+    bot.terminate()
+    bot.start()
+    await ask(alice, room, "!ping", bot_id=bot.user_id)
+    assert creds.read_text() == before  # token and device reused, no new login
+    _, token, _ = synapse.login_token(bot.user_id.split(":")[0][1:], BOT_PASSWORD, device_name="inspector")
+    devices = synapse.api("GET", "/_matrix/client/v3/devices", access_token=token)["devices"]
+    # (Registration itself also leaves an unnamed device; the bot's own are named by config.)
+    assert [d["display_name"] for d in devices].count("dsih-bot-under-test") == 1
+    log = bot.log()
+    import json
+    assert BOT_PASSWORD not in log and json.loads(before)["access_token"] not in log
