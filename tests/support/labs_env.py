@@ -46,10 +46,16 @@ class LabsChat:
         return await self.dispatcher.handle(msg) or []
 
     async def text(self, body: str, **kw) -> str:
-        return "\n\n".join(o.markdown for o in await self.send(body, **kw))
+        """The replies as a person reads them (plain-text body of the rendered message)."""
+        return "\n\n".join(plain(o.markdown) for o in await self.send(body, **kw))
 
 
-_ID = re.compile(r"`!lab ([a-z0-9-]+)`")
+def plain(markdown: str) -> str:
+    from bot.render import message_content
+    return message_content(markdown)["body"]
+
+
+_ID = re.compile(r"!lab ([a-z0-9-]+)\s*$", re.M)
 
 
 def lab_ids(markdown: str) -> list[str]:
