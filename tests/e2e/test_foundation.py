@@ -62,9 +62,10 @@ async def test_mention_by_name_and_by_m_mentions(alice, bot, room, ask):
     by_pill = await ask(alice, room, f"{localpart}: ping", bot_id=bot.user_id, formatted_body=pill,
                         mentions=[bot.user_id])
     assert body_of(by_pill) == "Pong!"
-    # Not addressed to the bot: no answer.
+    # Not addressed to the bot, or a notice (what other bots send): no answer.
     mark = alice.mark()
     await alice.send_text(room, "ping everyone")
+    await alice.send_text(room, "!ping", msgtype="m.notice")
     assert await alice.collect(room, bot.user_id, 2.0, since=mark) == []
 
 

@@ -200,3 +200,30 @@ async def test_option_parsing_and_converters(services):
     assert "out of range" in out[0].markdown
     assert usage(cog.commands[0], "!", Translator("en")) == \
         "!opt [<words…>] [--level <choice>] [--open] [--count <number>]"
+
+
+def test_oversized_messages_are_split_below_the_event_limit():
+    from bot.render import MAX_CONTENT_BYTES, content_size, message_content, split_markdown
+    paragraphs = [f"**item {i}** " + "lorem ipsum dolor " * 40 for i in range(120)]
+    parts = split_markdown("\n\n".join(paragraphs))
+    assert len(parts) > 1
+    assert all(content_size(message_content(p)) <= MAX_CONTENT_BYTES for p in parts)
+    assert sum(p.count("**item") for p in parts) == 120  # nothing lost, nothing cut mid-item
+    giant = split_markdown("x" * 200_000)
+    assert all(content_size(message_content(p)) <= MAX_CONTENT_BYTES for p in giant)
+    assert sum(len(p) for p in giant) == 200_000
+
+
+async def test_huge_input_is_answered_not_crashed(chat):
+    reply = await chat.text("!remindme 1m " + "a" * 20_000)
+    assert "too long" in reply
+
+
+def test_db_upgrade_cli(tmp_path):
+    import subprocess
+    import sys
+    env = {"DSIH_BOT__STORAGE__DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], capture_output=True, text=True,
+                         env=env)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "dsih-bot.sqlite3").exists()
