@@ -69,7 +69,7 @@ async def test_listing_formatting_and_record(chat):
     assert "days left" in md and "€10,000,000 – €30,000,000" in md and "60%" in md
     md = await chat.text("!subsidie life-strategic-integrated-projects-2026")
     assert "€ 10.000.000" in md and "stage 2" in md and "donderdag 4 maart 2027 17:00" in md
-    assert "Wie mag aanvragen" in md
+    assert "Wie mag aanvragen" in md and "**Stand van zaken:** opengesteld" in md
 
 
 async def test_filters_and_zero_hits(chat):
