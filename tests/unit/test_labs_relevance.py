@@ -10,37 +10,7 @@ from storage.labs_data import parse_words, search_labs
 from storage.models.labs import Lab
 from support.labs_env import labs_services
 
-# (query as typed after !labs or asked in chat, labs that must appear in the top 3)
-RELEVANCE = [
-    ("climate adaptation near Zwolle", ["living-lab-ruimtelijke-adaptatie-overijssel"]),
-    ("klimaatadaptatie in Overijssel", ["living-lab-ruimtelijke-adaptatie-overijssel"]),
-    ("welke proeftuinen zijn er voor datagedreven werken in Limburg?",
-     ["brightlands-smart-services-campus", "public-services-lab-heerlen"]),
-    ("digital twin Rotterdam", ["rotterdam-digitale-stad-3d-digital-twin"]),
-    ("digitale tweeling in de buurt van Rotterdam", ["rotterdam-digitale-stad-3d-digital-twin"]),
-    ("regulation-free zone for energy innovation near Delft", ["the-green-village"]),
-    ("waterstof en warmtenet bij Delft", ["the-green-village"]),
-    ("nightlife lighting and sound sensors Eindhoven", ["stratumseind-living-lab"]),
-    ("uitgaansgebied verlichting sensoren Eindhoven", ["stratumseind-living-lab"]),
-    ("smart mobility in Helmond", ["smart-mobility-helmond"]),
-    ("air quality bike sensors near Utrecht", ["snuffelfiets"]),
-    ("fijnstof meten met fietsers in de provincie Utrecht", ["snuffelfiets"]),
-    ("public services and digital government in Limburg", ["public-services-lab-heerlen"]),
-    ("digitale inclusie", ["public-services-lab-heerlen", "digicampus"]),
-    ("circular economy Amsterdam Noord", ["de-ceuvel"]),
-    ("circulaire economie in Noord-Holland", ["de-ceuvel"]),
-    ("energietransitie in Groningen", ["entrance-groningen"]),
-    ("energy self-sufficient island in Friesland", ["duurzaam-ameland"]),
-    ("sensor city Assen", ["living-lab-assen-sensor-city"]),
-    ("coastal climate adaptation in Zeeland", ["living-lab-schouwen-duiveland"]),
-    ("bouwen met de natuur en oesterriffen bij Vlissingen", ["living-lab-ecological-engineering-scheldt-delta"]),
-    ("building with nature coastal protection in Zeeland", ["living-lab-ecological-engineering-scheldt-delta"]),
-    ("smart lampposts with cameras near The Hague", ["living-lab-scheveningen"]),
-    ("slimme lantaarnpalen boulevard Den Haag", ["living-lab-scheveningen"]),
-    ("gezonde leefomgeving Heerlen wijken", ["surd-urban-living-labs-heerlen"]),
-    ("urban test area city centre Amsterdam drones", ["marineterrein-amsterdam-living-lab"]),
-    ("smart district new neighbourhood Brainport", ["brainport-smart-district"]),
-]
+from support.labs_relevance import RELEVANCE  # noqa: E402
 
 
 @pytest.fixture(scope="module")
