@@ -19,6 +19,9 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
     # WAL lets the console read while the bot writes; busy_timeout avoids spurious "locked".
     cur.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is crash-safe in WAL mode (only a power cut can lose the last commits, and the
+    # outbox's deterministic transaction ids make a re-handled command harmless).
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
