@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import ClientError
 from nio import (
+    RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
     RoomMessageText, SyncError, SyncResponse, WhoamiResponse,
 )
@@ -50,6 +51,7 @@ class MatrixRuntime:
         self.sender: OutboxSender | None = None
         self.scheduler: Scheduler | None = None
         self.next_batch: str | None = None
+        self.own_rooms: set[str] = set()  # rooms this process created (direct rooms it opened)
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -268,7 +270,13 @@ class MatrixRuntime:
                 await self._undecryptable(room_id, ev)
             elif isinstance(ev, RoomMessageText):
                 await self._message(room, ev, direct_with)
-        if room is not None and room.joined_count <= 1 and room.invited_count == 0:
+        # A direct room the bot has just opened (to notify someone) may sync before the invite
+        # does: never leave a room the bot created itself.
+        for ev in (*getattr(info, "state", ()), *info.timeline.events):
+            if isinstance(ev, RoomCreateEvent) and ev.sender == me:
+                self.own_rooms.add(room_id)
+        if (room is not None and room.joined_count <= 1 and room.invited_count == 0
+                and room_id not in self.own_rooms):
             log.info("leaving %s: nobody else is there", room_id)
             await self.client.room_leave(room_id)
             await self.client.room_forget(room_id)
