@@ -365,26 +365,33 @@ async def search_labs(session: AsyncSession, q: LabQuery, *, limit: int = 50) ->
         scores = {i: 1.0 for i in (await session.scalars(select(Lab.id).order_by(Lab.name).limit(limit))).all()}
     if not scores:
         return []
-    # Fetch only what can still make the list (text hits are already capped).
-    rows = {r.id: r for r in (await session.scalars(select(Lab).where(Lab.id.in_(list(scores)[:2000])))).all()}
+    # Score on light columns (id, point, themes, name); load whole rows only for the top.
+    light: dict[str, tuple] = {}
+    ids = list(scores)
+    for i in range(0, len(ids), 900):
+        stmt = select(Lab.id, Lab.latitude, Lab.longitude, Lab.themes, Lab.name).where(Lab.id.in_(ids[i:i + 900]))
+        light.update({r[0]: r for r in (await session.execute(stmt)).all()})
     boost = set(q.boost_themes)
-    out: list[LabHit] = []
+    ranked: list[tuple[float, float | None, str, str]] = []
     for lab_id, base in scores.items():
-        lab = rows.get(lab_id)
-        if lab is None:
+        row = light.get(lab_id)
+        if row is None:
             continue
+        _, lat, lon, themes, name = row
         score = base
         if boost:
-            score += 0.6 * len(boost.intersection(lab.themes or ())) / len(boost)
+            score += 0.6 * len(boost.intersection(themes or ())) / len(boost)
         dist = None
         if q.near:
-            dist = haversine_km(q.near.latitude, q.near.longitude, lab.latitude, lab.longitude)
+            dist = haversine_km(q.near.latitude, q.near.longitude, lat, lon)
             score = score / (1.0 + dist / DECAY_KM)
-        out.append(LabHit(lab, score, dist))
+        ranked.append((score, dist, name, lab_id))
     if q.near and not query_terms(q.text) and not boost:
-        out.sort(key=lambda h: (h.distance_km, h.lab.name))
+        ranked.sort(key=lambda h: (h[1], h[2]))
     elif not query_terms(q.text) and not q.near:
-        out.sort(key=lambda h: (-h.score, h.lab.name))
+        ranked.sort(key=lambda h: (-h[0], h[2]))
     else:
-        out.sort(key=lambda h: (-h.score, h.distance_km or 0.0, h.lab.name))
-    return out[:limit]
+        ranked.sort(key=lambda h: (-h[0], h[1] or 0.0, h[2]))
+    ranked = ranked[:limit]
+    rows = {r.id: r for r in (await session.scalars(select(Lab).where(Lab.id.in_([h[3] for h in ranked])))).all()}
+    return [LabHit(rows[h[3]], h[0], h[1]) for h in ranked if h[3] in rows]
