@@ -334,22 +334,26 @@ async def search_labs(session: AsyncSession, q: LabQuery, *, limit: int = 50) ->
     """Ranked labs for a query. Filters (province, themes, radius) are hard; text and
     named themes rank; with a centre, distance weighs in (and alone orders the list)."""
     filtered = bool(q.province or q.themes or (q.near and q.within_km))
-    candidates: dict[str, tuple[float, float, list[str]]] | None = None
+    candidates: dict[str, float | None] | None = None   # id -> distance from the centre
     if filtered:
-        stmt = select(Lab.id, Lab.latitude, Lab.longitude, Lab.themes)
-        if q.province:
-            stmt = stmt.where(Lab.province == q.province)
-        if q.near and q.within_km:
-            a, b, c, d = bounding_box(q.near.latitude, q.near.longitude, q.within_km)
-            stmt = stmt.where(Lab.latitude.between(a, b), Lab.longitude.between(c, d))
-        candidates = {}
+        c = Lab.__table__.c   # Core columns: no ORM row processing for thousands of candidates
         wanted = set(q.themes)
-        for lab_id, lat, lon, themes in (await session.execute(stmt)).all():
-            if wanted and not wanted.intersection(themes or ()):
+        cols = [c.id, c.latitude, c.longitude] + ([c.themes] if wanted else [])
+        stmt = select(*cols)
+        if q.province:
+            stmt = stmt.where(c.province == q.province)
+        if q.near and q.within_km:
+            a, b, c1, d = bounding_box(q.near.latitude, q.near.longitude, q.within_km)
+            stmt = stmt.where(c.latitude.between(a, b), c.longitude.between(c1, d))
+        candidates = {}
+        for row in (await session.execute(stmt)).all():
+            lab_id, lat, lon = row[0], row[1], row[2]
+            if wanted and not wanted.intersection(row[3] or ()):
                 continue
-            if q.near and q.within_km and haversine_km(q.near.latitude, q.near.longitude, lat, lon) > q.within_km:
+            dist = haversine_km(q.near.latitude, q.near.longitude, lat, lon) if q.near else None
+            if q.within_km and dist is not None and dist > q.within_km:
                 continue
-            candidates[lab_id] = (lat, lon, themes or [])
+            candidates[lab_id] = dist
         if not candidates:
             return []
     scores: dict[str, float]
@@ -369,7 +373,8 @@ async def search_labs(session: AsyncSession, q: LabQuery, *, limit: int = 50) ->
     light: dict[str, tuple] = {}
     ids = list(scores)
     for i in range(0, len(ids), 900):
-        stmt = select(Lab.id, Lab.latitude, Lab.longitude, Lab.themes, Lab.name).where(Lab.id.in_(ids[i:i + 900]))
+        c = Lab.__table__.c
+        stmt = select(c.id, c.latitude, c.longitude, c.themes, c.name).where(c.id.in_(ids[i:i + 900]))
         light.update({r[0]: r for r in (await session.execute(stmt)).all()})
     boost = set(q.boost_themes)
     ranked: list[tuple[float, float | None, str, str]] = []
@@ -383,7 +388,9 @@ async def search_labs(session: AsyncSession, q: LabQuery, *, limit: int = 50) ->
             score += 0.6 * len(boost.intersection(themes or ())) / len(boost)
         dist = None
         if q.near:
-            dist = haversine_km(q.near.latitude, q.near.longitude, lat, lon)
+            dist = candidates.get(lab_id) if candidates else None
+            if dist is None:
+                dist = haversine_km(q.near.latitude, q.near.longitude, lat, lon)
             score = score / (1.0 + dist / DECAY_KM)
         ranked.append((score, dist, name, lab_id))
     if q.near and not query_terms(q.text) and not boost:
