@@ -315,7 +315,9 @@ def parse_words(text: str, gaz: Gazetteer | None = None) -> LabQuery:
     rest.append(text[pos:])
     remaining = " ".join(rest)
     words = re.findall(r"[^\W_]+(?:-[^\W_]+)*", remaining)
-    q.text = " ".join(w for w in words if w.lower() not in LAB_WORDS)
+    # Lab words and stop words say nothing about which lab (the engine drops stop words too);
+    # leaving them out keeps "I understood: …" short.
+    q.text = " ".join(w for w in words if w.lower() not in LAB_WORDS and w.lower() not in STOPWORDS)
     named = [t.id for t in topics.find_in_text(q.text)]
     q.boost_themes = named + [i for i in compound_topics(q.text) if i not in named]
     return q

@@ -248,3 +248,17 @@ def test_hostile_markup_is_escaped(shared, payload, template):
     for o in out:
         assert_safe_html(message_content(o.markdown)["formatted_body"])
         assert "**bold**" not in o.markdown or "\\*\\*bold" in o.markdown
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300), st.sampled_from(["", " near Zwolle", " in Limburg", " binnen 30 km van Heerlen",
+                                              " bij Bergen", " near Zwole", " within 99999 km of Assen"]))
+def test_parse_words_never_crashes(text, place):
+    from storage.labs_data import MAX_RADIUS_KM, parse_words
+    q = parse_words(text + place)
+    assert q.within_km is None or 0 < q.within_km <= MAX_RADIUS_KM
+    assert q.province is None or q.province in {
+        "Drenthe", "Flevoland", "Fryslân", "Gelderland", "Groningen", "Limburg", "Noord-Brabant", "Noord-Holland",
+        "Overijssel", "Utrecht", "Zeeland", "Zuid-Holland"}
+    for res in q.unresolved:
+        assert res.place is None
