@@ -198,7 +198,9 @@ async def labs(ctx, words, theme, province, near, within):
     q.themes = list(dict.fromkeys(theme or []))
     if province:
         q.province = province
-    if near:
+    if near and near.kind == "province":
+        q.province = q.province or near.name   # "--near Limburg": a province is an area, not a point
+    elif near:
         q.near = near
     if within is not None:
         q.within_km = within

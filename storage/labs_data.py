@@ -190,7 +190,7 @@ class LabRecord(BaseModel):
                 raise ValueError(f"province: {muni.name} lies in {muni.province}, not in {prov}")
             self.province = prov
         if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude: give both or neither")
+            raise ValueError("latitude/longitude: give both or neither")
         if self.latitude is None:
             self.latitude, self.longitude = muni.latitude, muni.longitude
         elif haversine_km(self.latitude, self.longitude, muni.latitude, muni.longitude) > 60:

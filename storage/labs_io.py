@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,11 @@ def validate_records(data: list[Any]) -> list[LabRecord]:
         except ValidationError as exc:
             for e in exc.errors():
                 msg = e["msg"].removeprefix("Value error, ")
-                errors.append(f"record {n}, field {_field(e['loc'])}: {msg}")
+                field = _field(e["loc"])
+                m = re.match(r"^([a-z_/]+): (.*)$", msg, re.S)
+                if not e["loc"] and m:   # record-level checks name their field first
+                    field, msg = m.group(1), m.group(2)
+                errors.append(f"record {n}, field {field}: {msg}")
             continue
         if rec.id in seen:
             errors.append(f"record {n}, field id: duplicate of record {seen[rec.id]} ({rec.id})")

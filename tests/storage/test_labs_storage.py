@@ -160,3 +160,21 @@ async def test_relevance_set_on_both_engines(db):
                 misses.append((text, top))
     print(f"\n{db.dialect}: relevance {hits}/{len(RELEVANCE)} ({hits / len(RELEVANCE):.0%})", misses)
     assert hits / len(RELEVANCE) >= 0.9, misses
+
+
+def test_cli_import_and_export(tmp_path, monkeypatch, capsys):
+    """`dsih-bot import labs FILE` and `dsih-bot export labs` (SQLite data dir)."""
+    from bot.cli import main
+    monkeypatch.setenv("DSIH_BOT__STORAGE__DATA_DIR", str(tmp_path / "data"))
+    good = tmp_path / "labs.yaml"
+    good.write_text(yaml.safe_dump({"labs": [LAB]}), encoding="utf-8")
+    assert main(["import", "labs", str(good)]) == 0
+    assert "1 new" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([dict(LAB, municipality="Atlantis")]), encoding="utf-8")
+    assert main(["import", "labs", str(bad)]) == 1
+    assert "record 1, field municipality" in capsys.readouterr().err
+    out = tmp_path / "out.csv"
+    assert main(["export", "labs", "--format", "csv", "--output", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("id,name,host_organisation") and "test-lab-zwolle" in text
