@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 
 from bot import __version__
-from bot.framework import Cog, Language, TimeZoneName, Word, argument, option
+from bot.framework import Cog, Language, Text, TimeZoneName, argument, option
 from bot.framework.dispatcher import suggest_commands
 from bot.framework.errors import BadArgument
 from bot.framework.help import command_help, overview
@@ -18,7 +18,7 @@ cog = Cog("core", N_("General"))
 
 
 @cog.command("help", aliases=("h", "?"), dutch=("hulp",), rate_limited=False)
-@argument("command", Word(max_length=60), required=False, help=N_("a command to explain"))
+@argument("command", Text(max_length=80), rest=True, required=False, help=N_("a command to explain"))
 async def help_(ctx, command):
     """Show what I can do, or how one command works."""
     p = ctx.settings.bot.command_prefix

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
 TOKEN_KEY = "sync.next_batch"
+OWN_ROOM_GRACE_MS = 60_000
 HEARTBEAT = "heartbeat"  # touched after every successful sync; `dsih-bot health` reads its age
 
 
@@ -51,7 +52,7 @@ class MatrixRuntime:
         self.sender: OutboxSender | None = None
         self.scheduler: Scheduler | None = None
         self.next_batch: str | None = None
-        self.own_rooms: set[str] = set()  # rooms this process created (direct rooms it opened)
+        self.own_rooms: dict[str, int] = {}  # rooms the bot created -> creation time (ms)
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -270,13 +271,14 @@ class MatrixRuntime:
                 await self._undecryptable(room_id, ev)
             elif isinstance(ev, RoomMessageText):
                 await self._message(room, ev, direct_with)
-        # A direct room the bot has just opened (to notify someone) may sync before the invite
-        # does: never leave a room the bot created itself.
+        # A direct room the bot has just opened (to notify someone) may sync before its invite
+        # does: give a room the bot created itself a minute before "nobody is there" counts.
         for ev in (*getattr(info, "state", ()), *info.timeline.events):
             if isinstance(ev, RoomCreateEvent) and ev.sender == me:
-                self.own_rooms.add(room_id)
+                self.own_rooms[room_id] = ev.server_timestamp
+        just_created = time.time() * 1000 - self.own_rooms.get(room_id, 0) < OWN_ROOM_GRACE_MS
         if (room is not None and room.joined_count <= 1 and room.invited_count == 0
-                and room_id not in self.own_rooms):
+                and not just_created):
             log.info("leaving %s: nobody else is there", room_id)
             await self.client.room_leave(room_id)
             await self.client.room_forget(room_id)
