@@ -6,102 +6,18 @@ rejects the whole file and changes nothing; upsert by `id`. CSV encodes lists as
 `|`-joined values and `deadlines` as a JSON string column."""
 from __future__ import annotations
 
-import csv
-import io
-import json
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import ValidationError
 from sqlalchemy import select
 
+from storage.datafile import DataFile, json_list_codec
 from storage.funding_data import FIELDS, InstrumentRecord, record_of, reindex
 from storage.models.core import AuditLog
 from storage.models.funding import FundingInstrument
-from storage.validation import ImportError_
 
-LIST_FIELDS = ("themes", "eligible_applicants")
-MAX_ERRORS_SHOWN = 20
-
-
-def _read(path: Path) -> list[Any]:
-    ext = path.suffix.lower()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportError_(f"cannot read {path}: {exc}") from None
-    try:
-        if ext == ".csv":
-            return _from_csv(text)
-        if ext == ".json":
-            data = json.loads(text)
-        elif ext in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        else:
-            raise ImportError_(f"unknown file type {ext or '(none)'}: use .csv, .json, .yaml or .yml")
-    except (json.JSONDecodeError, yaml.YAMLError, csv.Error) as exc:
-        raise ImportError_(f"{path.name} is not valid {ext.lstrip('.').upper()}: {exc}") from None
-    if isinstance(data, dict):
-        data = data.get("instruments")
-    if not isinstance(data, list):
-        raise ImportError_("expected a list of instruments (or a mapping with an `instruments` list)")
-    return data
-
-
-def _from_csv(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "id" not in reader.fieldnames:
-        raise ImportError_("the CSV file needs a header row with at least an `id` column")
-    records = []
-    for n, raw in enumerate(reader, 1):
-        rec: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key is None:
-                raise ImportError_(f"record {n}: more values than header columns")
-            value = (value or "").strip()
-            if key in LIST_FIELDS:
-                rec[key] = [v.strip() for v in value.split("|") if v.strip()]
-            elif key == "deadlines":
-                try:
-                    rec[key] = json.loads(value) if value else []
-                except json.JSONDecodeError as exc:
-                    raise ImportError_(f"record {n}, field deadlines: not a JSON list ({exc.msg})") from None
-            else:
-                rec[key] = value or None
-        records.append(rec)
-    return records
-
-
-def _field(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(record)"
-
-
-def validate_records(data: list[Any]) -> list[InstrumentRecord]:
-    errors: list[str] = []
-    records: list[InstrumentRecord] = []
-    seen: dict[str, int] = {}
-    for n, raw in enumerate(data, 1):
-        if not isinstance(raw, dict):
-            errors.append(f"record {n}: expected a mapping of fields, got {type(raw).__name__}")
-            continue
-        try:
-            rec = InstrumentRecord.model_validate(raw)
-        except ValidationError as exc:
-            for e in exc.errors():
-                errors.append(f"record {n}, field {_field(e['loc'])}: {e['msg']}")
-            continue
-        if rec.id in seen:
-            errors.append(f"record {n}, field id: duplicate of record {seen[rec.id]} ({rec.id})")
-            continue
-        seen[rec.id] = n
-        records.append(rec)
-    if errors:
-        more = len(errors) - MAX_ERRORS_SHOWN
-        shown = errors[:MAX_ERRORS_SHOWN] + ([f"... and {more} more"] if more > 0 else [])
-        raise ImportError_("nothing imported; fix these problems:\n" + "\n".join(shown))
-    return records
+FILE = DataFile("instruments", InstrumentRecord, tuple(FIELDS), list_fields=("themes", "eligible_applicants"),
+                codecs={"deadlines": json_list_codec()})
 
 
 async def upsert_records(db_session, records: list[InstrumentRecord], actor: str) -> tuple[int, int]:
@@ -127,7 +43,7 @@ async def upsert_records(db_session, records: list[InstrumentRecord], actor: str
 async def import_file(db, path, actor: str) -> str:
     """Validate and upsert a CSV/JSON/YAML file in one transaction; returns a report line."""
     path = Path(path)
-    records = validate_records(_read(path))
+    records = FILE.read(path)
     async with db.transaction() as session:
         created, updated = await upsert_records(session, records, actor)
         await reindex(session)
@@ -136,30 +52,7 @@ async def import_file(db, path, actor: str) -> str:
     return f"imported {len(records)} funding instruments from {path.name}: {created} new, {updated} updated"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
-
-
 async def export_text(db, fmt: str) -> str:
     async with db.session() as session:
         rows = (await session.scalars(select(FundingInstrument).order_by(FundingInstrument.id))).all()
-        records = [{k: _plain(v) for k, v in record_of(r).items()} for r in rows]
-    fmt = fmt.lower()
-    if fmt == "json":
-        return json.dumps({"instruments": records}, ensure_ascii=False, indent=2) + "\n"
-    if fmt in ("yaml", "yml"):
-        return yaml.safe_dump({"instruments": records}, allow_unicode=True, sort_keys=False, width=120)
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(FIELDS), lineterminator="\n")
-        writer.writeheader()
-        for rec in records:
-            row = dict(rec)
-            for f in LIST_FIELDS:
-                row[f] = "|".join(row[f] or [])
-            row["deadlines"] = json.dumps(row["deadlines"] or [], ensure_ascii=False)
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-        return out.getvalue()
-    raise ImportError_(f"unknown export format {fmt!r}: use csv, json or yaml")
+        return FILE.dump([record_of(r) for r in rows], fmt)
