@@ -434,7 +434,7 @@ async def deadlines(ctx, **args):
                       key=lambda p: (p[0], p[2].id))
     if not upcoming:
         later = sorted((at, r) for r in rows for at, _ in deadlines_of(r) if at > end)
-        msg = t("No funding deadlines in the next {days} days.", days=days)
+        msg = t("No funding deadlines in {period}.", period=_period(t, days))
         if later:
             msg += " " + t("The next one is {title} on {date}.", title=md_link(title_of(later[0][1], t.lang),
                                                                                later[0][1].url),
@@ -448,9 +448,13 @@ async def deadlines(ctx, **args):
         stage = f" ({md_escape(label)})" if label != "deadline" else ""
         items.append(f"**{t.datetime(at)}** ({rel}) — {md_link(title_of(r, t.lang), r.url)}{stage} · "
                      f"{t(LEVEL_LABELS.get(r.level, r.level))} · `{r.id}`")
-    header = t.n("{count} funding deadline in the next {days} days:",
-                 "{count} funding deadlines in the next {days} days:", len(items), days=days)
+    header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(items),
+                 period=_period(t, days))
     await ctx.reply_pages(header, items, t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
+
+
+def _period(t, days: int) -> str:
+    return t.n("the next day", "the next {count} days", days)
 
 
 # --------------------------------------------------------------------------- plain questions

@@ -8,6 +8,7 @@ from typing import Awaitable, Callable
 
 from bot.framework.context import Context
 from bot.framework.errors import MissingRole, RateLimited
+from bot.framework.roles import Role
 from bot.i18n import detect_language
 from storage.models.core import UserPrefs
 
@@ -40,7 +41,8 @@ class LanguageMiddleware(Middleware):
 
 class RateLimitMiddleware(Middleware):
     """Per-user sliding window. The first refusal in a window gets a polite answer;
-    later ones in the same window are dropped silently (no reply storms)."""
+    later ones in the same window are dropped silently (no reply storms). Admins (the
+    operators, also the console user) are not limited."""
 
     def __init__(self, count: int, window_seconds: float, clock=time.monotonic):
         self.count, self.window, self.clock = count, window_seconds, clock
@@ -48,7 +50,7 @@ class RateLimitMiddleware(Middleware):
         self.warned_until: dict[str, float] = {}
 
     async def __call__(self, handler, ctx):
-        if ctx.command is not None and not ctx.command.rate_limited:
+        if (ctx.command is not None and not ctx.command.rate_limited) or ctx.role >= Role.ADMIN:
             return await handler(ctx)
         now = self.clock()
         hits = self.hits[ctx.sender]

@@ -24,7 +24,7 @@ async def test_deadlines(alice, bot, room, ask):
     # Real clock: the bundled data has deadlines in 2027, so a 1000-day window lists some.
     assert "funding deadline" in body and "days left" in body
     soon = await ask(alice, room, "!deadlines 1d --theme housing", bot_id=bot.user_id)
-    assert "No funding deadlines in the next 1 days" in body_of(soon)
+    assert "No funding deadlines in the next day." in body_of(soon)
 
 
 async def test_plain_language_question(alice, bot, room, ask):

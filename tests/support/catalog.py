@@ -17,16 +17,17 @@ KEYWORDS = {
 
 
 def code_msgids(root: Path = ROOT) -> dict[str, list[str]]:
-    """msgid -> places, from `t("…")`, `ctx.t("…")`, `N_("…")` and error constructors."""
-    found: dict[str, list[str]] = {}
+    """msgid (or (singular, plural)) -> places, from `t("…")`, `t.n("…", "…", n)`, `N_("…")`
+    and error constructors."""
+    found: dict = {}
     for d in SOURCE_DIRS:
         for path in sorted((root / d).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
             for lineno, message, _comments, _ctx in extract_from_file("python", path, keywords=KEYWORDS):
-                for m in (message if isinstance(message, tuple) else (message,)):
-                    if m:
-                        found.setdefault(m, []).append(f"{path.relative_to(root)}:{lineno}")
+                # Plurals stay a (singular, plural) pair: they are looked up with ngettext.
+                if message and all(message if isinstance(message, tuple) else (message,)):
+                    found.setdefault(message, []).append(f"{path.relative_to(root)}:{lineno}")
     return found
 
 
@@ -66,6 +67,8 @@ if __name__ == "__main__":
     for po in (ROOT / "bot/locale/nl/LC_MESSAGES").glob("*.po"):
         with po.open("rb") as fh:
             known |= {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
-    for msgid, places in sorted(all_msgids().items()):
+    for msgid, places in sorted(all_msgids().items(), key=lambda kv: str(kv[0])):
+        if isinstance(msgid, tuple):
+            msgid = msgid[0]
         if msgid not in known:
             print(f"#: {places[0]}\nmsgid {msgid!r}\nmsgstr \"\"\n".replace("msgid '", 'msgid "').replace("'\nmsgstr", '"\nmsgstr'))

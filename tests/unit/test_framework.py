@@ -227,3 +227,11 @@ def test_db_upgrade_cli(tmp_path):
                          env=env)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "dsih-bot.sqlite3").exists()
+
+
+async def test_admins_are_not_flood_limited(services):
+    services.settings.bot.rate_limit_count = 2
+    d = Dispatcher(services)
+    for i in range(5):
+        out = await d.handle(Incoming(sender="@admin:test", room_id="!r", event_id=f"$adm{i}", body="!about"))
+        assert "quickly" not in out[0].markdown
