@@ -60,3 +60,20 @@ class Chat:
 @pytest.fixture
 def chat(services):
     return Chat(services)
+
+
+# --- figures (hit rates and the like) shown at the end of every run, also in CI ----------
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report_figure():
+    """Call with one line (e.g. a relevance hit rate); it is printed in the run's summary."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

@@ -51,7 +51,7 @@ CASES = [
 ]
 
 
-async def test_relevance_hit_rate(tmp_path):
+async def test_relevance_hit_rate(tmp_path, report_figure):
     services = await funding_services(tmp_path)
     chat = FundingChat(services)
     hits, misses = 0, []
@@ -65,8 +65,8 @@ async def test_relevance_hit_rate(tmp_path):
     finally:
         await services.db.dispose()
     rate = hits / len(CASES)
-    print(f"\nFunding relevance: {hits}/{len(CASES)} queries have an expected instrument in the top 3 "
-          f"= {rate:.0%}")
+    report_figure(f"funding relevance: {hits}/{len(CASES)} queries have an expected instrument in the top 3 "
+                  f"= {rate:.0%}")
     for q, top in misses:
         print(f"  miss: {q!r} -> {top}")
     assert len(CASES) >= 25

@@ -32,7 +32,7 @@ def _top(loop, services, text, n=3):
     return loop.run_until_complete(go())
 
 
-def test_relevance_set_hit_rate(services):
+def test_relevance_set_hit_rate(services, report_figure):
     loop, svc = services
     assert len(RELEVANCE) >= 15
     misses = []
@@ -44,8 +44,8 @@ def test_relevance_set_hit_rate(services):
         else:
             misses.append((text, expected, top))
     rate = hits / len(RELEVANCE)
-    print(f"\nliving labs relevance: {hits}/{len(RELEVANCE)} queries with every expected lab in the top 3 "
-          f"(hit rate {rate:.0%})")
+    report_figure(f"living labs relevance: {hits}/{len(RELEVANCE)} queries with every expected lab in the top 3 "
+                  f"(hit rate {rate:.0%})")
     for m in misses:
         print("  miss:", m)
     assert not misses, misses
