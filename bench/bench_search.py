@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
 
 from storage import topics  # noqa: E402
 from storage.db import Database  # noqa: E402

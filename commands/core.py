@@ -1,12 +1,11 @@
 """Built-in commands: help, language, time zone, ping, about, more."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
 from bot import __version__
-from bot.framework import Cog, Language, Text, TimeZoneName, argument, option
+from bot.framework import Cog, Language, Text, TimeZoneName, argument
 from bot.framework.dispatcher import suggest_commands
 from bot.framework.errors import BadArgument
 from bot.framework.help import command_help, overview

@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from bot.framework import Cog, Converter, Int, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.i18n import N_, Translator
 from bot.render import md_escape, md_link
 from storage import topics
-from storage.geo import Gazetteer, Place, Resolution, gazetteer
+from storage.geo import Gazetteer, Resolution, gazetteer
 from storage.labs_data import (
     LABS_INDEX, MAX_RADIUS_KM, LabQuery, has_lab_signal, load_sample_data, parse_words, reindex, search_labs,
 )

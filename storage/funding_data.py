@@ -3,9 +3,7 @@ search index, and loading the bundled data. Used by commands/funding.py and
 storage/funding_io.py."""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

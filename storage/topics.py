@@ -18,7 +18,7 @@ documents of that topic even when they never use the alias themselves.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 

@@ -3,7 +3,7 @@ parsing, validation messages and `!help` usage all come from that declaration.""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Sequence
 from zoneinfo import available_timezones

@@ -6,7 +6,6 @@ and the error reply is committed instead. This is the only place that decides wh
 user sees for an error."""
 from __future__ import annotations
 
-import html
 import logging
 import re
 import secrets
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import process
-from sqlalchemy import select
 
 from bot.framework.command import Command, Registry
 from bot.framework.context import Context, Services

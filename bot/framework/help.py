@@ -9,9 +9,7 @@ from bot.render import md_escape
 def usage(cmd: Command, prefix: str, t: Translator) -> str:
     parts = [f"{prefix}{cmd.qualified_name}"]
     for arg in cmd.arguments:
-        label = t(arg.converter.metavar) if not arg.help else t(arg.converter.metavar)
-        label = f"{arg.name}" if arg.name else label
-        text = f"<{label}…>" if arg.rest else f"<{label}>"
+        text = f"<{arg.name}…>" if arg.rest else f"<{arg.name}>"
         parts.append(text if arg.required else f"[{text}]")
     for opt in cmd.options:
         parts.append(f"[--{opt.name}]" if opt.is_flag else f"[--{opt.name} <{t(opt.converter.metavar)}>]")

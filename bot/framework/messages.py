@@ -1,7 +1,7 @@
 """Transport-free message shapes: what comes in from a chat, what goes out."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

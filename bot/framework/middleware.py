@@ -32,9 +32,8 @@ class LanguageMiddleware(Middleware):
             if cmd is not None and ctx.invoked_as and ctx.invoked_as.lower() in cmd.dutch:
                 lang = "nl"
             else:
+                # An English command word alone is too weak a signal: detect_language ignores it.
                 lang = detect_language(ctx.incoming.body)
-                if lang is None and cmd is not None and ctx.invoked_as and ctx.invoked_as.lower() == cmd.name:
-                    lang = None  # an English command word alone is too weak a signal
         ctx.set_language(lang or ctx.settings.bot.language, prefs.timezone if prefs and prefs.timezone else None)
         await handler(ctx)
 

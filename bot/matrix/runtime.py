@@ -20,7 +20,6 @@ from nio import (
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
     RoomMessageText, SyncError, SyncResponse, WhoamiResponse,
 )
-from sqlalchemy import select
 
 from bot import outbox as outbox_mod
 from bot.app import build_dispatcher, build_services

@@ -8,7 +8,6 @@ import logging
 from aiohttp import ClientError
 from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse
 from nio.exceptions import LocalProtocolError, SendRetryError
-from sqlalchemy import select
 
 from bot.outbox import SendResult
 from storage.models.core import DirectRoom, OutboxMessage, RoomState

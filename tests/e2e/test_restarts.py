@@ -142,7 +142,7 @@ async def test_every_reply_arrives_under_real_rate_limits(tmp_path):
         await dave.wait_joined(room_id, bot_id, timeout=30)
         mark = dave.mark()
         count = 14
-        for i in range(count):
+        for _ in range(count):
             await dave.send_text(room_id, "!help ping")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

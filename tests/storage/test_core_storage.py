@@ -2,7 +2,6 @@
 scheduler exactly-once, time zones kept."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -92,7 +91,8 @@ async def test_outbox_gives_up_with_a_log_line_not_silently(db, caplog):
 
 async def test_duplicate_transaction_ids_are_refused(db):
     await _enqueue(db, "$dup")
-    with pytest.raises(Exception):
+    from sqlalchemy.exc import IntegrityError
+    with pytest.raises(IntegrityError):
         await _enqueue(db, "$dup")
     async with db.session() as s:
         assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -2,8 +2,6 @@
 the .po files (python -m support.catalog from tests/, see README)."""
 from __future__ import annotations
 
-import inspect
-import sys
 from pathlib import Path
 
 from babel.messages.extract import extract_from_file

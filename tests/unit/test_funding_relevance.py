@@ -3,7 +3,6 @@ plain questions) at least one of the named instruments must be in the top 3.
 Prints the hit rate; fails under THRESHOLD."""
 from __future__ import annotations
 
-import pytest
 
 from support.funding_env import FundingChat, funding_services, result_ids
 
