@@ -18,7 +18,7 @@ from aiohttp import ClientError
 from nio import (
     RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
-    RoomMessageText, SyncError, SyncResponse, WhoamiResponse,
+    RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, WhoamiResponse,
 )
 
 from bot import outbox as outbox_mod
@@ -270,6 +270,8 @@ class MatrixRuntime:
                 await self._undecryptable(room_id, ev)
             elif isinstance(ev, RoomMessageText):
                 await self._message(room, ev, direct_with)
+            elif isinstance(ev, RoomUpgradeEvent) and ev.replacement_room:
+                await self._follow_upgrade(room_id, ev, direct_with)
         # A direct room the bot has just opened (to notify someone) may sync before its invite
         # does: give a room the bot created itself a minute before "nobody is there" counts.
         for ev in (*getattr(info, "state", ()), *info.timeline.events):
@@ -281,6 +283,19 @@ class MatrixRuntime:
             log.info("leaving %s: nobody else is there", room_id)
             await self.client.room_leave(room_id)
             await self.client.room_forget(room_id)
+
+    async def _follow_upgrade(self, room_id: str, ev: RoomUpgradeEvent, direct_with: str | None) -> None:
+        """A room upgrade (tombstone): follow the room to its new version, as users do."""
+        if not self.services.access.is_allowed(ev.sender):
+            return
+        result = await self.client.join(ev.replacement_room)
+        if not getattr(result, "room_id", None):
+            log.warning("could not follow the upgrade of %s to %s: %s", room_id, ev.replacement_room, result)
+            return
+        async with self.services.db.transaction() as s:
+            await s.merge(RoomState(room_id=ev.replacement_room, joined_at_ms=int(time.time() * 1000),
+                                    is_direct_with=direct_with))
+        log.info("followed the upgrade of %s to %s", room_id, ev.replacement_room)
 
     async def _message(self, room, ev: RoomMessageText, direct_with: str | None) -> None:
         content = ev.source.get("content", {})

@@ -144,3 +144,14 @@ async def test_sigterm_exits_cleanly_and_quickly(alice, bot, room, ask):
     assert code == 0
     assert loop.time() - start < 8
     assert "stopped" in bot.log()
+
+
+async def test_bot_follows_a_room_upgrade(synapse, alice, bot, room, ask):
+    # A public room (in an invite-only one the upgrader must invite the bot again, as any member).
+    await alice.client.room_put_state(room, "m.room.join_rules", {"join_rule": "public"})
+    new_room = synapse.api("POST", f"/_matrix/client/v3/rooms/{room}/upgrade", {"new_version": "10"},
+                           access_token=alice.access_token)["replacement_room"]
+    bot.wait_log(f"followed the upgrade of {room} to {new_room}", timeout=30)
+    await alice.wait_room_known(new_room)
+    reply = await ask(alice, new_room, "!ping", bot_id=bot.user_id)
+    assert body_of(reply) == "Pong!"
