@@ -175,3 +175,34 @@ async def test_restarts_keep_one_device_and_secrets_stay_out_of_logs(synapse, al
     log = bot.log()
     import json
     assert BOT_PASSWORD not in log and json.loads(before)["access_token"] not in log
+
+
+@pytest.fixture
+def pg_url(request):
+    from support.postgres import require_postgres
+    server = require_postgres()
+    yield server.create_database("e2e_bot")
+    server.stop()
+
+
+async def test_bot_on_postgresql_answers_and_survives_kill_9(synapse, alice, tmp_path, pg_url, ask):
+    bot_id = synapse.register("dsihpg", BOT_PASSWORD)
+    bot = BotProcess(tmp_path / "bot", synapse.url, bot_id, admins=[alice.user_id],
+                     env={"DSIH_BOT__STORAGE__DATABASE_URL": pg_url})
+    bot.start()
+    try:
+        room_id = await alice.create_room(invite=[bot_id])
+        await alice.wait_joined(room_id, bot_id, timeout=30)
+        about = await ask(alice, room_id, "!about", bot_id=bot_id)
+        assert "funding instruments: 35" in body_of(about) and "living labs: 26" in body_of(about)
+        bot.kill()
+        mark = alice.mark()
+        await alice.send_text(room_id, "!funding klimaatadaptatie")
+        bot.start()
+        reply = await alice.wait_for_reply(room_id, bot_id, since=mark, timeout=40)
+        assert "klimaatadaptatie" in body_of(reply)
+        await asyncio.sleep(2)
+        assert len(bot_messages(alice, room_id, bot_id, since=mark)) == 1
+        assert not (tmp_path / "bot" / "data" / "dsih-bot.sqlite3").exists()
+    finally:
+        assert bot.terminate() == 0
