@@ -40,9 +40,12 @@ async def run_console(settings: Settings, *, user_id: str, commands: list[str] |
     sender.start()
     await scheduler.start()
     interactive = not commands and sys.stdin.isatty()
-    if interactive:
-        print(f"dsih-bot console — you are {user_id}. Try: {settings.bot.command_prefix}help "
-              f"(Ctrl-D to quit)\n")
+    if not commands:
+        p = settings.bot.command_prefix
+        print(f"dsih-bot console — you are {user_id} (admin), in a direct chat with the bot.\n"
+              f"Try: {p}help · {p}funding klimaatadaptatie · {p}labs --near Zwolle · "
+              f"welke proeftuinen zijn er in Limburg? (Ctrl-D to quit)\n",
+              file=sys.stdout if interactive else sys.stderr, flush=True)
     try:
         lines = commands or None
         while True:
