@@ -1,49 +1,22 @@
 """Helpers for Funding Lane tests: a bot with core+funding, the bundled data and a fixed clock."""
 from __future__ import annotations
 
-import itertools
-import os
 import re
 from datetime import datetime, timezone
 
-from bot.app import build_services
-from bot.framework.dispatcher import Dispatcher
-from bot.framework.messages import Incoming
-from config.settings import load_settings
+from support.chat import Chat, make_services
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-_ids = itertools.count()
 
 
 async def funding_services(tmp_path, *, language="en", modules=("core", "funding"), now=NOW, database_url=None):
-    os.environ["DSIH_BOT__STORAGE__DATA_DIR"] = str(tmp_path / "data")
-    try:
-        settings = load_settings()
-    finally:
-        del os.environ["DSIH_BOT__STORAGE__DATA_DIR"]
-    settings.bot.language = language
-    settings.bot.admins = ["@admin:test"]
-    settings.bot.facilitators = ["@facil:test"]
-    settings.bot.rate_limit_count = 100_000
-    settings.storage.load_sample_data = True
-    if database_url:
-        settings.storage.database_url = database_url
-    services = await build_services(settings, bot_user_id="@bot:test", modules=list(modules))
-    services.clock = lambda: now
-    return services
+    return await make_services(tmp_path / "data", modules=modules, now=now, language=language,
+                               database_url=database_url, load_sample_data=True, rate_limit_count=100_000)
 
 
-class FundingChat:
-    def __init__(self, services):
-        self.services = services
-        self.dispatcher = Dispatcher(services)
-
-    async def send(self, body: str, *, sender="@alice:test", room="!room:test", direct=True, **kw):
-        msg = Incoming(sender=sender, room_id=room, event_id=f"$f{next(_ids)}", body=body, is_direct=direct, **kw)
-        return await self.dispatcher.handle(msg) or []
-
-    async def text(self, body: str, **kw) -> str:
-        return "\n\n".join(o.markdown for o in await self.send(body, **kw))
+class FundingChat(Chat):
+    direct = True
+    prefix = "$f"
 
 
 _ID = re.compile(r"· `([a-z0-9-]+)`\s*$", re.M)

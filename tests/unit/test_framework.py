@@ -85,8 +85,10 @@ async def test_unknown_command_suggests(chat):
 
 
 async def test_message_not_for_the_bot_is_ignored(chat):
-    assert await chat.send("just chatting") is None
-    assert await chat.send("ping", direct=True) is not None
+    assert await chat.send("just chatting") == []
+    assert chat.dispatcher.addressed(Incoming(sender="@a:test", room_id="!r", event_id="$x",
+                                              body="just chatting")) is None
+    assert await chat.text("ping", direct=True) == "Pong!"
 
 
 async def test_mention_at_start(chat):

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.render import md_escape, message_content
+from support.chat import Chat, make_services
 from bot.framework.tokens import split
 
 NAMES = ["help", "hulp", "lang", "taal", "tz", "ping", "about", "more", "remindme", "herinner", "reminders",
@@ -38,10 +39,7 @@ def test_tokenizer_never_raises(text):
 @pytest.fixture
 async def unlimited_chat(tmp_path):
     """Core commands, with the flood guard out of the way so every example reaches a handler."""
-    from bot.app import build_services
-    from conftest import Chat, make_settings
-    services = await build_services(make_settings(tmp_path, rate_limit_count=10**6), bot_user_id="@bot:test",
-                                    modules=["core", "reminders"])
+    services = await make_services(tmp_path / "data", modules=["core", "reminders"], rate_limit_count=10**6)
     yield Chat(services)
     await services.db.dispose()
 
@@ -73,10 +71,7 @@ ANY_COMMAND_TEXT = st.builds(
 
 @pytest.fixture
 async def full_chat(tmp_path):
-    from bot.app import build_services
-    from conftest import Chat, make_settings
-    services = await build_services(make_settings(tmp_path, load_sample_data=True, rate_limit_count=10**6),
-                                    bot_user_id="@bot:test")
+    services = await make_services(tmp_path / "data", load_sample_data=True, rate_limit_count=10**6)
     yield Chat(services)
     await services.db.dispose()
 
