@@ -112,8 +112,10 @@ _WORD = re.compile(r"[a-zà-ÿ']+")
 
 
 def detect_language(text: str) -> str | None:
-    """'nl', 'en', or None when the text gives no clear signal."""
-    words = _WORD.findall(text.lower()[:2000])
+    """'nl', 'en', or None when the text gives no clear signal. Identifiers such as
+    `de-ceuvel` or `horizon-2026` are not language (their parts would mislead)."""
+    plain = " ".join(tok for tok in text.lower()[:2000].split() if not re.search(r"[\w][-_/.:][\w]|\d", tok))
+    words = _WORD.findall(plain)
     nl = sum(w in _NL for w in words)
     en = sum(w in _EN for w in words)
     if nl == en:

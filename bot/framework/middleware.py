@@ -32,8 +32,12 @@ class LanguageMiddleware(Middleware):
             if cmd is not None and ctx.invoked_as and ctx.invoked_as.lower() in cmd.dutch:
                 lang = "nl"
             else:
-                # An English command word alone is too weak a signal: detect_language ignores it.
-                lang = detect_language(ctx.incoming.body)
+                text = ctx.incoming.body
+                if ctx.invoked_as:
+                    # Command words are English by design: judge only what follows them
+                    # (`!about` alone says nothing; `!funding klimaat voor gemeenten` does).
+                    text = text.split(ctx.invoked_as, 1)[-1]
+                lang = detect_language(text)
         ctx.set_language(lang or ctx.settings.bot.language, prefs.timezone if prefs and prefs.timezone else None)
         await handler(ctx)
 

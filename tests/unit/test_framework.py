@@ -237,3 +237,14 @@ async def test_admins_are_not_flood_limited(services):
     for i in range(5):
         out = await d.handle(Incoming(sender="@admin:test", room_id="!r", event_id=f"$adm{i}", body="!about"))
         assert "quickly" not in out[0].markdown
+
+
+async def test_english_command_word_alone_keeps_the_default_language(tmp_path):
+    from support.chat import Chat, make_services
+    services = await make_services(tmp_path / "data", modules=["core", "reminders"], language="nl")
+    try:
+        chat = Chat(services)
+        assert "Versie" not in await chat.text("!about") and "communitybot" in await chat.text("!about")
+        assert "Remind you" in await chat.text("!help remindme please explain this for me")
+    finally:
+        await services.db.dispose()
