@@ -12,13 +12,15 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 
+from storage.models.core import AuditLog
 from storage.validation import ImportError_
 
 MAX_ERRORS_SHOWN = 20
@@ -56,10 +58,56 @@ def bool_codec() -> CsvCodec:
 @dataclass(frozen=True)
 class DataFile:
     key: str                          # top-level key in JSON/YAML: {"labs": [...]}
-    model: type[BaseModel]            # validates one record
+    model: type[BaseModel]            # validates one record (has .id and .to_row())
     fields: tuple[str, ...]           # CSV column order on export
     list_fields: tuple[str, ...] = ()
     codecs: dict[str, CsvCodec] = field(default_factory=dict)
+    # The table side (used by import_file / export_text):
+    name: str = ""                    # the data set as the CLI names it: funding, labs
+    table: Any = None                 # the SQLAlchemy model the records go into
+    noun: str = "records"             # for the report line, e.g. "living labs"
+    record_of: Callable[[Any], dict[str, Any]] | None = None   # row -> exportable record
+    reindex: Callable[[Any], Awaitable[None]] | None = None    # refresh the search index
+    stamp: Callable[[str], dict[str, Any]] = lambda actor: {}  # extra columns set on every upsert
+
+    # -- database -------------------------------------------------------------------
+    async def import_file(self, db, path, actor: str) -> str:
+        """Validate the whole file, then upsert by id in one transaction (all-or-nothing)."""
+        path = Path(path)
+        records = self.read(path)
+        async with db.transaction() as session:
+            created, updated = await self.upsert(session, records, actor)
+            if self.reindex:
+                await self.reindex(session)
+            session.add(AuditLog(actor=actor, action=f"{self.name}.import", target=path.name,
+                                 detail={"created": created, "updated": updated}))
+        return f"imported {len(records)} {self.noun} from {path.name}: {created} new, {updated} updated"
+
+    async def upsert(self, session, records: list[BaseModel], actor: str) -> tuple[int, int]:
+        ids = [r.id for r in records]
+        existing: dict[str, Any] = {}
+        for i in range(0, len(ids), 500):  # stay under the databases' bound-parameter limits
+            existing.update({r.id: r for r in (await session.scalars(
+                select(self.table).where(self.table.id.in_(ids[i:i + 500])))).all()})
+        created = updated = 0
+        stamp = {"updated_at": datetime.now(timezone.utc), **self.stamp(actor)}
+        for rec in records:
+            values = {**rec.to_row(), **stamp}
+            row = existing.get(rec.id)
+            if row is None:
+                session.add(self.table(**values))
+                created += 1
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+                updated += 1
+        await session.flush()
+        return created, updated
+
+    async def export_text(self, db, fmt: str) -> str:
+        async with db.session() as session:
+            rows = (await session.scalars(select(self.table).order_by(self.table.id))).all()
+            return self.dump([self.record_of(r) for r in rows], fmt)
 
     # -- reading ------------------------------------------------------------------
     def read(self, path: Path) -> list[BaseModel]:
