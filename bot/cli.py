@@ -71,19 +71,26 @@ def cmd_health(args) -> int:
     return 0
 
 
+async def _with_db(settings: Settings, work):
+    """Open the configured database, bring its schema up to date, run `work(db)`, close."""
+    from storage.db import Database
+
+    db = Database(settings.storage.effective_database_url)
+    try:
+        await db.upgrade()
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+async def _nothing(db) -> None:
+    return None
+
+
 def cmd_db_upgrade(args) -> int:
     settings = _settings(args)
     _setup_logging(settings)
-    from storage.db import Database
-
-    async def go():
-        db = Database(settings.storage.effective_database_url)
-        try:
-            await db.upgrade()
-        finally:
-            await db.dispose()
-
-    asyncio.run(go())
+    asyncio.run(_with_db(settings, _nothing))
     print("database is up to date")
     return 0
 
@@ -93,43 +100,25 @@ def _dataset_module(kind: str):
 
 
 def cmd_import(args) -> int:
-    settings = _settings(args)
-    _setup_logging(settings)
-    from storage.db import Database
-
-    async def go() -> int:
-        db = Database(settings.storage.effective_database_url)
-        try:
-            await db.upgrade()
-            report = await _dataset_module(args.kind).import_file(db, Path(args.file), actor="cli")
-        finally:
-            await db.dispose()
-        print(report)
-        return 0
-
     from storage.validation import ImportError_
 
+    settings = _settings(args)
+    _setup_logging(settings)
+    dataset = _dataset_module(args.kind)
     try:
-        return asyncio.run(go())
+        report = asyncio.run(_with_db(settings, lambda db: dataset.import_file(db, Path(args.file), actor="cli")))
     except ImportError_ as exc:
         print(f"import failed, nothing was changed:\n{exc}", file=sys.stderr)
         return 1
+    print(report)
+    return 0
 
 
 def cmd_export(args) -> int:
     settings = _settings(args)
     _setup_logging(settings)
-    from storage.db import Database
-
-    async def go() -> str:
-        db = Database(settings.storage.effective_database_url)
-        try:
-            await db.upgrade()
-            return await _dataset_module(args.kind).export_text(db, args.format)
-        finally:
-            await db.dispose()
-
-    text = asyncio.run(go())
+    dataset = _dataset_module(args.kind)
+    text = asyncio.run(_with_db(settings, lambda db: dataset.export_text(db, args.format)))
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
