@@ -70,3 +70,28 @@ async def test_request_accept_and_requester_is_notified(alice, bob, bot, room, a
     assert "#1" in body_of(status) and "accepted" in body_of(status)
     # Exactly once: no second notification arrives.
     assert len([e for e in alice.events[alice_mark:] if _from_bot_containing(bot.user_id, "was accepted")(e)]) == 1
+
+
+async def test_request_flow_survives_kill_9_without_doubles(alice, bob, bot, room):
+    import asyncio
+
+    bob_mark, alice_mark = bob.mark(), alice.mark()
+    await alice.send_text(room, "!lab request the-green-village testing permeable paving after a downpour")
+    bot.kill()          # the request may or may not have been handled: either way, once
+    bot.start()
+    note = await bob.wait_for(_from_bot_containing(bot.user_id, "Access request #1"), since=bob_mark, timeout=60)
+    await alice.wait_for(_from_bot_containing(bot.user_id, "#1"), since=alice_mark, timeout=60)
+
+    await bob.send_text(note.room_id, "!request accept 1 Come on Tuesday.")
+    await asyncio.sleep(0.3)
+    bot.kill()          # killed around the accept: the requester is still told exactly once
+    bot.start()
+    await alice.wait_for(_from_bot_containing(bot.user_id, "was accepted"), since=alice_mark, timeout=60)
+    await asyncio.sleep(3)
+
+    def count(user, mark, needle):
+        return len([e for e in user.events[mark:] if _from_bot_containing(bot.user_id, needle)(e)])
+
+    assert count(bob, bob_mark, "Access request #1") == 1
+    assert count(alice, alice_mark, "was accepted") == 1
+    assert count(alice, alice_mark, "Access request #2") == 0
