@@ -256,12 +256,25 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
             kwargs[decl.name].append(value)
         else:
             kwargs[decl.name] = value
+    cursor = 0
     for n, arg in enumerate(cmd.arguments):
+        remaining = positional[cursor:]
+        consume = getattr(arg.converter, "consume", None)
+        if consume is not None and remaining:
+            # A greedy converter takes as many leading words as it can read (`morgen 9:00 …`).
+            try:
+                kwargs[arg.name], used = await consume(remaining, ctx)
+            except BadArgument as exc:
+                exc.argument = arg.name
+                raise
+            cursor += used
+            continue
         if arg.rest:
-            raw = " ".join(positional[n:])
-            positional = positional[:n]
-        elif n < len(positional):
-            raw = positional[n]
+            raw = " ".join(remaining)
+            cursor = len(positional)
+        elif remaining:
+            raw = remaining[0]
+            cursor += 1
         else:
             raw = ""
         if not raw:
@@ -274,6 +287,6 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
         except BadArgument as exc:
             exc.argument = arg.name
             raise
-    if len(positional) > len(cmd.arguments):
-        raise TooManyArguments(" ".join(positional[len(cmd.arguments):])[:200])
+    if cursor < len(positional):
+        raise TooManyArguments(" ".join(positional[cursor:])[:200])
     return kwargs

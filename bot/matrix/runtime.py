@@ -314,6 +314,7 @@ class MatrixRuntime:
             mentions=tuple(m for m in mentions if isinstance(m, str)),
             power_level=room.power_levels.get_user_level(ev.sender) if room else 0,
             timestamp_ms=ev.server_timestamp,
+            room_grants_roles=bool(room) and direct_with is None and room.joined_count > 2,
         )
         replies = await self.dispatcher.handle(incoming)
         if replies:
