@@ -21,13 +21,13 @@ from bot.framework.errors import (
     TooManyArguments, UserInputError,
 )
 from bot.framework.help import escape_params, usage
-from bot.framework.messages import Incoming, Outgoing
+from bot.framework.messages import Incoming, Outgoing, RoomEvent
 from bot.framework.middleware import (
     LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
 )
 from bot.framework.tokens import Token, option_name, split
 from bot.render import md_escape
-from storage.models.core import HandledEvent
+from storage.models.core import HandledEvent, UserPrefs
 from bot import outbox
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,34 @@ class Dispatcher:
                     await outbox.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
                 return out
+
+    async def handle_event(self, event: RoomEvent) -> list[Outgoing]:
+        """A non-text room event for the capabilities that listen to its type, exactly
+        once. Errors are logged, never shown: nobody typed a command to be answered."""
+        handlers = self.registry.events.get(event.type)
+        if not handlers:
+            return []
+        incoming = Incoming(sender=event.sender, room_id=event.room_id, event_id=event.event_id, body="",
+                            timestamp_ms=event.timestamp_ms)
+        try:
+            async with self.services.db.transaction() as session:
+                if await session.get(HandledEvent, event.event_id):
+                    return []
+                ctx = Context(incoming, self.services, session)
+                prefs = await session.get(UserPrefs, event.sender)
+                if prefs and (prefs.language or prefs.timezone):
+                    ctx.set_language(prefs.language or ctx.lang, prefs.timezone)
+                for handler in handlers:
+                    await handler(ctx, event)
+                out = list(ctx.outgoing)
+                await outbox.enqueue(session, out, origin=f"event {event.type} ({event.event_id})", key=event.event_id)
+                session.add(HandledEvent(event_id=event.event_id, room_id=event.room_id))
+            for callback in ctx.after_commit:
+                await callback()
+            return out
+        except Exception:  # noqa: BLE001 - one odd event must never stop the bot
+            log.exception("error while handling %s event %s from %s", event.type, event.event_id, event.sender)
+            return []
 
     @staticmethod
     def _origin(ctx: Context, msg: Incoming) -> str:
