@@ -99,7 +99,8 @@ def title_of(s: ReviewSession) -> str:
 
 
 def when_of(t: Translator, s: ReviewSession) -> str:
-    return t("{start}–{end}", start=t.moment(s.starts_at), end=t.time(s.ends_at))
+    """`dinsdag 1 december 2026 14:00–15:30 CET`: weekday, date, times and zone."""
+    return f"{t.datetime(s.starts_at)}–{t.time(s.ends_at)} {s.starts_at.astimezone(t.tz).tzname()}"
 
 
 def topic_label(t: Translator, topic_id: str | None) -> str | None:
