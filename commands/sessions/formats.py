@@ -69,11 +69,15 @@ def round_offsets(fmt: str | None) -> list[tuple[int, Round, timedelta]]:
     return out
 
 
+def minutes(t: Translator, count: int) -> str:
+    return t("{minutes} min", minutes=count)
+
+
 def render_round(t: Translator, s: ReviewSession, index: int, prefix: str) -> str:
     rounds = ROUNDS[s.format]
     r = rounds[index]
-    text = (f"⏱ **{t('Round {n} of {total}', n=index + 1, total=len(rounds))}: {t(r.name)}** "
-            f"({t('{minutes} min', minutes=r.minutes)}) — {title_of(s)}\n\n" +
+    heading = t("Round {n} of {total}: {name}", n=index + 1, total=len(rounds), name=t(r.name))
+    text = (f"⏱ **{heading}** ({minutes(t, r.minutes)}) — {title_of(s)}\n\n" +
             t(r.what, prefix=prefix, number=s.id))
     if index + 1 < len(rounds):
         nxt = rounds[index + 1]
@@ -88,7 +92,7 @@ def render_format(t: Translator, s: ReviewSession, prefix: str) -> str:
     total = timedelta()
     for i, r, offset in round_offsets(fmt):
         lines.append(f"{i + 1}. {t.time(s.starts_at + offset)} **{t(r.name)}** "
-                     f"({t('{minutes} min', minutes=r.minutes)}) — {t(r.what, prefix=prefix, number=s.id)}")
+                     f"({minutes(t, r.minutes)}) — {t(r.what, prefix=prefix, number=s.id)}")
         total = offset + timedelta(minutes=r.minutes)
     if total:
         length = s.ends_at - s.starts_at

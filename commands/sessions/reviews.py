@@ -76,7 +76,7 @@ def render_draft(t: Translator, s: ReviewSession, r: Review, criteria: list[str]
         state = t("submitted {when}, with your name", when=t.moment(r.submitted_at))
     else:
         state = t("submitted {when}, anonymous", when=t.moment(r.submitted_at))
-    lines = [f"**{t('Your review of {title}', title=title_of(s))}** ({state})"]
+    lines = ["**" + t("Your review of {title}", title=title_of(s)) + f"** ({state})"]
     for key in criteria:
         entry = (r.scores or {}).get(key)
         value = "—" if not entry else str(entry["score"]) + (f" — “{md_escape(entry['comment'])}”" if entry.get("comment") else "")
@@ -209,7 +209,9 @@ def question(t: Translator, s: ReviewSession, r: Review, criteria: list[str]) ->
         return (f"**{md_escape(criterion_label(t, key))}** ({r.step + 1}/{len(criteria)}): " +
                 t("a score from 1 (weak) to 5 (strong), optionally followed by a comment.") + now + " " + controls)
     if kind == "text":
-        return f"**{text_label(t, key)}**: {t(TEXT_PROMPTS[key])} " + controls
+        current = getattr(r, key)
+        now = " " + t("(now: {score})", score="“" + md_escape(current[:80]) + "”") if current else ""
+        return f"**{text_label(t, key)}**: {t(TEXT_PROMPTS[key])}{now} " + controls
     return (render_draft(t, s, r, criteria) + "\n\n" +
             t("Submit your review? Answer **yes** (anonymous), **yes named** (the presenter sees your name) "
               "or **no** (it stays a draft)."))
