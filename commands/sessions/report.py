@@ -95,8 +95,7 @@ def render_report(t: Translator, s: ReviewSession, reviews: list[Review], action
         lines.append(t("Project: {text}", text=md_escape(s.project)))
     if s.question:
         lines.append(t("Question for the reviewers: {text}", text=md_escape(s.question)))
-    lines.append(t.n("{count} review submitted (of {reviewers} reviewers).",
-                     "{count} reviews submitted (of {reviewers} reviewers).", len(reviews), reviewers=reviewers))
+    lines.append(t("Reviews submitted: {count} of {reviewers}.", count=len(reviews), reviewers=reviewers))
     lines.append("### " + t("Scores"))
     lines.append("_" + t("1 = weak … 5 = strong; mean, standard deviation (sd), lowest–highest, number of scores (n).") + "_")
     items = []
@@ -309,7 +308,7 @@ async def session_action(ctx, number, text, owner, due):
             ctx, ACTION_REMINDER_JOB, remind_at, {"action": action.id},
             job_id=f"session-action:{action.id}:remind", group=f"session-actions:{s.id}", owner=owner,
             room_id=s.room_id)
-        reply += " " + t("I will remind them on {when}.", when=t.moment(remind_at))
+        reply += "\n\n" + t("I will remind them on {when}.", when=t.moment(remind_at))
     await ctx.reply(reply, mentions=(owner,))
     if owner not in (ctx.sender, ctx.services.bot_user_id):
         ot = await ctx.translator_for(owner)

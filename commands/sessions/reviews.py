@@ -121,6 +121,12 @@ async def review(ctx, number, words, named):
         await edit(ctx, s, r, tokens, criteria)
 
 
+def _command(ctx) -> str:
+    """`!review` or `!beoordeel`, as the user typed it (for examples in answers)."""
+    name = (ctx.invoked_as or "review").lower()
+    return ctx.settings.bot.command_prefix + (name if name in ("review", "beoordeel", "beoordeling") else "review")
+
+
 async def edit(ctx, s: ReviewSession, r: Review, tokens: list[str], criteria: list[str]) -> None:
     t, p = ctx.t, ctx.settings.bot.command_prefix
     for size in (2, 1):
@@ -129,7 +135,7 @@ async def edit(ctx, s: ReviewSession, r: Review, tokens: list[str], criteria: li
             text = " ".join(tokens[size:]).strip()
             if not text:
                 raise BadArgument("Write your text after {field}, e.g. {example}.", field=tokens[0][:40],
-                                  example=f'{p}review {s.id} {tokens[0][:40]} "…"')
+                                  example=f'{_command(ctx)} {s.id} {tokens[0][:40]} "…"')
             setattr(r, name, text[:MAX_TEXT])
             r.updated_at = ctx.now
             await ctx.reply(t("Saved: {field} in your review of {title}.", field=text_label(t, name), title=title_of(s)) +
@@ -144,10 +150,10 @@ async def edit(ctx, s: ReviewSession, r: Review, tokens: list[str], criteria: li
     if key is None:
         raise BadArgument("I don't know {value}: name a criterion ({criteria}), strengths, concerns or "
                           "recommendations, or use submit or show.", value=name_words[:60] or tokens[0][:60],
-                          criteria=", ".join(criteria), suggestions=suggest_criteria(name_words or tokens[0], criteria))
+                          criteria=", ".join(criterion_label(t, k) for k in criteria), suggestions=suggest_criteria(name_words or tokens[0], criteria))
     if score_at is None:
         raise BadArgument("Give {criterion} a score from 1 to 5, e.g. {example}.", criterion=criterion_label(t, key),
-                          example=f'{p}review {s.id} {key} 4 "…"')
+                          example=f'{_command(ctx)} {s.id} {criterion_label(t, key).lower()} 4 "…"')
     score = int(_SCORE_TOKEN.match(tokens[score_at]).group(1))
     if not 1 <= score <= 5:
         raise BadArgument("A score is a whole number from 1 to 5, not {value}.", value=tokens[score_at][:20])
@@ -169,7 +175,7 @@ async def submit(ctx, s: ReviewSession, r: Review, named: bool) -> None:
     t, p = ctx.t, ctx.settings.bot.command_prefix
     if is_empty(r):
         raise BadArgument("Your review of session {number} is still empty: score a criterion first, "
-                          "or type {example} for questions one at a time.", number=s.id, example=f"{p}review {s.id}")
+                          "or type {example} for questions one at a time.", number=s.id, example=f"{_command(ctx)} {s.id}")
     r.submitted_at, r.named, r.step, r.updated_at = ctx.now, bool(named), None, ctx.now
     await ctx.db.flush()
     how = t("with your name") if r.named else t("anonymously")
