@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import textwrap
+import warnings
 from dataclasses import dataclass, field
 from io import BytesIO
 
@@ -128,6 +129,12 @@ def render_report(t: Translator, s: ReviewSession, reviews: list[Review], action
     return "\n\n".join(lines)
 
 
+def _plain(text: str) -> str:
+    """Text matplotlib shows as written: a `$` would otherwise start mathtext (and a
+    title such as `$\\frac{` would fail to render)."""
+    return "".join(ch for ch in text if ch.isprintable() or ch == "\n").replace("$", r"\$")
+
+
 def render_chart(t: Translator, s: ReviewSession, stats: list[CriterionStats]) -> bytes:
     """Horizontal bars of the mean score per criterion with ±sd whiskers, labels in the
     reader's language. The PNG's Description holds the figures as text (alt text)."""
@@ -135,9 +142,11 @@ def render_chart(t: Translator, s: ReviewSession, stats: list[CriterionStats]) -
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    labels = ["\n".join(textwrap.wrap(criterion_label(t, st.key), 22)) for st in stats]
+    labels = [_plain("\n".join(textwrap.wrap(criterion_label(t, st.key), 22))) for st in stats]
     means = [st.mean or 0.0 for st in stats]
-    errors = [st.sd or 0.0 for st in stats]
+    # ±sd whiskers, clipped to the 1–5 scale (a mean of 3 with sd 2.8 cannot reach 5.8).
+    errors = [[min(st.sd or 0.0, max((st.mean or 0) - 1, 0)) for st in stats],
+              [min(st.sd or 0.0, max(5 - (st.mean or 0), 0)) for st in stats]]
     fig = Figure(figsize=(7.5, 1.4 + 0.75 * len(stats)), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -146,19 +155,23 @@ def render_chart(t: Translator, s: ReviewSession, stats: list[CriterionStats]) -
     for y, st in zip(positions, stats):
         text = (f"{decimal(t, st.mean)} ± {decimal(t, st.sd)}  ({st.low}–{st.high}, n = {st.n})"
                 if st.n else t("no scores"))
-        ax.text(min((st.mean or 0) + (st.sd or 0), 5) + 0.08, y, text, va="center", fontsize=9)
+        ax.text(5.35, y, text, va="center", fontsize=9)  # a column right of the scale
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
-    ax.set_xlim(0, 7.2)
-    ax.set_xticks(range(0, 6))
+    ax.set_xlim(0, 7.6)
+    ax.set_xticks(range(1, 6))
+    ax.axvline(5, color="#bbbbbb", linewidth=0.8)
     ax.set_xlabel(t("Score 1–5: mean ± standard deviation"))
-    ax.set_title(t("Review scores: {title}", title=f"#{s.id} {s.title}"[:70]), fontsize=11)
+    ax.set_title(_plain(t("Review scores: {title}", title=f"#{s.id} {s.title}"[:70])), fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
     description = "; ".join(f"{criterion_label(t, st.key)}: {decimal(t, st.mean)} (sd {decimal(t, st.sd)}, n = {st.n})"
                             if st.n else f"{criterion_label(t, st.key)}: —" for st in stats)
     buffer = BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Title": f"session-{s.id}-scores", "Description": description})
+    with warnings.catch_warnings():
+        # A character the font lacks (an emoji in a title) is drawn as a box: not worth a log line.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.tight_layout()
+        fig.savefig(buffer, format="png", metadata={"Title": f"session-{s.id}-scores", "Description": description})
     return buffer.getvalue()
 
 
@@ -326,3 +339,18 @@ async def action_reminder(ctx, job) -> None:
     t = await ctx.translator_for(action.owner)
     ctx.send_to_user(action.owner, t("⏰ Reminder: your action from {title} is due {when}: {text}",
                                      title=title_of(s), when=t.moment(action.due), text=md_escape(action.text)))
+
+
+@session.subcommand("actions", dutch=("acties",))
+@argument("number", Int(minimum=1, maximum=10**9), help=N_("the session number"))
+async def session_actions_list(ctx, number):
+    """List the actions agreed in a session: what, who, by when."""
+    s = await get_session(ctx, number)
+    actions = await session_actions(ctx.db, s.id)
+    t = ctx.t
+    if not actions:
+        await ctx.reply(t("Session {number} has no actions yet.", number=s.id))
+        return
+    items = [f"{a.id}. " + t("{text} — {owner}, due {when}", text=md_escape(a.text), owner=ctx.mention(a.owner),
+                             when=t.date(a.due)) for a in actions]
+    await ctx.reply_pages(t("Actions from {title}:", title=title_of(s)), items)

@@ -267,6 +267,8 @@ async def test_action_stored_owner_told_and_reminded_once(env):
         rows = [r for r in (await s.scalars(select(OutboxMessage))).all()
                 if r.to_user == "@bob:test" and "Reminder: your action" in r.content.get("body", "")]
     assert len(rows) == 1
+    listed = await chat.text("!sessie acties 1", sender=OTHER)
+    assert "Acties uit #1" in listed and "Begroting \\*\\*herzien" in listed
 
 
 # ----------------------------------------------------------------------------- formats
@@ -319,3 +321,26 @@ async def test_review_text_never_injects(env, text):
         for o in await chat.send(body, sender=REV1):
             html = message_content(o.markdown)["formatted_body"] if o.markdown else ""
             assert "<img" not in html and 'href="javascript' not in html and "<strong>x" not in html, html
+
+
+@settings(max_examples=25, deadline=None)
+@given(title=st.text(min_size=1, max_size=80))
+def test_chart_renders_any_title(title):
+    s = ReviewSession(id=1, title=title + " $\\frac{ $x^", starts_at=NOW, ends_at=NOW)
+    assert render_chart(Translator("nl"), s, [CriterionStats("impact", [1, 5])])[:4] == b"\x89PNG"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60), min_size=1,
+                        max_size=6))
+async def test_dialogue_answers_never_crash_or_inject(env, answers):
+    services, chat = env
+    async with services.db.session() as s:
+        if await s.get(ReviewSession, 1) is None:
+            await _session(chat, reviewers=(REV1,))
+    await chat.send("!review 1", sender=REV1, room="!dm:test", direct=True)
+    for answer in answers:
+        for o in await chat.send(answer + " <img src=x>", sender=REV1, room="!dm:test", direct=True):
+            assert "something went wrong" not in o.markdown
+            html = message_content(o.markdown)["formatted_body"] if o.markdown else ""
+            assert "<img" not in html, html
