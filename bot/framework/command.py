@@ -207,5 +207,10 @@ class Registry:
         return {cog.dataset.name: cog.dataset for cog in self.cogs if cog.dataset is not None}
 
     @property
+    def first_questions(self) -> list[QuestionHandler]:
+        """Handlers of waiting dialogues (`@cog.question(first=True)`)."""
+        return [q for q in self.questions if getattr(q, "__dsih_first__", False)]
+
+    @property
     def startup_hooks(self) -> list[Handler]:
         return [h for cog in self.cogs for h in cog.startup_hooks]

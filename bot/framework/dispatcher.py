@@ -182,6 +182,12 @@ class Dispatcher:
         ctx.command, ctx.invoked_as, ctx.invoked_sub = cmd, first, sub_word
 
         async def endpoint(c: Context) -> None:
+            # A dialogue waiting for this user's answer (a review question in a direct chat)
+            # takes unprefixed text before command words: there "lab access is great" is an answer.
+            if not addressed.explicit_command:
+                for handler in self.registry.first_questions:
+                    if await handler(c, text):
+                        return
             kwargs = await parse_arguments(cmd, rest, c)
             await cmd.callback(c, **kwargs)
 

@@ -344,3 +344,23 @@ async def test_dialogue_answers_never_crash_or_inject(env, answers):
             assert "something went wrong" not in o.markdown
             html = message_content(o.markdown)["formatted_body"] if o.markdown else ""
             assert "<img" not in html, html
+
+
+async def test_an_answer_starting_with_a_command_word_is_still_an_answer(env):
+    services, chat = env
+    services.settings.sessions.criteria = ["impact"]
+    await _session(chat, reviewers=(REV1,))
+    dm = "!dm-rev1:test"
+    await chat.send("!review 1", sender=REV1, room=dm, direct=True)
+    assert "**Strengths**" in await chat.text("4", sender=REV1, room=dm, direct=True)
+    # "lab" and "funding" are command words, but a review question is waiting.
+    assert "**Concerns**" in await chat.text("lab access is great", sender=REV1, room=dm, direct=True)
+    assert "**Recommendations**" in await chat.text("funding is not secured", sender=REV1, room=dm, direct=True)
+    async with services.db.session() as s:
+        r = await s.get(Review, (1, REV1))
+        assert (r.strengths, r.concerns) == ("lab access is great", "funding is not secured")
+    # With the prefix a command is a command, also during the dialogue.
+    assert "Pong" in await chat.text("!ping", sender=REV1, room=dm, direct=True)
+    # Without a waiting question, command words are commands again.
+    await chat.text("stop", sender=REV1, room=dm, direct=True)
+    assert "Pong" in await chat.text("ping", sender=REV1, room=dm, direct=True)
