@@ -78,10 +78,12 @@ class Context:
                                       thread_root=self.incoming.thread_root, notice=notice,
                                       mentions=tuple(mentions), attachment=attachment))
 
-    @staticmethod
-    def mention(user_id: str) -> str:
-        """A pill for `user_id` (pass it in `mentions=` too, so the user is notified)."""
-        return md_link(user_id, f"https://matrix.to/#/{user_id}")
+    def mention(self, user_id: str) -> str:
+        """A pill for `user_id`, labelled with their display name when the transport knows
+        it (pass the ID in `mentions=` too, so the user is notified)."""
+        lookup = self.services.extras.get("display_name_of")
+        name = lookup(user_id) if lookup else None
+        return md_link(name or user_id, f"https://matrix.to/#/{user_id}")
 
     def is_global(self, role: Role) -> bool:
         """A configured role (bot.admins / bot.facilitators), not one borrowed from a room."""

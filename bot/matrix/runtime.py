@@ -189,9 +189,18 @@ class MatrixRuntime:
         name = getattr(profile, "displayname", None)
         if name:
             self.services.extras["display_name"] = name
+        self.services.extras["display_name_of"] = self._display_name_of
         self.sender.start()
         await self.scheduler.start()
         log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
+
+    def _display_name_of(self, user_id: str) -> str | None:
+        """A member's display name from any room the bot shares with them (no request)."""
+        for room in self.client.rooms.values():
+            user = room.users.get(user_id)
+            if user is not None and user.display_name and user.display_name != user_id:
+                return user.display_name
+        return None
 
     async def _keys(self) -> None:
         """What nio's sync_forever does after each sync, done here because we own the loop."""
