@@ -291,3 +291,22 @@ def test_a_room_never_lends_more_than_room_rights(user, power, grants):
     # The configured role is never lowered, and a room adds at most ROOM_FACILITATOR.
     assert role >= configured
     assert role == configured or (role == Role.ROOM_FACILITATOR and grants and power >= 50)
+
+
+def test_backup_and_restore_cli(tmp_path):
+    import subprocess
+    import sys
+
+    def run(data_dir, *args):
+        env = {"DSIH_BOT__STORAGE__DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env)
+
+    assert run(tmp_path / "a", "console", "!ping").returncode == 0  # loads the bundled data
+    made = run(tmp_path / "a", "backup", str(tmp_path / "b.jsonl.gz"))
+    assert made.returncode == 0 and "backup written" in made.stdout, made.stderr
+    back = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
+    assert back.returncode == 0 and "restored" in back.stdout and "restored 0 rows" not in back.stdout, back.stderr
+    again = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
+    assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
+    nowhere = run(tmp_path / "a", "backup", str(tmp_path / "missing" / "b.gz"))
+    assert nowhere.returncode == 1 and "does not exist" in nowhere.stderr and "Traceback" not in nowhere.stderr
