@@ -16,6 +16,7 @@ from storage.models.core import Pager, UserPrefs
 
 if TYPE_CHECKING:
     from bot.framework.command import Command, Registry
+    from bot.metrics import Metrics
     from bot.scheduler import Scheduler
     from config.settings import Settings
     from storage.db import Database
@@ -32,7 +33,13 @@ class Services:
     started_at: datetime
     scheduler: "Scheduler | None" = None
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    metrics: "Metrics" = field(default_factory=lambda: _metrics())
     extras: dict[str, Any] = field(default_factory=dict)  # per-capability caches (search index, gazetteer)
+
+
+def _metrics():
+    from bot.metrics import Metrics
+    return Metrics()
 
 
 class Context:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from aiohttp import ClientError
+from sqlalchemy import text
 from nio import (
     RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
@@ -27,6 +28,7 @@ from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
 from bot.matrix import credentials as creds_mod
 from bot.matrix.transport import MatrixTransport
+from bot.metrics import MetricsServer
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
 from config.settings import Settings
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 TOKEN_KEY = "sync.next_batch"
 OWN_ROOM_GRACE_MS = 60_000
+READY_SYNC_AGE = 150  # seconds; long-polls return at least every 30 s
 HEARTBEAT = "heartbeat"  # touched after every successful sync; `dsih-bot health` reads its age
 
 
@@ -53,6 +56,8 @@ class MatrixRuntime:
         self.scheduler: Scheduler | None = None
         self.next_batch: str | None = None
         self.own_rooms: dict[str, int] = {}  # rooms the bot created -> creation time (ms)
+        self.metrics_server: MetricsServer | None = None
+        self.last_sync_at = 0.0
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -78,10 +83,14 @@ class MatrixRuntime:
             async with self.services.db.session() as s:
                 row = await s.get(KeyValue, TOKEN_KEY)
                 self.next_batch = row.value if row else None
-            self.sender = OutboxSender(self.services.db, MatrixTransport(self.client, self.services.db),
+            self.sender = OutboxSender(self.services.db, MatrixTransport(self.client, self.services.db,
+                                                                         self.services.metrics),
                                        max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
             self.scheduler = Scheduler(self.services, self.sender.wake)
             self.services.scheduler = self.scheduler
+            if self.settings.metrics.listen:
+                self.metrics_server = MetricsServer(self.services.metrics, self.settings.metrics.listen, self._not_ready)
+                await self.metrics_server.start()
             await self._sync_loop()
         finally:
             await self._shutdown()
@@ -180,6 +189,8 @@ class MatrixRuntime:
             async with self.services.db.transaction() as s:
                 await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
             (self.data_dir / HEARTBEAT).touch()
+            self.last_sync_at = time.time()
+            self.services.metrics.last_sync.set(self.last_sync_at)
             if first:
                 first = False
                 await self._after_first_sync()
@@ -193,6 +204,21 @@ class MatrixRuntime:
         self.sender.start()
         await self.scheduler.start()
         log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
+
+    async def _not_ready(self) -> list[str]:
+        """For /readyz: what keeps the bot from answering now (empty = ready)."""
+        problems = []
+        if not (self.client and self.client.access_token):
+            problems.append("not logged in")
+        age = time.time() - self.last_sync_at
+        if age > READY_SYNC_AGE:
+            problems.append("no successful sync yet" if not self.last_sync_at else f"last sync {age:.0f}s ago")
+        try:
+            async with self.services.db.session() as s:
+                await s.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means "database unreachable"
+            problems.append(f"database unreachable ({type(exc).__name__})")
+        return problems
 
     def _display_name_of(self, user_id: str) -> str | None:
         """A member's display name from any room the bot shares with them (no request)."""
@@ -358,6 +384,8 @@ class MatrixRuntime:
 
     # -- stop ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        if self.metrics_server:
+            await self.metrics_server.stop()
         if self.sender:
             drained = await self.sender.drain(timeout=5)
             if not drained:
