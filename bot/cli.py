@@ -21,9 +21,10 @@ def _settings(args) -> Settings:
     return load_settings(getattr(args, "config", None))
 
 
-def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.logging.level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+def _setup_logging(settings: Settings, fmt: str | None = None) -> None:
+    from bot.logs import setup
+
+    setup(settings.logging.level, fmt or settings.logging.format)
     # nio logs every 429 and timeout at WARNING itself; our outbox and sync loop report those.
     logging.getLogger("nio").setLevel(max(logging.ERROR, logging.getLogger().level))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -33,7 +34,7 @@ def _setup_logging(settings: Settings) -> None:
 def cmd_run(args) -> int:
     settings = _settings(args)
     settings.require_matrix()
-    _setup_logging(settings)
+    _setup_logging(settings, args.log_format)
     from bot.matrix.runtime import MatrixRuntime
 
     return asyncio.run(MatrixRuntime(settings).run())
@@ -174,6 +175,7 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="connect to the homeserver and serve")
     r.add_argument("--config", "-c", required=True)
+    r.add_argument("--log-format", choices=("text", "json"), help="log lines as text (default) or JSON lines")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("console", help="try every command in a terminal, no homeserver needed")

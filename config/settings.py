@@ -153,6 +153,7 @@ class MetricsSettings(BaseModel):
 class LoggingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"  # `run --log-format` overrides
 
 
 class _YamlSource(PydanticBaseSettingsSource):

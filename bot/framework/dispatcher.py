@@ -27,6 +27,7 @@ from bot.framework.middleware import (
     LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
 )
 from bot.framework.tokens import Token, option_name, split
+from bot.logs import command_context
 from bot.render import md_escape
 from storage.models.core import HandledEvent, UserPrefs
 from bot import outbox
@@ -99,6 +100,14 @@ class Dispatcher:
         addressed = self.addressed(msg)
         if addressed is None:
             return None
+        # Log lines written while this command is handled say which command it was.
+        token = command_context.set({"room": msg.room_id, "sender": msg.sender, "event": msg.event_id})
+        try:
+            return await self._handle(msg, addressed)
+        finally:
+            command_context.reset(token)
+
+    async def _handle(self, msg: Incoming, addressed: Addressed) -> list[Outgoing]:
         db = self.services.db
         ctx: Context | None = None
         async with db.sessionmaker() as session:
@@ -187,6 +196,7 @@ class Dispatcher:
             cmd = cmd.subcommands[sub_word.lower()]
             rest = rest[1:]
         ctx.command, ctx.invoked_as, ctx.invoked_sub = cmd, first, sub_word
+        command_context.set({**command_context.get(), "command": cmd.qualified_name})
 
         async def endpoint(c: Context) -> None:
             kwargs = await parse_arguments(cmd, rest, c)
@@ -240,6 +250,7 @@ class Dispatcher:
         else:
             ref = secrets.token_hex(4)
             self.services.metrics.internal_errors.inc()
+            command_context.set({**command_context.get(), "ref": ref})
             log.error("internal error %s in %s from %s in %s", ref, cmd.qualified_name if cmd else "?",
                       ctx.sender, ctx.incoming.room_id, exc_info=exc)
             await ctx.reply(t("Sorry, something went wrong on my side (reference {ref}). "

@@ -310,3 +310,38 @@ def test_backup_and_restore_cli(tmp_path):
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
     nowhere = run(tmp_path / "a", "backup", str(tmp_path / "missing" / "b.gz"))
     assert nowhere.returncode == 1 and "does not exist" in nowhere.stderr and "Traceback" not in nowhere.stderr
+
+
+async def test_log_lines_carry_the_command_and_never_its_text(services):
+    import io
+    import json
+    import logging
+
+    from bot.logs import ContextFilter, JsonFormatter
+
+    cog = Cog("t", "Test")
+
+    @cog.command("boom")
+    async def boom(ctx):
+        """Fails."""
+        raise RuntimeError("bug")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("bot.framework.dispatcher")
+    logger.addHandler(handler)
+    try:
+        d = Dispatcher(_test_services(services, cog))
+        out = await d.handle(Incoming(sender="@alice:test", room_id="!r", event_id="$boom", body="!boom"))
+        await d.handle(Incoming(sender="@alice:test", room_id="!r", event_id="$boom2", body="!nope"))
+        logger.error("after the command")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(x) for x in stream.getvalue().splitlines()]
+    ref = out[0].markdown.split("reference ")[1].split(")")[0]
+    first = lines[0]
+    assert (first["room"], first["sender"], first["command"], first["ref"]) == ("!r", "@alice:test", "boom", ref)
+    assert "bug" in first["traceback"]
+    assert "room" not in lines[-1]  # outside a command, no stale context
