@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 command_context: contextvars.ContextVar[dict] = contextvars.ContextVar("command_context", default={})
 
 _CONTEXT_KEYS = ("room", "sender", "command", "event", "ref")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class ContextFilter(logging.Filter):
@@ -26,7 +27,7 @@ class ContextFilter(logging.Filter):
 
 class TextFormatter(logging.Formatter):
     def __init__(self):
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        super().__init__(TEXT_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
