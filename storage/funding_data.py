@@ -192,7 +192,7 @@ class InstrumentRecord(BaseModel):
         return data
 
 
-_URL = re.compile(r"https?://([^/\s;]+)")
+_URL = re.compile(r"https?://([^/\s;]+)[^\s;]*")
 
 
 def _host(url: str) -> str:
@@ -209,7 +209,7 @@ def _has_primary(source: str) -> bool:
     """True when `source` names something other than secondary web pages (an official
     URL, a document, an organisation)."""
     urls = _URL.findall(source)
-    rest = _URL.sub("", source).strip(" ;,()")
+    rest = re.sub(r"\([^)]*\)", "", _URL.sub("", source)).strip(" ;,")
     return bool(rest) or any(not _is_secondary("https://" + u) for u in urls)
 
 
