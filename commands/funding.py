@@ -506,8 +506,8 @@ async def deadlines(ctx, **args):
         extra = [t(LEVEL_LABELS.get(r.level, r.level))]
         if (r.kind or "grant") != "grant":
             extra.append(t(KIND_LABELS.get(r.kind, r.kind)))
-        if status_of(r, now) == "invitation_only":
-            extra.append(t(STATUS_LABELS["invitation_only"]))
+        if (status := status_of(r, now)) == "invitation_only":
+            extra.append(t(STATUS_LABELS[status]))
         if note := freshness_note(t, r, now, stale_after):
             extra.append(note)
         items.append(f"**{t.datetime(d.at)}**{_indicative(t, d.indicative)} ({rel}) — "
