@@ -328,7 +328,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
             checked = t("{date} by {who}", date=checked, who=md_escape(r.checked_by))
         facts.append((t("Last checked"), checked))
     if r.origin and r.origin != "bundled":
-        facts.append((t("Origin"), md_escape(r.origin) + (f" · `{md_escape(r.external_id)}`" if r.external_id else "")))
+        facts.append((t("Origin"), md_escape(r.origin) + (f" · `{md_escape_code(r.external_id)}`" if r.external_id else "")))
     lines.append("\n".join(f"- **{k}:** {v}" for k, v in facts))
     lines.append(f"_{t('ID: {id}', id=md_escape(r.id))}_")
     return "\n\n".join(lines)

@@ -204,7 +204,7 @@ async def test_outdated_records_say_so_in_list_record_and_deadlines(tmp_path):
     try:
         chat = FundingChat(services)
         md = await chat.text("!funding life strategic integrated")
-        assert "⚠ last checked 25 Nov 2026: may be out of date" in md or "⚠ last checked" in md
+        assert "⚠ last checked 25 November 2026: may be out of date" in md
         md = await chat.text("!subsidie life-strategic-integrated-projects-2026")
         assert "⚠ laatst gecontroleerd" in md
         md = await chat.text("!deadlines 30d")
