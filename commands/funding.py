@@ -405,7 +405,9 @@ async def funding(ctx, **args):
     await answer(ctx, query, filters)
 
 
-EDITABLE = tuple(f for f in FIELDS if f != "id")
+# Where a record comes from and what its source last said are kept by import and refresh, not by hand.
+EDITABLE = tuple(f for f in FIELDS if f not in ("id", "origin", "external_id", "external_status", "last_seen_at",
+                                                 "stale"))
 
 
 def parse_field_value(name: str, raw: str) -> Any:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
 
 from bot.cli import main
@@ -56,6 +57,25 @@ def test_mapping_of_portal_results():
     closed["metadata"]["status"] = ["31094503"]
     assert map_result(closed, None, T0) is None
     assert record_id("HORIZON-MISS-2027-05-SOIL-02-two-stage") == "euft-horizon-miss-2027-05-soil-02-two-stage"
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+                     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3),
+                     max_leaves=10)
+_keys = st.sampled_from(["identifier", "callIdentifier", "title", "status", "startDate", "deadlineDate",
+                         "deadlineModel", "budgetOverview", "descriptionByte", "callTitle", "type"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(md=st.dictionaries(_keys, _json | st.lists(st.text(max_size=40), max_size=3), max_size=11),
+       status=st.sampled_from(["31094501", "31094502", "31094503", "x"]),
+       ident=st.text(max_size=60), extra=_json)
+def test_mapping_never_crashes_on_odd_results(md, status, ident, extra):
+    md = {**md, "status": [status]}
+    if ident:
+        md["identifier"] = [ident]
+    r = map_result({"metadata": md, "summary": extra}, "climate-adaptation", T0)
+    assert r is None or (r.origin == "eu-ft" and r.id.startswith("euft-") and r.external_status in ("open", "forthcoming"))
 
 
 # ------------------------------------------------------------------ refresh against the local server
