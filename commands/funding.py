@@ -142,7 +142,8 @@ async def find(ctx, query: str, filters: Filters) -> Outcome:
         for doc_id, score in hits:
             r = by_id.get(doc_id)
             if r is not None:
-                scored.append((score + (0.0 if status_of(r, now) in ("closed", "invitation_only") else 0.1), r))
+                # Only what a newcomer can apply for (now or soon) gets a lift; unknown is neutral.
+                scored.append((score + (0.1 if status_of(r, now) in ("open", "continuous", "forthcoming") else 0.0), r))
         scored.sort(key=lambda p: -p[0])
         candidates = [r for _, r in scored]
     else:
