@@ -202,7 +202,7 @@ def status_text(t, r: FundingInstrument, now: datetime) -> str:
 
 
 def _indicative(t, indicative: bool) -> str:
-    return " " + t("(indicative)") if indicative else ""
+    return " " + t("(indicative date)") if indicative else ""
 
 
 def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
@@ -210,13 +210,15 @@ def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
     nd = next_deadline_info(r, now)
     if nd:
         days = days_left(nd.at, now, t.tz)
-        when = t.datetime(nd.at) + _indicative(t, nd.indicative)
         if days <= 0:
             left = t("today")
         else:
             left = t.n("{count} day left", "{count} days left", days)
+        if status == "continuous":   # the end of a scheme one can apply to any time
+            return t("runs until {date}, {left}", date=t.short_date(nd.at), left=left) + _indicative(t, nd.indicative)
         stage = f" ({md_escape(deadline_label(t, nd.label))})" if nd.label and nd.label != "deadline" else ""
-        return t("next deadline {when}{stage}, {left}", when=when, stage=stage, left=left)
+        return (t("next deadline {when}{stage}, {left}", when=t.datetime(nd.at), stage=stage, left=left)
+                + _indicative(t, nd.indicative))
     if status == "continuous":
         return t("no fixed deadline")
     if status == "forthcoming" and r.opens_on:
@@ -256,7 +258,9 @@ def _stale_after(ctx_or_settings):
 
 def summary_line(t, r: FundingInstrument, now: datetime, stale_after=None) -> str:
     parts = [t(LEVEL_LABELS.get(r.level, r.level)), t(KIND_LABELS.get(r.kind or "grant", r.kind or "grant")),
-             status_text(t, r, now), deadline_text(t, r, now)]
+             status_text(t, r, now)]
+    if status_of(r, now) != "unknown" or deadline_infos(r):   # "unknown" already says no date is known
+        parts.append(deadline_text(t, r, now))
     grant = grant_text(t, r)
     if grant:
         parts.append(t("grant {amount}", amount=grant))
@@ -316,7 +320,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
         rel = (t.n("{count} day left", "{count} days left", days) if days > 0
                else t("today") if days == 0 else t("passed"))
         facts.append((t("Deadline ({label})", label=md_escape(deadline_label(t, d.label))),
-                      f"{t.datetime(d.at)}{_indicative(t, d.indicative)} ({rel})"))
+                      f"{t.datetime(d.at)} ({rel}){_indicative(t, d.indicative)}"))
     if r.deadline_note:
         facts.append((t("Note"), md_escape(r.deadline_note)))
     if r.url:
@@ -513,7 +517,7 @@ async def deadlines(ctx, **args):
             extra.append(t(STATUS_LABELS[status]))
         if note := freshness_note(t, r, now, stale_after):
             extra.append(note)
-        items.append(f"**{t.datetime(d.at)}**{_indicative(t, d.indicative)} ({rel}) — "
+        items.append(f"**{t.datetime(d.at)}** ({rel}){_indicative(t, d.indicative)} — "
                      f"{md_link(title_of(r, t.lang), r.url)}{stage} · {' · '.join(extra)} · `{r.id}`")
     header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(items),
                  period=_period(t, days))

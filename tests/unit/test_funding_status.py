@@ -185,13 +185,13 @@ async def test_list_shows_kind_indicative_unknown_and_continuous(chat):
     md = await chat.text("!funding sbir")
     assert "procurement, not a grant" in md
     md = await chat.text("!funding dumava")
-    assert "dumava-2026" in result_ids(md) and "(indicative)" in md
+    assert "dumava-2026" in result_ids(md) and "(indicative date)" in md
     md = await chat.text("!funding kansen voor west")
     assert "status unknown (no dates known): check the source" in md
     md = await chat.text("!funding rotterdam klimaatadaptatie")
     assert "continuous, until the budget runs out: check" in md
     md = await chat.text("!funding limburg leefbaarheidsfonds")
-    assert "continuous (apply any time)" in md and "end date" in md
+    assert "continuous (apply any time)" in md and "runs until 31 December 2027" in md
     md = await chat.text("!subsidie sbir-innovatiecompetitie")
     assert "**Kind:** procurement, not a grant" in md
     await chat.text("!lang nl")
