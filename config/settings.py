@@ -26,6 +26,21 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 MXID_PATTERN = r"^@[^:\s]+:[^\s]+$"
 
 
+def _human_duration(value: Any) -> Any:
+    """`15m`, `24h`, `3d` as well as ISO 8601 (`PT15M`) and plain seconds."""
+    if isinstance(value, str):
+        from bot.timeparse import TimeParseError, parse_duration
+
+        try:
+            return parse_duration(value)
+        except TimeParseError as exc:
+            raise ValueError(exc.message.format(**exc.params)) from None
+    return value
+
+
+HumanDuration = Annotated[timedelta, BeforeValidator(_human_duration)]
+
+
 class ConfigError(Exception):
     """A configuration problem, worded for the operator (one line per problem)."""
 
@@ -74,12 +89,12 @@ class BotSettings(BaseModel):
     facilitators: list[str] = Field(default_factory=list)
     # Glob patterns (fnmatch) of MXIDs that may invite and use the bot; empty = own homeserver.
     allowed_users: list[str] = Field(default_factory=list)
-    max_command_age: timedelta = timedelta(minutes=15)
+    max_command_age: HumanDuration = timedelta(minutes=15)
     # Room that receives lab access requests when a lab has no Matrix contact.
     facilitators_room: str | None = None
     # Flood guard: at most `rate_limit_count` commands per `rate_limit_window` per user.
     rate_limit_count: int = Field(default=10, ge=1)
-    rate_limit_window: timedelta = timedelta(seconds=60)
+    rate_limit_window: HumanDuration = timedelta(seconds=60)
     page_size: int = Field(default=5, ge=1, le=50)
     # For tests and demos only: the bot behaves as if it started at this moment; its clock
     # then advances normally (deadlines, days left, "stale" notes follow the pretended date).
@@ -112,36 +127,18 @@ class BotSettings(BaseModel):
         return value
 
 
-_DURATION = re.compile(r"^\s*(\d{1,5})\s*(d|days?|dagen|dag|w|weeks?|weken|h|hours?|uur)\s*$", re.I)
-_UNIT = {"d": 86400, "w": 7 * 86400, "h": 3600}
-
-
-def _duration(value: Any) -> Any:
-    """Accept `60d`, `8w`, `12h` besides what pydantic takes (ISO 8601 such as P60D, seconds)."""
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            unit = m.group(2).lower()
-            key = "w" if unit.startswith(("w",)) else "h" if unit.startswith(("h", "u")) else "d"
-            return timedelta(seconds=int(m.group(1)) * _UNIT[key])
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
 class FundingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Every answer that shows a record last checked longer ago than this says so.
-    stale_after: Duration = timedelta(days=60)
+    stale_after: HumanDuration = timedelta(days=60)
     # `dsih-bot refresh funding --source eu-ft`: the portal's public search API (SEDIA key),
     # and how long a portal record may be missing from the results before it is marked stale.
     eu_ft_url: AnyHttpUrl = AnyHttpUrl("https://api.tech.ec.europa.eu/search-api/prod/rest/search")
     eu_ft_api_key: str = "SEDIA"
     eu_ft_page_size: int = Field(default=50, ge=1, le=100)
     eu_ft_max_pages: int = Field(default=10, ge=1, le=100)
-    eu_ft_timeout: Duration = timedelta(seconds=60)
-    unseen_after: Duration = timedelta(days=14)
+    eu_ft_timeout: HumanDuration = timedelta(seconds=60)
+    unseen_after: HumanDuration = timedelta(days=14)
 
     @field_validator("stale_after", "unseen_after")
     @classmethod
@@ -149,6 +146,33 @@ class FundingSettings(BaseModel):
         if value <= timedelta(0):
             raise ValueError("expected a positive duration such as 60d")
         return value
+
+
+DEFAULT_CRITERIA = ["impact", "feasibility", "scalability", "interoperability", "public_values"]
+
+
+class SessionSettings(BaseModel):
+    """Peer-review sessions (commands/sessions.py)."""
+    model_config = ConfigDict(extra="forbid")
+    # Reminder offsets before a session starts; each participant gets a DM, the room one notice.
+    reminders: list[HumanDuration] = Field(default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)])
+    default_duration: HumanDuration = timedelta(minutes=90)
+    default_capacity: int = Field(default=8, ge=1, le=500)
+    # Review criteria keys (built-in ones have English and Dutch labels; others are shown as written).
+    criteria: list[str] = Field(default_factory=lambda: list(DEFAULT_CRITERIA), min_length=1, max_length=12)
+    # The report goes to the presenter when every reviewer has submitted, or this long after the end.
+    report_after: HumanDuration = timedelta(hours=24)
+    # Action owners are reminded this long before the due date.
+    action_reminder: HumanDuration = timedelta(days=2)
+    # Longest series (`--every 4w --until …`) in occurrences.
+    max_series: int = Field(default=26, ge=1, le=104)
+
+    @field_validator("reminders")
+    @classmethod
+    def _positive(cls, value: list[timedelta]) -> list[timedelta]:
+        if any(v.total_seconds() <= 0 for v in value):
+            raise ValueError("reminder offsets must be positive durations such as 24h or 1h")
+        return sorted(set(value), reverse=True)
 
 
 class LoggingSettings(BaseModel):
@@ -176,6 +200,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     funding: FundingSettings = Field(default_factory=FundingSettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _yaml_data: dict[str, Any] = {}
