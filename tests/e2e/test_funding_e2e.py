@@ -74,3 +74,34 @@ async def test_procurement_kind_and_out_of_date_records_are_shown(alice, bot, ro
     assert "⚠ last checked 23 November 2026: may be out of date" in body_of(record)
     listing = await ask(alice, room, "!funding climate neutral smart cities mission", bot_id=bot.user_id)
     assert "⚠ last checked 23 November 2026" in body_of(listing)
+
+
+async def _refresh(bot, stub_url: str, now: str) -> str:
+    """`dsih-bot refresh funding --source eu-ft` against the running bot's config and database,
+    as the nightly timer runs it."""
+    import asyncio
+    import os
+    from pathlib import Path
+
+    import bot as bot_pkg
+    env = {**os.environ, "PYTHONPATH": str(Path(bot_pkg.__file__).resolve().parents[1]),
+           "DSIH_BOT__FUNDING__EU_FT_URL": stub_url, "DSIH_BOT__FUNDING__EU_FT_PAGE_SIZE": "3",
+           "DSIH_BOT__BOT__PRETEND_NOW": now}
+    proc = await asyncio.create_subprocess_exec(bot.executable(), "refresh", "funding", "--source", "eu-ft",
+                                                "--config", str(bot.config_path), env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, out.decode()
+    return out.decode()
+
+
+async def test_nightly_refresh_adds_eu_calls_and_flags_stale_ones(alice, bot, room, ask):
+    from support.eu_ft_server import PortalStub
+    with PortalStub() as stub:
+        assert "4 new" in await _refresh(bot, stub.url, "2026-11-25T03:00:00+00:00")
+        reply = await ask(alice, room, "!funding positive clean energy districts", bot_id=bot.user_id, timeout=60)
+        assert "euft-horizon-miss-2027-03-cit-02" in body_of(reply) and "⚠" not in body_of(reply).split("euft-")[0]
+        stub.snapshot = "2026-12-20"     # 25 days later the topic is no longer listed
+        assert "2 marked stale" in await _refresh(bot, stub.url, "2026-12-20T03:00:00+00:00")
+    reply = await ask(alice, room, "!funding positive clean energy districts", bot_id=bot.user_id)
+    assert "⚠ no longer listed at its source (last seen 25 November 2026): may be out of date" in body_of(reply)

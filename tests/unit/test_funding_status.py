@@ -214,3 +214,27 @@ async def test_outdated_records_say_so_in_list_record_and_deadlines(tmp_path):
         assert "⚠" not in md
     finally:
         await services.db.dispose()
+
+
+async def test_newer_bundled_data_reaches_an_existing_database_but_never_over_edits(tmp_path):
+    from sqlalchemy import delete
+
+    from storage.funding_data import load_sample_data
+    services = await funding_services(tmp_path, now=NOW)
+    try:
+        async with services.db.transaction() as s:
+            old = await s.get(FundingInstrument, "efro-kansen-voor-west-3")   # as shipped before the fact check
+            old.deadline_model, old.last_checked = "continuous", date(2026, 11, 23)
+            edited = await s.get(FundingInstrument, "woningbouwimpuls")        # corrected in chat since
+            edited.identifier, edited.last_checked, edited.updated_by = "Achtste tranche", date(2026, 1, 1), "@facil:test"
+            await s.execute(delete(FundingInstrument).where(FundingInstrument.id == "mit-regeling"))
+        async with services.db.transaction() as s:
+            assert await load_sample_data(s) == 2
+        async with services.db.session() as s:
+            assert (await s.get(FundingInstrument, "efro-kansen-voor-west-3")).deadline_model == "multiple_cutoffs"
+            assert (await s.get(FundingInstrument, "woningbouwimpuls")).identifier == "Achtste tranche"
+            assert await s.get(FundingInstrument, "mit-regeling") is not None
+        async with services.db.transaction() as s:
+            assert await load_sample_data(s) == 0     # nothing left to do
+    finally:
+        await services.db.dispose()
