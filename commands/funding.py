@@ -229,13 +229,13 @@ def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
     return t("no deadline known")
 
 
-STAGE_LABELS = {"deadline": N_("deadline"), "stage 1": N_("stage 1"), "stage 2": N_("stage 2"),
-                "end date": N_("end date"), "cut-off": N_("cut-off")}
+DEADLINE_LABELS = {"stage 1": N_("stage 1"), "stage 2": N_("stage 2"), "end date": N_("end date"),
+                   "cut-off": N_("cut-off")}
 
 
 def deadline_label(t, label: str) -> str:
-    """Translate the common stage labels; other labels are shown as written in the data."""
-    return t(STAGE_LABELS[label]) if label in STAGE_LABELS else label
+    """Translate the common deadline labels; other labels are shown as written in the data."""
+    return t(DEADLINE_LABELS[label]) if label in DEADLINE_LABELS else label
 
 
 def freshness_note(t, r: FundingInstrument, now: datetime, stale_after) -> str | None:
