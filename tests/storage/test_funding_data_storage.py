@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from storage.db import Database, alembic_config
-from storage.funding_data import InstrumentRecord, record_of
+from storage.funding_data import InstrumentRecord, load_sample_data, record_of
 from storage.funding_io import FILE, export_text, import_file
 from storage.funding_refresh import refresh_eu_ft
 from storage.models.funding import FundingInstrument
@@ -108,5 +108,8 @@ async def test_refresh_on_both_databases(url, tmp_path):
             second = await refresh_eu_ft(services.db, services.settings, now=now)
         assert len(first.created) == 4 and first.curated_seen == ["horizon-mission-soil-2027"]
         assert (second.created, second.updated, second.unchanged) == ([], [], 4)
+        # A restart finds the bundled records up to date (the refresh's notes are not a change).
+        async with services.db.transaction() as s:
+            assert await load_sample_data(s) == 0
     finally:
         await services.db.dispose()

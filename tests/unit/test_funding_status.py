@@ -224,14 +224,18 @@ async def test_newer_bundled_data_reaches_an_existing_database_but_never_over_ed
     try:
         async with services.db.transaction() as s:
             old = await s.get(FundingInstrument, "efro-kansen-voor-west-3")   # as shipped before the fact check
-            old.deadline_model, old.last_checked = "continuous", date(2026, 11, 23)
+            old.deadline_model, old.checked_by = "continuous", None
+            seen = await s.get(FundingInstrument, "horizon-mission-soil-2027")   # seen by a refresh since
+            seen.external_status, seen.last_seen_at = "forthcoming", NOW
             edited = await s.get(FundingInstrument, "woningbouwimpuls")        # corrected in chat since
             edited.identifier, edited.last_checked, edited.updated_by = "Achtste tranche", date(2026, 1, 1), "@facil:test"
             await s.execute(delete(FundingInstrument).where(FundingInstrument.id == "mit-regeling"))
         async with services.db.transaction() as s:
             assert await load_sample_data(s) == 2
         async with services.db.session() as s:
-            assert (await s.get(FundingInstrument, "efro-kansen-voor-west-3")).deadline_model == "multiple_cutoffs"
+            kvw = await s.get(FundingInstrument, "efro-kansen-voor-west-3")
+            assert kvw.deadline_model == "multiple_cutoffs" and kvw.checked_by
+            assert (await s.get(FundingInstrument, "horizon-mission-soil-2027")).external_status == "forthcoming"
             assert (await s.get(FundingInstrument, "woningbouwimpuls")).identifier == "Achtste tranche"
             assert await s.get(FundingInstrument, "mit-regeling") is not None
         async with services.db.transaction() as s:
