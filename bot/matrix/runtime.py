@@ -23,7 +23,8 @@ from nio import (
 
 from bot import outbox as outbox_mod
 from bot.app import build_dispatcher, build_services
-from bot.framework.messages import Incoming, Outgoing, RoomEvent
+from bot.framework.messages import Incoming, Outgoing
+from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
 from bot.matrix import credentials as creds_mod
 from bot.matrix.transport import MatrixTransport
 from bot.outbox import OutboxSender
@@ -188,9 +189,18 @@ class MatrixRuntime:
         name = getattr(profile, "displayname", None)
         if name:
             self.services.extras["display_name"] = name
+        self.services.extras["display_name_of"] = self._display_name_of
         self.sender.start()
         await self.scheduler.start()
         log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
+
+    def _display_name_of(self, user_id: str) -> str | None:
+        """A member's display name from any room the bot shares with them (no request)."""
+        for room in self.client.rooms.values():
+            user = room.users.get(user_id)
+            if user is not None and user.display_name and user.display_name != user_id:
+                return user.display_name
+        return None
 
     async def _keys(self) -> None:
         """What nio's sync_forever does after each sync, done here because we own the loop."""
@@ -300,24 +310,18 @@ class MatrixRuntime:
         log.info("followed the upgrade of %s to %s", room_id, ev.replacement_room)
 
     async def _message(self, room, ev: RoomMessageText, direct_with: str | None) -> None:
-        content = ev.source.get("content", {})
-        relates = content.get("m.relates_to") or {}
-        if relates.get("rel_type") == "m.replace":
+        content = ev.source.get("content")
+        if is_edit(content):
             return  # an edit is not a new command
         if not self.services.access.is_allowed(ev.sender):
             log.info("ignoring %s from %s (not allowed)", ev.event_id, ev.sender)
             return
-        mentions = (content.get("m.mentions") or {}).get("user_ids") or []
-        incoming = Incoming(
-            sender=ev.sender, room_id=room.room_id if room else "", event_id=ev.event_id, body=ev.body or "",
-            formatted_body=ev.formatted_body,
-            is_direct=direct_with is not None,
-            thread_root=relates.get("event_id") if relates.get("rel_type") == "m.thread" else None,
-            mentions=tuple(m for m in mentions if isinstance(m, str)),
-            power_level=room.power_levels.get_user_level(ev.sender) if room else 0,
-            timestamp_ms=ev.server_timestamp,
-            room_grants_roles=bool(room) and direct_with is None and room.joined_count > 2,
-        )
+        facts = RoomFacts(room_id=room.room_id if room else "", direct_with=direct_with,
+                          joined_count=room.joined_count if room else 0,
+                          power_level=room.power_levels.get_user_level(ev.sender) if room else 0)
+        incoming = incoming_from_message(sender=ev.sender, event_id=ev.event_id, body=ev.body,
+                                         formatted_body=ev.formatted_body, content=content,
+                                         timestamp_ms=ev.server_timestamp, room=facts)
         replies = await self.dispatcher.handle(incoming)
         if replies:
             self.sender.wake()
@@ -326,12 +330,9 @@ class MatrixRuntime:
         """Events nio has no class for (polls), for the capabilities that listen to them."""
         if not self.services.access.is_allowed(ev.sender):
             return
-        content = ev.source.get("content")
-        if not isinstance(content, dict):
-            return
-        event = RoomEvent(type=ev.type, sender=ev.sender, room_id=room_id, event_id=ev.event_id,
-                          content=content, timestamp_ms=ev.server_timestamp)
-        if await self.dispatcher.handle_event(event):
+        event = room_event(type_=ev.type, sender=ev.sender, event_id=ev.event_id, content=ev.source.get("content"),
+                           timestamp_ms=ev.server_timestamp, room_id=room_id)
+        if event is not None and await self.dispatcher.handle_event(event):
             self.sender.wake()
 
     async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:

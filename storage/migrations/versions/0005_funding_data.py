@@ -3,7 +3,7 @@ comes from (origin, external id and status, last seen at the source, stale) and 
 its dates are estimates.
 
 Revision ID: 0005_funding_data
-Revises: 0004_sessions
+Revises: 0007_knowledge
 """
 import sqlalchemy as sa
 from alembic import op
@@ -11,7 +11,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision = "0005_funding_data"
-down_revision = "0004_sessions"
+down_revision = "0007_knowledge"
 branch_labels = None
 depends_on = None
 
