@@ -1,4 +1,4 @@
-"""`dsih-bot` command line: run, console, check-config, db upgrade, import, export."""
+"""`dsih-bot` command line: run, console, check-config, db upgrade, import, export, refresh."""
 from __future__ import annotations
 
 import argparse
@@ -169,6 +169,24 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_refresh(args) -> int:
+    """Fetch fresh data from an external source into the database (meant for a nightly timer)."""
+    from storage.eu_portal import PortalError
+    from storage.funding_refresh import refresh_eu_ft
+
+    settings = _settings(args)
+    _setup_logging(settings)
+    # bot.pretend_now (tests and demos) also sets the refresh's "now", so staleness can be shown.
+    now = settings.bot.pretend_now
+    try:
+        report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(db, settings, now=now, actor="cli")))
+    except PortalError as exc:
+        print(f"refresh failed, nothing was changed: {exc}", file=sys.stderr)
+        return 1
+    print(report.line())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dsih-bot", description="Community bot of the Dutch Societal Innovation Hub")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -205,6 +223,13 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("file")
     i.add_argument("--config", "-c")
     i.set_defaults(func=cmd_import)
+
+    f = sub.add_parser("refresh", help="fetch fresh records from an external source (e.g. nightly)")
+    f.add_argument("kind", choices=("funding",))
+    f.add_argument("--source", choices=("eu-ft",), default="eu-ft",
+                   help="eu-ft: open and forthcoming calls of the EU Funding & Tenders portal")
+    f.add_argument("--config", "-c")
+    f.set_defaults(func=cmd_refresh)
 
     e = sub.add_parser("export", help="export a data set")
     e.add_argument("kind", choices=_datasets())

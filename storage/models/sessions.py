@@ -45,7 +45,8 @@ class Participant(Base):
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), default="reviewer")
     state: Mapped[str] = mapped_column(String(16), default="going")  # going | waiting
-    joined_at: Mapped[datetime] = mapped_column(default=utcnow)       # waiting-list order
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order of joining: the waiting list's order
 
 
 class Review(Base):

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("joined_at", UTCDateTime(), nullable=False),
+        sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     )
     op.create_table(
         "session_reviews",
