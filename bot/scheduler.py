@@ -102,12 +102,15 @@ class Scheduler:
         log.info("scheduler started; %d pending job(s) re-armed", len(rows))
         return len(rows)
 
+    def now(self) -> datetime:
+        return self.services.clock()
+
     def arm(self, job_id: str, run_at: datetime) -> None:
-        now = datetime.now(timezone.utc)
-        if run_at.tzinfo is None:
-            run_at = run_at.replace(tzinfo=timezone.utc)
+        # Due times follow the services' clock (a test or demo may shift it); the timer
+        # itself runs on the real clock, so arm it after the same delay.
+        delay = max(timedelta(0), _aware(run_at) - self.now())
         # A bound method is fine: the memory job store never pickles.
-        self.aps.add_job(self.run, "date", run_date=max(run_at, now), args=[job_id], id=job_id,
+        self.aps.add_job(self.run, "date", run_date=datetime.now(timezone.utc) + delay, args=[job_id], id=job_id,
                          replace_existing=True)
 
     def disarm(self, job_id: str) -> None:
@@ -170,7 +173,7 @@ class Scheduler:
                 row = await session.get(ScheduledJob, job_id)
                 if row is None or row.status != "pending":
                     return
-                now = datetime.now(timezone.utc)
+                now = self.now()
                 if _aware(row.run_at) > now + timedelta(seconds=1):
                     rearm = row.run_at  # re-planned since this timer was set
                     return
@@ -190,7 +193,7 @@ class Scheduler:
                     status = "done"
                     key = f"job:{row.id}" if not row.recurrence else f"job:{row.id}:{occurrence.isoformat()}"
                     await outbox.enqueue(session, ctx.outgoing, origin=f"job {row.kind} {row.id}", key=key)
-                row.done_at = datetime.now(timezone.utc)
+                row.done_at = self.now()
                 nxt = next_occurrence(occurrence, row.recurrence) if row.recurrence else None
                 if nxt is not None:
                     row.run_at, row.status, row.attempts = nxt, "pending", 0
@@ -218,7 +221,7 @@ class Scheduler:
                 log.error("job %s (%s) failed %d times; giving up", job_id, row.kind, row.attempts, exc_info=exc)
                 return None
             delay = min(RETRY_BASE * 2 ** (row.attempts - 1), RETRY_MAX)
-            row.run_at = datetime.now(timezone.utc) + delay
+            row.run_at = self.now() + delay
             log.warning("job %s (%s) failed (attempt %d/%d), retrying in %ss: %s", job_id, row.kind,
                         row.attempts, MAX_ATTEMPTS, int(delay.total_seconds()), exc, exc_info=exc)
             return row.run_at

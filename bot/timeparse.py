@@ -235,7 +235,7 @@ def _with_dateparser(text: str, lang: str, zone: ZoneInfo, now: datetime) -> Res
     local = value.astimezone(zone)
     if not had_time and not re.search(r"\b(in|over|binnen|ago|geleden|next|volgende)\b", text):
         local = datetime(local.year, local.month, local.day, DEFAULT_HOUR, 0, tzinfo=zone)
-    if local.year > now.year + 5:  # "3 dec 14u"-style misreadings land decades away
+    if local.year > now.year + 5 and str(local.year) not in text:  # misreadings land decades away
         return None
     return Resolved(local.astimezone(timezone.utc), had_time)
 

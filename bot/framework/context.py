@@ -43,6 +43,7 @@ class Context:
         self.settings = services.settings
         self.command: "Command | None" = None
         self.invoked_as: str | None = None
+        self.invoked_sub: str | None = None  # the subcommand word as typed (e.g. "nieuw")
         self.lang = services.settings.bot.language
         self.tz = services.settings.bot.timezone
         self.t = Translator(self.lang, self.tz)

@@ -6,6 +6,7 @@ and the error reply is committed instead. This is the only place that decides wh
 user sees for an error."""
 from __future__ import annotations
 
+import html
 import logging
 import re
 import secrets
@@ -161,7 +162,7 @@ class Dispatcher:
         return f"command {name} ({msg.event_id})"
 
     async def _run(self, ctx: Context, addressed: Addressed) -> None:
-        text = addressed.text[:MAX_INPUT]
+        text = pills_to_ids(addressed.text[:MAX_INPUT], ctx.incoming.formatted_body, self.services.bot_user_id)
         tokens = split(text)
         first = tokens[0].text if tokens else ""
         cmd = self.registry.get(first) if first and not tokens[0].quoted else None
@@ -173,10 +174,12 @@ class Dispatcher:
             await chain(self.middlewares, lambda c: self._question(c, text))(ctx)
             return
         rest = tokens[1:]
+        sub_word = None
         if cmd.subcommands and rest and not rest[0].quoted and rest[0].text.lower() in cmd.subcommands:
-            cmd = cmd.subcommands[rest[0].text.lower()]
+            sub_word = rest[0].text
+            cmd = cmd.subcommands[sub_word.lower()]
             rest = rest[1:]
-        ctx.command, ctx.invoked_as = cmd, first
+        ctx.command, ctx.invoked_as, ctx.invoked_sub = cmd, first, sub_word
 
         async def endpoint(c: Context) -> None:
             kwargs = await parse_arguments(cmd, rest, c)
@@ -233,6 +236,27 @@ class Dispatcher:
                       ctx.sender, ctx.incoming.room_id, exc_info=exc)
             await ctx.reply(t("Sorry, something went wrong on my side (reference {ref}). "
                               "The team can look it up with that reference.", ref=ref))
+
+
+_PILL = re.compile(r'<a href="https://matrix\.to/#/(@[^"<>\s]+?)"\s*>(.*?)</a>', re.S)
+
+
+def pills_to_ids(text: str, formatted_body: str | None, bot_id: str) -> str:
+    """A pill shows a display name in the plain body ("Bob Smith"); commands need the
+    Matrix ID it links to, so each pill's label becomes its ID (first occurrence)."""
+    if not formatted_body or "matrix.to" not in formatted_body:
+        return text
+    for user_id, label in _PILL.findall(formatted_body[:MAX_INPUT]):
+        user_id = html.unescape(user_id)
+        label = html.unescape(re.sub(r"<[^>]+>", "", label)).strip()
+        if user_id == bot_id or not label or label == user_id:
+            continue
+        for candidate in (label, "@" + label):
+            pos = text.find(candidate)
+            if pos != -1:
+                text = text[:pos] + user_id + text[pos + len(candidate):]
+                break
+    return text
 
 
 def suggest_commands(registry: Registry, name: str, limit: int = 3) -> list[str]:

@@ -29,7 +29,9 @@ class LanguageMiddleware(Middleware):
         lang = prefs.language if prefs and prefs.language else None
         if lang is None:
             cmd = ctx.command
-            if cmd is not None and ctx.invoked_as and ctx.invoked_as.lower() in cmd.dutch:
+            top = cmd.parent if cmd is not None and cmd.parent is not None else cmd
+            if cmd is not None and ((ctx.invoked_as and ctx.invoked_as.lower() in top.dutch) or
+                                    (ctx.invoked_sub and ctx.invoked_sub.lower() in cmd.dutch)):
                 lang = "nl"
             else:
                 text = ctx.incoming.body
