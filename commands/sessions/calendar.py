@@ -79,9 +79,9 @@ def description(s: ReviewSession, t: Translator, bot_user_id: str, prefix: str) 
         lines.append(t("Cancelled: {reason}", reason=s.cancel_reason) if s.cancel_reason
                      else t("This session is cancelled."))
     if s.project:
-        lines.append(t("Project: {project}", project=s.project))
+        lines.append(t("Project: {text}", text=s.project))
     if s.question:
-        lines.append(t("Question for the reviewers: {question}", question=s.question))
+        lines.append(t("Question for the reviewers: {text}", text=s.question))
     topic = topic_label(t, s.topic)
     if topic:
         lines.append(t("Topic: {topic}", topic=topic))
