@@ -146,10 +146,14 @@ def parse_slots(raw: str, ctx) -> list[datetime]:
     if len(parts) > MAX_SLOTS:
         raise BadArgument("A poll has at most {max} times; you gave {count}.", max=MAX_SLOTS, count=len(parts))
     starts: list[datetime] = []
-    for part in parts:
+    for n, part in enumerate(parts):
         try:
             resolved = parse_when(part, lang=ctx.lang, tz=str(ctx.t.tz.key), now=ctx.now)
         except TimeParseError as exc:
+            if n == 0 and "past" not in exc.message:
+                # Most often the rest of an unquoted title: `!session poll Hitte Zwolle dinsdag 14:00 | …`
+                raise BadArgument("I could not read {value} as a time. A title with spaces goes in quotes: {example}",
+                                  value=part[:60], example=f'"{_title_example(ctx.lang)}" {_slots_example(ctx.lang)}') from None
             raise BadArgument(exc.message, **exc.params) from None
         if not resolved.had_time:
             raise BadArgument("{value} has no time of day. Example: {example}.", value=part[:60],
@@ -160,6 +164,10 @@ def parse_slots(raw: str, ctx) -> list[datetime]:
             raise BadArgument("{value} is in the poll twice.", value=part[:60])
         starts.append(resolved.when)
     return starts
+
+
+def _title_example(lang: str) -> str:
+    return "Hittestress Zwolle" if lang == "nl" else "Heat stress Zwolle"
 
 
 def _slots_example(lang: str) -> str:

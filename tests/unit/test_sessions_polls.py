@@ -101,6 +101,7 @@ async def test_dutch_slots_and_dutch_poll(env):
     ("dinsdag 14:00 | morgen", "has no time of day"),
     ("dinsdag 14:00 | 2026-12-01 14:00", "in the poll twice"),
     ("dinsdag 14:00 | banaan", "could not read"),
+    ("Zwolle dinsdag 14:00 | woensdag 10:00", "A title with spaces goes in quotes"),
 ])
 async def test_bad_slots_are_refused_with_a_reason(env, slots, expected):
     services, chat = env
