@@ -113,3 +113,28 @@ async def test_poll_votes_close_plans_the_session_and_voters_get_the_ics(alice, 
     assert local_start == datetime(2027, 3, 4, 14, 0) and str(event["UID"]).startswith("session-1@")
     text = bob.messages(room, bot.user_id, since=mark)
     assert any("open the file to add it to your calendar" in body_of(m) for m in text)
+
+
+async def test_poll_in_an_encrypted_room(alice, bob, carol, bot):
+    """Encrypted poll start, encrypted responses (decrypted by the bot), an encrypted .ics."""
+    room = await alice.create_room(invite=[bot.user_id, bob.user_id, carol.user_id], encrypted=True)
+    for user in (bot.user_id, bob.user_id, carol.user_id):
+        await alice.wait_joined(room, user, timeout=30)
+    mark = alice.mark()
+    await alice.send_text(room, '!session poll "Versleuteld" 2027-05-11 14:00 | 2027-05-12 14:00')
+    start = await alice.wait_for(lambda e: type_of(e) == POLL_START and getattr(e, "sender", None) == bot.user_id,
+                                 since=mark, timeout=40, what="the decrypted poll start")
+    await bob.wait_for(lambda e: getattr(e, "event_id", None) == start.event_id, timeout=30, what="bob sees the poll")
+    await send_poll_response(bob, room, start.event_id, ["a2"])
+    await send_poll_response(carol, room, start.event_id, ["a1", "a2"])
+    mark = alice.mark()
+    await alice.send_text(room, "!session poll close 1")
+    closed = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=40,
+                                        predicate=lambda e: "Poll 1 is closed" in body_of(e))
+    assert "Most votes: Wednesday 12 May 2027 14:00–15:30 CEST" in body_of(closed)
+    mark = bob.mark()
+    await bob.send_text(room, "!session ics 1")
+    file_event = await bob.wait_for(_is_file_from(bot.user_id, room), since=mark, timeout=40, what="the encrypted .ics")
+    assert "file" in content_of(file_event) and "url" not in content_of(file_event)  # encrypted attachment
+    event, local_start = _event_of(await download_file(bob, file_event))
+    assert local_start == datetime(2027, 5, 12, 14, 0) and event["DTSTART"].params["TZID"] == "Europe/Amsterdam"
