@@ -11,7 +11,10 @@ from pathlib import Path
 from config.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
-DATASETS = ("funding", "labs")
+def _datasets() -> list[str]:
+    from commands import build_registry
+
+    return sorted(build_registry().datasets)
 
 
 def _settings(args) -> Settings:
@@ -96,7 +99,7 @@ def cmd_db_upgrade(args) -> int:
 
 
 def _dataset_module(kind: str):
-    return importlib.import_module(f"storage.{kind}_io")
+    return importlib.import_module(f"storage.{kind}_io")  # the data set's file format (DataSet.name)
 
 
 def cmd_import(args) -> int:
@@ -157,13 +160,13 @@ def parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_db_upgrade)
 
     i = sub.add_parser("import", help="import a data file (CSV, JSON or YAML); all-or-nothing, upsert by id")
-    i.add_argument("kind", choices=DATASETS)
+    i.add_argument("kind", choices=_datasets())
     i.add_argument("file")
     i.add_argument("--config", "-c")
     i.set_defaults(func=cmd_import)
 
     e = sub.add_parser("export", help="export a data set")
-    e.add_argument("kind", choices=DATASETS)
+    e.add_argument("kind", choices=_datasets())
     e.add_argument("--format", "-f", choices=("yaml", "json", "csv"), default="yaml")
     e.add_argument("--output", "-o")
     e.add_argument("--config", "-c")
