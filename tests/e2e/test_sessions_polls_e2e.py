@@ -138,3 +138,17 @@ async def test_poll_in_an_encrypted_room(alice, bob, carol, bot):
     assert "file" in content_of(file_event) and "url" not in content_of(file_event)  # encrypted attachment
     event, local_start = _event_of(await download_file(bob, file_event))
     assert local_start == datetime(2027, 5, 12, 14, 0) and event["DTSTART"].params["TZID"] == "Europe/Amsterdam"
+
+
+async def test_a_member_cannot_borrow_power_for_polls_in_a_dm_or_own_room(alice, bob, bot, room, ask):
+    """Power level 100 in a direct chat or a room of only bob and the bot grants nothing."""
+    await ask(alice, room, f'!session poll "Van alice" {SLOTS}', bot_id=bot.user_id)
+    dm = await bob.create_room(invite=[bot.user_id], is_direct=True)
+    own = await bob.create_room(invite=[bot.user_id], name="bob's own room")
+    for room_id in (dm, own):
+        await bob.wait_joined(room_id, bot.user_id, timeout=30)
+        for command in (f'!session poll "Van bob" {SLOTS}', "!session poll close 1", "!sessie peiling 1"):
+            reply = await ask(bob, room_id, command, bot_id=bot.user_id, timeout=30)
+            assert "🔒" in body_of(reply), (command, body_of(reply))
+    # Everyone may see a poll's votes through !vote.
+    assert "Poll 1: Van alice" in body_of(await ask(bob, dm, "!vote 1", bot_id=bot.user_id))
