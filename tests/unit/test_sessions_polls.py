@@ -261,3 +261,19 @@ async def test_no_poll_input_crashes_or_injects_html(env, text):
         if out.event_type == POLL_START:
             # The poll's own texts are plain text fields, never HTML.
             assert "formatted_body" not in out.extra_content
+
+
+async def test_slots_that_have_passed_are_not_chosen(env):
+    services, chat = env
+    await _open(services, chat, '!session poll "Laat" 2026-11-26 14:00 | 2026-12-10 10:00 | 2026-11-27 10:00')
+    await _respond(chat, "@bob:test", ["a1", "a2"])
+    await _respond(chat, "@carol:test", ["a1", "a3"])
+    await _respond(chat, "@dave:test", ["a1"])
+    services.clock = lambda: datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
+    # Slot 1 (3 votes) and slot 3 have passed: slot 2 wins with its single vote.
+    out = await chat.send("!session poll close 1", sender=FACIL)
+    assert any("Most votes: **Thursday 10 December 2026 10:00–11:30 CET**" in o.markdown for o in out)
+    await _open(services, chat, '!session poll "Te laat" 2026-11-29 14:00 | 2026-11-30 10:00', start_event="$s2")
+    await _respond(chat, "@bob:test", ["a1"], start="$s2")
+    services.clock = lambda: datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert "has passed; open a new poll" in await chat.text("!session poll close 2", sender=FACIL)
