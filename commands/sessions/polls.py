@@ -72,6 +72,8 @@ async def session_poll(ctx, title, slots, duration, project, question, topic, ca
     if title.strip().lower() in CLOSE_WORDS and slots and _NUMBER.fullmatch(slots.strip()):
         await close_poll(ctx, await get_poll(ctx, int(slots.strip().lstrip("#"))))
         return
+    if title.strip().lower() in CLOSE_WORDS and slots is None:
+        raise BadArgument("Which poll? Example: {example}", example=f"{ctx.settings.bot.command_prefix}session poll close 3")
     if slots is None and _NUMBER.fullmatch(title.strip()):
         poll = await get_poll(ctx, int(title.strip().lstrip("#")))
         await ctx.reply(await render_poll(ctx, ctx.t, poll))

@@ -219,6 +219,7 @@ async def test_a_tie_goes_to_the_earliest_slot_and_an_empty_poll_is_not_closed(e
     services, chat = env
     await _open(services, chat, '!session poll "Tie" 3 december 14:00 | dinsdag 14:00 | woensdag 10:00')
     assert "Nobody has voted in poll 1" in await chat.text("!session poll close 1", sender=FACIL)
+    assert "Which poll?" in await chat.text("!session poll close", sender=FACIL)
     await _respond(chat, "@bob:test", ["a1"])
     await _respond(chat, "@carol:test", ["a2"])
     reply = (await chat.send("!sessie peiling sluit 1", sender=FACIL))
