@@ -38,9 +38,14 @@ class TopicConverter(Converter):
 
     async def convert(self, raw, ctx):
         found = topics.lookup(raw)
-        if found is None:
-            raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=topics.suggest(raw))
-        return found.id
+        if found is not None:
+            return found.id
+        # "klimaat": the start of several aliases of one topic is that topic.
+        close = topics.suggest(raw)
+        owners = {t.id for term in close if (t := topics.lookup(term)) is not None}
+        if len(owners) == 1 and raw.strip() and all(term.lower().startswith(raw.strip().lower()) for term in close):
+            return owners.pop()
+        raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=close)
 
 
 # `!session <id>` shows one session; subcommands (new, join, …) hang off this command.
@@ -66,7 +71,7 @@ async def participants(db, session_id: int, state: str | None = "going") -> list
     query = select(Participant).where(Participant.session_id == session_id)
     if state:
         query = query.where(Participant.state == state)
-    return list((await db.scalars(query.order_by(Participant.joined_at, Participant.user_id))).all())
+    return list((await db.scalars(query.order_by(Participant.position, Participant.joined_at))).all())
 
 
 async def going_count(db, session_id: int) -> int:
