@@ -5,6 +5,7 @@ report by direct message, in Dutch, with the Markdown file and the PNG chart, bo
 downloaded from the media repository and checked; reviews are frozen afterwards."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from io import BytesIO
 
@@ -60,6 +61,11 @@ async def test_review_dialogue_and_report_to_presenter(alice, bob, carol, bot, r
     await say(alice, room, f"!session assign 1 {carol.user_id} presenter", b, "as presenter")
     await say(alice, room, f"!session assign 1 {bob.user_id} reviewer", b, "as reviewer")
 
+    # An action: stored, the owner told by direct message; it shows up in the report.
+    bob_mark = bob.mark()
+    await say(alice, room, f'!session action 1 "Send the budget to Deventer" {bob.user_id} in 10 days', b, "Action 1 for")
+    await bob.wait_for(_from_bot(b, "gave you an action", not_room=room), since=bob_mark, timeout=60)
+
     # Not a reviewer: refused, in the presenter's language.
     refused = await say(carol, room, '!review 1 impact 5 "mijn eigen project"', b, "🔒")
     assert "Alleen de beoordelaars van sessie 1" in body_of(refused)
@@ -81,7 +87,9 @@ async def test_review_dialogue_and_report_to_presenter(alice, bob, carol, bot, r
     text = body_of(report)
     assert "Impact: 4,0" in text and "Haalbaarheid: 3,0" in text and "n = 1" in text
     assert "“strong plan <b>really</b>”" in text and "Talk to Deventer" in text
-    assert bob.user_id not in text and "anoniem" in text
+    assert "Send the budget to Deventer" in text  # the action
+    # Bob's name (a pill: its plain text is the name) once, as the action's owner, never as the reviewer.
+    assert text.count(bob.user_id.split(":")[0].lstrip("@")) == 1 and "anoniem" in text, text
     md_event = await carol.wait_for(_file_from_bot(bot.user_id, "session-1-report.md"), since=carol_mark, timeout=60)
     assert content_of(md_event)["info"]["mimetype"] == "text/markdown" and md_event.room_id == report.room_id
     document = (await download_media(carol, md_event)).decode("utf-8")
@@ -99,3 +107,18 @@ async def test_review_dialogue_and_report_to_presenter(alice, bob, carol, bot, r
     # Frozen now.
     await say(bob, room, "!review 1 impact 1", b, "can no longer be changed")
     await say(alice, room, "!session report 1", b, "already sent")
+
+
+@pytest.mark.parametrize("bot_options", [{"bot": {"rate_limit_count": 1000}}])
+async def test_format_rounds_are_posted_in_the_room_as_they_start(alice, bot, room, bot_options):
+    b = bot.user_id
+    await say(alice, room, "!lang en", b, "English")
+    await say(alice, room, '!session new "Intervisie Zwolle" in 60 seconds', b, "Planned session 1")
+    shown = await say(alice, room, "!session format 1 peer-review", b, "Presentation")
+    assert "Scoring" in body_of(shown) and "Wrap-up" in body_of(shown)
+    # The first round starts with the session: posted in the room, once.
+    mark = alice.mark()
+    first = await alice.wait_for(_from_bot(b, "Round 1 of 5: Presentation"), since=mark, timeout=120)
+    assert first.room_id == room and "Next: Questions at" in body_of(first)
+    await asyncio.sleep(3)
+    assert len([e for e in alice.events[mark:] if _from_bot(b, "Round 1 of 5")(e)]) == 1
