@@ -127,19 +127,48 @@ def _sort_key(now):
     return key
 
 
+# Tiers, then open/forthcoming/continuous before closed within a tier, then relevance:
+#  0  every query word matches and the instrument is about it: one of its (at most three)
+#     themes is a topic the words name, or the words carry weight in its text;
+#  1  every word matches, with less weight;  2  partial or incidental matches.
+# A broad scheme (more than three themes, e.g. an always-open innovation programme) reaches
+# tier 0 only when the words are prominent in its own text, so it never outranks an
+# instrument about the topic; closed instruments stay findable, marked, and sink.
+BROAD_THEMES = 3
+STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25
+
+
+def tier(coverage: float, strength: float, themes: set[str], wanted: set[str]) -> int:
+    if coverage < 0.99:
+        return 2
+    broad = len(themes) > BROAD_THEMES
+    if (wanted & themes and not broad) or strength >= (STRONG_BROAD if broad else STRONG):
+        return 0
+    return 1 if strength >= MEDIUM else 2
+
+
+def rank(hits, by_id: dict, query: str, now) -> list[FundingInstrument]:
+    wanted = set(topics.query_topics(query))
+    ranked = []
+    for h in hits:
+        r = by_id.get(h.doc_id)
+        if r is None:
+            continue
+        themes = set(r.themes or ())
+        focus = len(themes & wanted) / len(themes) if themes else 0.0
+        key = (tier(h.coverage, h.strength, themes, wanted), status_of(r, now) == "closed", -(h.score + focus))
+        ranked.append((key, r))
+    ranked.sort(key=lambda p: (p[0], p[1].id))
+    return [r for _, r in ranked]
+
+
 async def find(ctx, query: str, filters: Filters) -> Outcome:
     rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
     by_id = {r.id: r for r in rows}
     now = ctx.now
     if query.strip():
-        hits = await FUNDING_INDEX.search(ctx.db, query, ctx.lang, limit=200)
-        scored = []
-        for doc_id, score in hits:
-            r = by_id.get(doc_id)
-            if r is not None:
-                scored.append((score + (0.0 if status_of(r, now) == "closed" else 0.1), r))
-        scored.sort(key=lambda p: -p[0])
-        candidates = [r for _, r in scored]
+        hits = await FUNDING_INDEX.hits(ctx.db, query, limit=200)
+        candidates = rank(hits, by_id, query, now)
     else:
         candidates = sorted(rows, key=_sort_key(now))
     outcome = Outcome(candidates, len(candidates))

@@ -30,7 +30,7 @@ FIELDS = ("id", "title", "title_nl", "programme", "identifier", "level", "managi
           "last_checked")
 
 FUNDING_INDEX = SearchIndex("funding_search", {"title": 6.0, "topics": 3.0, "body": 1.0},
-                            expand=topics.expand_query)
+                            synonyms=topics.expand_words)
 
 
 # ----------------------------------------------------------------------------- schema

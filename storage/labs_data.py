@@ -87,7 +87,7 @@ def expand_query(text: str) -> list[str]:
 
 
 LABS_INDEX = SearchIndex("labs_search", {"name": 5.0, "themes": 3.0, "facilities": 2.0, "body": 1.0},
-                         expand=expand_query)
+                         expand=expand_query, synonyms=topics.expand_words)
 
 
 # ----------------------------------------------------------------------------- schema

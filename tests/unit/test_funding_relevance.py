@@ -207,12 +207,17 @@ async def test_open_before_closed_among_topical_results(tmp_path):
                 if not more:
                     break
                 ids += more
-            topical = [i for i in ids if wanted & set(rows[i].themes or ())]
-            closed = [status_of(rows[i], NOW) == "closed" for i in topical]
+            # About the topic = the topic is at least one of at most three themes; a broad
+            # scheme listing many themes is not, and must not come before one that is.
+            about = [i for i in ids if wanted & set(rows[i].themes or ()) and len(rows[i].themes) <= 3]
+            closed = [status_of(rows[i], NOW) == "closed" for i in about]
             if True in closed and False in closed:
                 both += 1
                 first_closed = closed.index(True)
-                assert all(closed[first_closed:]), (query, topical, closed)
+                assert all(closed[first_closed:]), (query, about, closed)
+            broad_open = [i for i in ids if len(rows[i].themes or ()) > 3 and status_of(rows[i], NOW) != "closed"]
+            if about and broad_open:
+                assert ids.index(about[0]) < ids.index(broad_open[0]), (query, ids)
     finally:
         await services.db.dispose()
     assert both >= 3   # the check was exercised on queries with open and closed matches
