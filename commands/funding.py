@@ -18,6 +18,7 @@ from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, W
 from bot.framework.errors import BadArgument
 from bot.i18n import N_
 from bot.render import md_escape, md_link
+from commands import deadline_words
 from storage import topics
 from storage.funding_data import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, deadlines_of, days_left, load_sample_data,
@@ -217,6 +218,19 @@ def grant_text(t, r: FundingInstrument) -> str | None:
     return None
 
 
+_STAGE = re.compile(r"^(stage|round|cut-off|cutoff)\s*(\d{1,2})$", re.I)
+STAGE_LABELS = {"stage": N_("stage {n}"), "round": N_("round {n}"), "cut-off": N_("cut-off {n}"),
+                "cutoff": N_("cut-off {n}")}
+
+
+def stage_label(t, label: str) -> str:
+    """A deadline's label in the user's language ("stage 2" -> "fase 2"); free text as is."""
+    if label == "deadline":
+        return t("deadline")
+    m = _STAGE.match(label.strip())
+    return t(STAGE_LABELS[m.group(1).lower()], n=m.group(2)) if m else label
+
+
 def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
     status = status_of(r, now)
     nd = next_deadline(r, now)
@@ -228,7 +242,7 @@ def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
             left = t("today")
         else:
             left = t.n("{count} day left", "{count} days left", days)
-        stage = f" ({md_escape(label)})" if label and label != "deadline" else ""
+        stage = f" ({md_escape(stage_label(t, label))})" if label and label != "deadline" else ""
         return t("next deadline {when}{stage}, {left}", when=when, stage=stage, left=left)
     if status == "continuous":
         return t("no fixed deadline")
@@ -253,6 +267,12 @@ def summary_line(t, r: FundingInstrument, now: datetime) -> str:
 def list_item(t, r: FundingInstrument, n: int, now: datetime) -> str:
     head = f"**{n}. {md_link(title_of(r, t.lang), r.url)}**"
     return f"{head}  \n{summary_line(t, r, now)} · `{r.id}`"
+
+
+def public_sources(source: str | None) -> list[str]:
+    """The web addresses in a record's source note; notes to ourselves (file paths,
+    remarks) are for maintainers and stay out of the chat."""
+    return list(dict.fromkeys(re.findall(r"https?://[^\s;,)]+", source or "")))
 
 
 def full_record(t, r: FundingInstrument, now: datetime, prefix: str) -> str:
@@ -293,13 +313,15 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str) -> str:
         days = days_left(at, now, t.tz)
         rel = (t.n("{count} day left", "{count} days left", days) if days > 0
                else t("today") if days == 0 else t("passed"))
-        facts.append((t("Deadline ({label})", label=md_escape(label)), f"{t.datetime(at)} ({rel})"))
+        name = t("Deadline") if label == "deadline" else t("Deadline ({label})", label=md_escape(stage_label(t, label)))
+        facts.append((name, f"{t.datetime(at)} ({rel})"))
     if r.deadline_note:
         facts.append((t("Note"), md_escape(r.deadline_note)))
     if r.url:
         facts.append((t("More information"), md_link(r.url, r.url)))
-    if r.source:
-        facts.append((t("Source"), md_escape(r.source)))
+    sources = public_sources(r.source)
+    if sources:
+        facts.append((t("Source"), " ; ".join(md_link(u, u) for u in sources)))
     if r.last_checked:
         facts.append((t("Last checked"), t.short_date(r.last_checked)))
     lines.append("\n".join(f"- **{k}:** {v}" for k, v in facts))
@@ -307,8 +329,10 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str) -> str:
     return "\n\n".join(lines)
 
 
-async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | None = None) -> None:
-    """Reply with the results of `query` + `filters` (shared by !funding and questions)."""
+async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | None = None,
+                 lead: str | None = None) -> None:
+    """Reply with the results of `query` + `filters` (shared by !funding and questions), in
+    one message; `lead` (how a question was understood) is its first line."""
     t = ctx.t
     outcome = await find(ctx, query, filters)
     shown_query = md_escape(query[:120] + ("…" if len(query) > 120 else ""))
@@ -329,7 +353,7 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
             lines.append(t("Close terms: {terms}", terms=", ".join(f"`{md_escape(c)}`" for c in close)))
         lines.append(t("Try fewer words or filters, or `{prefix}funding` to list everything.",
                        prefix=ctx.settings.bot.command_prefix))
-        await ctx.reply("\n\n".join(lines))
+        await ctx.reply("\n\n".join([lead, *lines] if lead else lines))
         return
     count = len(outcome.rows)
     if query.strip():
@@ -342,7 +366,7 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
         header += "\n\n" + t("Filters: {filters}.", filters=", ".join(applied))
     items = [list_item(t, r, n, ctx.now) for n, r in enumerate(outcome.rows, 1)]
     footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
-    await ctx.reply_pages(header, items, footer)
+    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items, footer)
 
 
 # --------------------------------------------------------------------------- commands
@@ -375,6 +399,14 @@ async def funding(ctx, **args):
     filters = Filters(level=args.get("level"), theme=args.get("theme"), applicant=args.get("applicant"),
                       open=bool(args.get("open")), closing_within=args.get("closing-within"),
                       min_budget=args.get("min-budget"))
+    if filters.closing_within is None:
+        # "!funding klimaat voor de zomer", "!funding closing before March": a time window, not words.
+        words = query.lower().split()
+        win = deadline_words.window(query, ctx.now)
+        if win is not None or deadline_words.is_deadline_question(words):
+            filters.closing_within = win.span if win else timedelta(days=deadline_words.SOON_DAYS)
+            drop = (win.words if win else set()) | deadline_words.DEADLINE_WORDS | deadline_words.SOON_WORDS
+            query = " ".join(w for w in re.findall(r"[\w-]+", query) if w.lower() not in drop)
     await answer(ctx, query, filters)
 
 
@@ -450,15 +482,20 @@ async def funding_set(ctx, **args):
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
 async def deadlines(ctx, **args):
     """List upcoming funding deadlines in date order."""
+    await deadline_list(ctx, args.get("window") or timedelta(days=30), theme=args.get("theme"),
+                        level=args.get("level"))
+
+
+async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, level: str | None = None,
+                        lead: str | None = None) -> None:
     t, now = ctx.t, ctx.now
-    window = args.get("window") or timedelta(days=30)
     end = now + window
     days = max(1, round(window.total_seconds() / 86400))
     rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
-    if args.get("theme"):
-        rows = [r for r in rows if args["theme"] in (r.themes or [])]
-    if args.get("level"):
-        rows = [r for r in rows if r.level == args["level"]]
+    if theme:
+        rows = [r for r in rows if theme in (r.themes or [])]
+    if level:
+        rows = [r for r in rows if r.level == level]
     upcoming = sorted(((at, label, r) for r in rows for at, label in deadlines_of(r) if now <= at <= end),
                       key=lambda p: (p[0], p[2].id))
     if not upcoming:
@@ -468,18 +505,19 @@ async def deadlines(ctx, **args):
             msg += " " + t("The next one is {title} on {date}.", title=md_link(title_of(later[0][1], t.lang),
                                                                                later[0][1].url),
                            date=t.short_date(later[0][0]))
-        await ctx.reply(msg)
+        await ctx.reply(f"{lead}\n\n{msg}" if lead else msg)
         return
     items = []
     for at, label, r in upcoming:
         left = days_left(at, now, t.tz)
         rel = t.n("{count} day left", "{count} days left", left) if left > 0 else t("today")
-        stage = f" ({md_escape(label)})" if label != "deadline" else ""
+        stage = f" ({md_escape(stage_label(t, label))})" if label != "deadline" else ""
         items.append(f"**{t.datetime(at)}** ({rel}) — {md_link(title_of(r, t.lang), r.url)}{stage} · "
                      f"{t(LEVEL_LABELS.get(r.level, r.level))} · `{r.id}`")
     header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(items),
                  period=_period(t, days))
-    await ctx.reply_pages(header, items, t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
+    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items,
+                          t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
 
 
 def _period(t, days: int) -> str:
@@ -494,12 +532,6 @@ cofinanciering cofinancing cofunding deadline deadlines aanvragen apply sluiting
 """.split())
 OPEN_WORDS = ("nu open", "currently open", "open now", "still open", "nog open", "openstaand", "openstaande",
               "lopende", "open")
-_WITHIN = re.compile(r"\b(?:binnen|within|komende|next|in de komende|in the next)\s+(\d{1,3})\s*"
-                     r"(dagen|dag|days|day|weken|week|weeks|maanden|maand|months|month)\b")
-_UNIT_DAYS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7,
-              "maand": 31, "maanden": 31, "month": 31, "months": 31}
-_THIS = {"deze maand": 31, "this month": 31, "deze week": 7, "this week": 7, "dit jaar": 366, "this year": 366,
-         "binnenkort": 60, "soon": 60}
 FILLER = frozenset("""
 there er welke which wat what is are zijn any some voor for in the de het een a an van of bij with met
 waar where kan can i ik we wij mijn my our onze hoe how do does voor about over iets something
@@ -515,16 +547,20 @@ class Understood:
     notes: list[str]
 
 
-def understand(text: str) -> Understood | None:
-    """Read level, theme, applicant and time words (nl/en) from a question; None when it is
-    not about funding."""
+def understand(text: str, now: datetime) -> Understood | None:
+    """Read level, theme, applicant, openness and time window (nl/en) from a question; None
+    when it is not about funding. "welke subsidies sluiten binnenkort?" and "what grants close
+    in the next two months?" become a deadline window, not search words."""
     low = " " + " ".join(re.findall(r"[a-zà-ÿ0-9]+", text[:2000].lower())) + " "
     words = low.split()
-    intent = any(w in INTENT_WORDS for w in words) or any(w.startswith(("subsidie", "financier")) for w in words)
+    deadline_q = deadline_words.is_deadline_question(words)
+    intent = (any(w in INTENT_WORDS for w in words) or any(w.startswith(("subsidie", "financier")) for w in words)
+              or (deadline_q and not any(w in ("lab", "labs", "proeftuin", "proeftuinen") for w in words)))
     if not intent:
         return None
     f = Filters()
     used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie"))
+    used |= {w for w in words if w in deadline_words.DEADLINE_WORDS or w in deadline_words.SOON_WORDS}
     for w in words:
         if w in ("eu", "eu-", "europe", "europa", "european", "europees", "europese"):
             f.level = f.level or "eu"; used.add(w)
@@ -538,16 +574,12 @@ def understand(text: str) -> Understood | None:
             a = "municipality"
         if a:
             f.applicant = f.applicant or a; used.add(w)
-    m = _WITHIN.search(low)
-    if m:
-        f.closing_within = timedelta(days=int(m.group(1)) * _UNIT_DAYS[m.group(2)])
-        used.update(m.group(0).split())
-    else:
-        for phrase, days in _THIS.items():
-            if f" {phrase} " in low:
-                f.closing_within = timedelta(days=days)
-                used.update(phrase.split())
-                break
+    win = deadline_words.window(text, now)
+    if win is not None:
+        f.closing_within = win.span
+        used |= win.words
+    elif deadline_q and not any(w in ("open", "openstaand", "openstaande") for w in words):
+        f.closing_within = timedelta(days=deadline_words.SOON_DAYS)
     for phrase in OPEN_WORDS:
         if f" {phrase} " in low:
             f.open = True
@@ -556,26 +588,81 @@ def understand(text: str) -> Understood | None:
     found = topics.find_in_text(text[:2000])
     if found:
         f.theme = found[0].id
-    rest = [w for w in words if w not in used and w not in FILLER]
+    rest = [w for w in words if w not in used and w not in FILLER and w not in QUESTION_FILLER]
     return Understood(" ".join(rest), f, [])
+
+
+# Words of a question about deadlines or openness that are not search words.
+QUESTION_FILLER = frozenset("""
+er eraan komen komt coming up next upcoming nu now currently still nog zijn are is weer again
+instrumenten instruments regelingen schemes programma programmes opportunities kansen
+""".split())
+_MORE_ABOUT = re.compile(r"^\s*(?:(?:kun je |can you |could you )?(?:vertel|tell)\s+(?:me\s+|mij\s+)?"
+                         r"(?:meer|more|iets|something)\s+(?:over|about)|meer\s+(?:info\s+|informatie\s+)?over"
+                         r"|more\s+(?:info\s+|information\s+)?(?:on|about)|wat\s+is|what\s+is|what's)\s+(.{2,120}?)\s*[?.!]*\s*$",
+                         re.I)
+
+
+async def named_instrument(ctx, name: str) -> FundingInstrument | None:
+    """The one instrument a name refers to (id, acronym or title word such as DUMAVA, SBIR),
+    or None when it is not clearly one."""
+    key = name.strip().lower().strip("\"'“”‘’`")
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]{1,118}", key):
+        row = await ctx.db.get(FundingInstrument, key)
+        if row is not None:
+            return row
+    wanted = [w for w in tokens(key) if w not in STOPWORDS and w not in FILLER]
+    if not wanted:
+        return None
+    rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
+    named = [r for r in rows if set(wanted) <= set(tokens(" ".join(filter(None, [
+        r.id.replace("-", " "), r.title, r.title_nl, r.identifier, r.programme]))))]
+    if len(named) == 1:
+        return named[0]
+    hits = await FUNDING_INDEX.hits(ctx.db, key, limit=2)
+    if hits and hits[0].coverage >= 0.99 and hits[0].strength >= 0.99 and (
+            len(hits) == 1 or hits[1].score < hits[0].score - 0.3):
+        return next((r for r in rows if r.id == hits[0].doc_id), None)
+    return None
+
+
+@cog.question
+async def instrument_question(ctx, text: str) -> bool:
+    """"vertel me meer over DUMAVA", "tell me more about SBIR": the record."""
+    m = _MORE_ABOUT.match(text[:300])
+    if not m:
+        return False
+    row = await named_instrument(ctx, m.group(1))
+    if row is None:
+        return False
+    await ctx.reply(full_record(ctx.t, row, ctx.now, ctx.settings.bot.command_prefix))
+    return True
 
 
 @cog.question
 async def funding_question(ctx, text: str) -> bool:
-    u = understand(text)
+    u = understand(text, ctx.now)
     if u is None:
         return False
-    t = ctx.t
-    steps = [label for label, _ in u.filters.steps(t, ctx.now)]
+    t, f = ctx.t, u.filters
+    only_time = not (u.query or f.level or f.theme or f.applicant or f.open or f.min_budget)
+    if only_time and f.closing_within:
+        # "welke subsidies sluiten binnenkort?": the deadlines in that window, in date order.
+        days = max(1, round(f.closing_within.total_seconds() / 86400))
+        lead = t("I understood your question like this: {notes}.",
+                 notes=t("funding deadlines in {period}", period=_period(t, days))) + " " + \
+            t("(Same as `{command}`.)", command=f"{ctx.settings.bot.command_prefix}deadlines {days}d")
+        await deadline_list(ctx, f.closing_within, lead=lead)
+        return True
+    steps = [label for label, _ in f.steps(t, ctx.now)]
     # A theme recognised from the words is used as filter; the words stay in the search.
     notes = [t("I searched for {query}", query=f"“{md_escape(u.query[:120])}”")] if u.query else []
     notes += [t("applied the filters {filters}", filters=", ".join(steps))] if steps else []
-    outcome_query = u.query
     if not notes:
         notes = [t("I listed all funding instruments")]
-    await ctx.reply(t("I understood your question like this: {notes}.", notes="; ".join(notes)) +
-                    " " + t("(Same as `{command}`.)", command=md_escape_code(command_for(ctx, u))))
-    await answer(ctx, outcome_query, u.filters, understood=[])
+    lead = (t("I understood your question like this: {notes}.", notes="; ".join(notes)) +
+            " " + t("(Same as `{command}`.)", command=md_escape_code(command_for(ctx, u))))
+    await answer(ctx, u.query, f, understood=[], lead=lead)
     return True
 
 

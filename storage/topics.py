@@ -203,11 +203,15 @@ def expand_words(words: list[str]) -> list[list[str]]:
     compound alias ("klimaat" -> klimaatadaptatie, klimaatneutraal) or as the first word
     of a multi-word term ("climate"). For storage.search.SearchIndex(synonyms=...)."""
     out: list[list[str]] = [[] for _ in words]
+    owner: list[int] = []   # content token -> the (possibly hyphenated) query word it is part of
+    for i, w in enumerate(words):
+        owner.extend(i for tok in tokens(w) if tok not in STOPWORDS)
     in_phrase: set[int] = set()
     for t, span in spans_in_text(" ".join(words)):
         if len(span) > 1:
-            for i in span:
-                if i < len(out) and t.tag not in out[i]:
+            for k in span:
+                i = owner[k] if k < len(owner) else None
+                if i is not None and t.tag not in out[i]:
                     out[i].append(t.tag)
                     in_phrase.add(i)
     for i, w in enumerate(words):

@@ -81,14 +81,21 @@ def is_weak(word: str) -> bool:
     return len(word) <= 2 or (word.isdigit() and len(word) < 4)
 
 
+_HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
 def content_words(text: str, *, max_terms: int = MAX_QUERY_TERMS) -> list[str]:
-    """The distinct content words of a query (stop words dropped), in order."""
+    """The distinct content words of a query (stop words dropped), in order. A hyphenated
+    word stays one word ("self-sufficient", "co2-neutraal"): it is one idea."""
     out: list[str] = []
     seen: set[tuple[str, ...]] = set()
-    for w in tokens((text or "")[:MAX_QUERY_CHARS]):
+    for w in _HYPHENATED.findall(normalize((text or "")[:MAX_QUERY_CHARS])):
+        w = "-".join(p[:MAX_WORD] for p in w.split("-")[:4])
         if w in STOPWORDS:
             continue
-        g = stems(w)
+        g = tuple(s for p in w.split("-") if p not in STOPWORDS for s in stems(p))
+        if not g:
+            continue
         if g not in seen:
             seen.add(g)
             out.append(w)
