@@ -111,13 +111,28 @@ _EN = set(
 _WORD = re.compile(r"[a-zà-ÿ']+")
 
 
+def _vocabulary() -> dict[str, frozenset[str]]:
+    # The hub's own words (topic aliases, bundled records in both languages): short queries
+    # such as "climate adaptation" or "klimaat" have no stop words to go by.
+    try:
+        from storage.vocabulary import language_words
+    except ImportError:   # pragma: no cover - bot without the storage package
+        return {"nl": frozenset(), "en": frozenset()}
+    return language_words()
+
+
 def detect_language(text: str) -> str | None:
     """'nl', 'en', or None when the text gives no clear signal. Identifiers such as
-    `de-ceuvel` or `horizon-2026` are not language (their parts would mislead)."""
+    `de-ceuvel` or `horizon-2026` are not language (their parts would mislead). Marker
+    words (stop words, greetings) count first; the hub vocabulary decides a tie."""
     plain = " ".join(tok for tok in text.lower()[:2000].split() if not re.search(r"[\w][-_/.:][\w]|\d", tok))
     words = _WORD.findall(plain)
     nl = sum(w in _NL for w in words)
     en = sum(w in _EN for w in words)
+    if nl == en:
+        vocab = _vocabulary()
+        nl = sum(w in vocab["nl"] and w not in _EN for w in words)
+        en = sum(w in vocab["en"] and w not in _NL for w in words)
     if nl == en:
         return None
     return "nl" if nl > en else "en"
