@@ -696,7 +696,7 @@ async def load(services) -> None:
         if services.settings.storage.load_sample_data:
             await load_sample_data(session)
         rows = (await session.scalar(select(func.count()).select_from(FundingInstrument))) or 0
-        if rows != await FUNDING_INDEX.count(session):
+        if rows != await FUNDING_INDEX.count(session) or await FUNDING_INDEX.needs_rebuild(session):
             await reindex(session)
 
 

@@ -19,6 +19,8 @@ from storage.search.text import (
 # a result; longer queries need less (2 / (words + 1)), so a pasted paragraph still finds.
 # Measured on the relevance sets: 0.5 lost sloppy lab queries with one absent word.
 MIN_COVERAGE = 0.4
+# Bump when analyze() (what is stored for a document) changes.
+ANALYSIS_VERSION = 2
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PG_WEIGHT_LETTERS = "ABCD"
@@ -40,7 +42,7 @@ class SearchIndex:
 
     def __init__(self, table: str, fields: Mapping[str, float],
                  expand: Callable[[str], list[str]] | None = None,
-                 synonyms: Callable[[list[str]], list[list[str]]] | None = None):
+                 synonyms: Callable[[list[str]], list[list[str]]] | None = None, version: int = 1):
         if not _IDENT.match(table) or not fields or not all(_IDENT.match(f) for f in fields):
             raise ValueError("table and field names must be simple lower-case identifiers")
         if "doc_id" in fields or any(w <= 0 for w in fields.values()):
@@ -49,6 +51,9 @@ class SearchIndex:
         self.fields = dict(fields)
         self.expand = expand
         self.synonyms = synonyms
+        # What is in the index = the engine's analysis + the caller's documents; when either
+        # changes, existing databases are rebuilt at start-up (see needs_rebuild).
+        self.version = f"{ANALYSIS_VERSION}.{version}"
 
     # ------------------------------------------------------------------ schema
     def ddl(self, dialect: str) -> list[str]:
@@ -119,7 +124,24 @@ class SearchIndex:
         if rows:
             await session.execute(sql, rows)
             count += len(rows)
+        await self._set_version(session)
         return count
+
+    @property
+    def _version_key(self) -> str:
+        return f"search.version:{self.table}"
+
+    async def _set_version(self, session: AsyncSession) -> None:
+        await session.execute(text("DELETE FROM kv WHERE key = :k"), {"k": self._version_key})
+        await session.execute(text("INSERT INTO kv (key, value) VALUES (:k, :v)"),
+                              {"k": self._version_key, "v": self.version})
+
+    async def needs_rebuild(self, session: AsyncSession) -> bool:
+        """True when the index was built by another version of the analysis or of the
+        caller's documents (or never): call at start-up and rebuild."""
+        stored = (await session.execute(text("SELECT value FROM kv WHERE key = :k"),
+                                        {"k": self._version_key})).scalar_one_or_none()
+        return stored != self.version
 
     async def upsert(self, session: AsyncSession, doc_id: str, fields: Mapping[str, str]) -> None:
         dialect = self._dialect(session)

@@ -148,7 +148,8 @@ def judge(check, replies, rows) -> tuple[bool, list[str]]:
                                        "deadline within", "deadline binnen"))
         return len(replies) == 1 and used and "did not understand" not in text, top
     if isinstance(check, Capability):
-        return (len(replies) == 1 and "funding" in text.lower() and "labs" in text.lower()
+        low = text.lower()
+        return (len(replies) == 1 and ("funding" in low or "subsidie" in low) and ("labs" in low or "proeftuin" in low)
                 and "did not understand" not in text and not ids), top
     if isinstance(check, Record):
         return len(replies) == 1 and f"ID: {check.id}" in text, top
