@@ -252,7 +252,8 @@ class SearchIndex:
             for g, expr in zip(groups, parts):
                 df = await self._df(session, dialect, expr)
                 w = math.log(1 + total / max(df, 0.5))
-                weights.append(w * (0.25 if g.weak else 1.0))
+                # A word that names a topic outweighs a generic one ("klimaat gemeenten").
+                weights.append(w * (0.25 if g.weak else 2.0 if g.tags else 1.0))
         else:
             weights = [1.0]
         wsum = sum(weights) or 1.0
