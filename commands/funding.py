@@ -412,6 +412,44 @@ async def funding(ctx, **args):
 
 EDITABLE = tuple(f for f in FIELDS if f != "id")
 
+# pydantic error types -> what the value must be, in words we translate (never the raw
+# English pydantic message inside a Dutch reply).
+VALIDATION_MESSAGES = {
+    "string_too_long": N_("at most {max_length} characters"),
+    "string_too_short": N_("at least {min_length} characters"),
+    "too_long": N_("at most {max_length} items"),
+    "greater_than_equal": N_("a number of at least {ge}"),
+    "less_than_equal": N_("a number of at most {le}"),
+    "int_parsing": N_("a whole number, e.g. 250000"),
+    "int_from_float": N_("a whole number, e.g. 250000"),
+    "float_parsing": N_("a number, e.g. 0.7"),
+    "date_parsing": N_("a date such as 2027-03-31"),
+    "date_from_datetime_parsing": N_("a date such as 2027-03-31"),
+    "date_from_datetime_inexact": N_("a date such as 2027-03-31"),
+    "datetime_parsing": N_("a date and time such as 2027-03-31T17:00"),
+    "datetime_from_date_parsing": N_("a date and time such as 2027-03-31T17:00"),
+    "literal_error": N_("one of {expected}"),
+    "string_pattern_mismatch": N_("not in the expected form"),
+}
+
+
+def validation_message(err: dict, field_name: str) -> tuple[str, dict]:
+    kind, ctx_ = err.get("type", ""), err.get("ctx") or {}
+    if field_name.startswith("themes"):
+        return N_("one of the hub topics: {topics}"), {"topics": ", ".join(topics.ids())}
+    if field_name == "url" and kind == "string_pattern_mismatch":
+        return N_("a web address starting with https://"), {}
+    if "time zone" in str(err.get("msg", "")):
+        return N_("a time zone such as Europe/Brussels"), {}
+    if kind in VALIDATION_MESSAGES:
+        params = {k: str(v) for k, v in ctx_.items() if k in ("max_length", "min_length", "ge", "le", "expected")}
+        try:
+            VALIDATION_MESSAGES[kind].format(**params)
+        except (KeyError, IndexError):
+            return N_("not a valid value"), {}
+        return VALIDATION_MESSAGES[kind], params
+    return N_("not a valid value"), {}
+
 
 def parse_field_value(name: str, raw: str) -> Any:
     raw = raw.strip()
@@ -437,11 +475,15 @@ def parse_field_value(name: str, raw: str) -> Any:
 
 
 @funding.subcommand("set", dutch=("zet", "wijzig"), role=Role.FACILITATOR)
-@argument("id", Word(max_length=120), help=N_("the instrument id"))
-@argument("field", Word(max_length=40), help=N_("the field to change"))
-@argument("value", Text(max_length=5000), rest=True, help=N_("the new value (none to clear)"))
+@argument("id", Word(max_length=120), required=False, help=N_("the instrument id"))
+@argument("field", Word(max_length=40), required=False, help=N_("the field to change"))
+@argument("value", Text(max_length=5000), rest=True, required=False, help=N_("the new value (none to clear)"))
 async def funding_set(ctx, **args):
     """Correct one field of a funding instrument (facilitators and admins; logged)."""
+    if not (args.get("id") and args.get("field") and args.get("value")):
+        # Without all three, say what can be changed rather than "missing argument".
+        raise BadArgument("Give the instrument id, the field and the new value. Fields I can change: {fields}.",
+                          fields=", ".join(EDITABLE))
     doc_id, name, raw = args["id"].lower(), args["field"].lower().replace("-", "_"), args["value"]
     row = await ctx.db.get(FundingInstrument, doc_id)
     if row is None:
@@ -450,7 +492,8 @@ async def funding_set(ctx, **args):
         raise BadArgument("There is no funding instrument with id {value}.", value=doc_id, suggestions=close)
     if name not in EDITABLE:
         close = [m[0] for m in process.extract(name, EDITABLE, limit=3, score_cutoff=60)]
-        raise BadArgument("{value} is not a field I can change.", value=name, suggestions=close)
+        raise BadArgument("{value} is not a field I can change. Fields: {fields}.", value=name,
+                          fields=", ".join(EDITABLE), suggestions=close)
     record = {k: v for k, v in record_of(row).items()}
     old = record[name]
     record[name] = parse_field_value(name, raw)
@@ -459,7 +502,9 @@ async def funding_set(ctx, **args):
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or name
-        raise BadArgument("That value is not valid for {field}: {error}", field=where, error=err["msg"][:300])
+        msgid, params = validation_message(err, where)
+        raise BadArgument("That value is not valid for {field}: {error}", field=where,
+                          error=ctx.t(msgid, **params))
     new_row = rec.to_row()
     setattr(row, name, new_row[name])
     row.updated_at, row.updated_by = ctx.now, ctx.sender

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 from bot.framework.context import Context
 from bot.framework.errors import MissingRole, RateLimited
 from bot.framework.roles import Role
-from bot.i18n import detect_language
+from bot.i18n import language_signal
 from storage.models.core import KeyValue, UserPrefs
 
 Next = Callable[[Context], Awaitable[None]]
@@ -36,23 +36,33 @@ class LanguageMiddleware(Middleware):
         lang = prefs.language if prefs and prefs.language else None
         if lang is None:
             cmd = ctx.command
-            english_name = False
-            if cmd is not None and ctx.invoked_as and ctx.invoked_as.lower() in cmd.dutch:
+            english_name, clear = False, True
+            text = ctx.incoming.body
+            used = {(ctx.invoked_as or "").lower()}
+            if ctx.invoked_as:
+                # Command words are English by design: judge only what follows them
+                # (`!about` alone says little; `!funding klimaat voor gemeenten` does),
+                # and not a subcommand's name either (`!subsidie set …`).
+                text = text.split(ctx.invoked_as, 1)[-1]
+                if cmd is not None and cmd.parent is not None:
+                    head, _, rest = text.strip().partition(" ")
+                    if head.lower() in (cmd.name, *cmd.aliases, *cmd.dutch):
+                        text = rest
+                        used.add(head.lower())
+            dutch_names = set(cmd.dutch) | (set(cmd.parent.dutch) if cmd is not None and cmd.parent else set()) \
+                if cmd is not None else set()
+            if used & dutch_names:
                 lang = "nl"
             else:
-                text = ctx.incoming.body
-                if ctx.invoked_as:
-                    # Command words are English by design: judge only what follows them
-                    # (`!about` alone says little; `!funding klimaat voor gemeenten` does).
-                    text = text.split(ctx.invoked_as, 1)[-1]
-                    english_name = cmd is not None and bool(cmd.dutch)
-                lang = detect_language(text)
+                english_name = bool(dutch_names)
+                lang, clear = language_signal(text)
             key = _last_key(ctx.sender)
-            if lang is not None:
+            if lang is not None and clear:
                 await _remember(ctx, key, lang)
-            else:
+            if lang is None or not clear:
+                weak = lang
                 row = await ctx.db.get(KeyValue, key)
-                lang = row.value if row is not None and row.value in ("nl", "en") else None
+                lang = row.value if row is not None and row.value in ("nl", "en") else weak
                 if lang is None and english_name:
                     lang = "en"
         ctx.set_language(lang or ctx.settings.bot.language, prefs.timezone if prefs and prefs.timezone else None)

@@ -75,7 +75,8 @@ async def test_bad_argument_shows_usage_in_users_language(chat):
 
 
 async def test_missing_argument_and_unknown_option(chat):
-    assert "Missing argument: delay" in await chat.text("!remindme")
+    missing = await chat.text("!remindme")
+    assert "Missing argument: when" in missing and "(`delay`)" in missing   # what it is, then its name
     assert "Unknown option" in await chat.text("!ping --loud")
 
 
