@@ -297,9 +297,9 @@ def profile(ctx, lab: Lab) -> str:
     if description:
         lines.append(md_escape(description))
     src = []
-    if lab.source:
-        src.append(t("Source: {source}", source=md_link(lab.source, lab.source) if lab.source.startswith("http")
-                     else md_escape(lab.source)))
+    urls = list(dict.fromkeys(re.findall(r"https?://[^\s;,)]+", lab.source or "")))
+    if urls:   # web addresses only: notes and file paths in the source are for maintainers
+        src.append(t("Source: {source}", source=" ; ".join(md_link(u, u) for u in urls)))
     if lab.last_checked:
         src.append(t("last checked {date}", date=t.short_date(lab.last_checked)))
     if src:
