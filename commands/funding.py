@@ -129,8 +129,9 @@ def _sort_key(now):
 
 
 # Tiers, then open/forthcoming/continuous before closed within a tier, then relevance:
-#  0  every query word matches and the instrument is about it: one of its (at most three)
-#     themes is a topic the words name, or the words carry weight in its text;
+#  0  the instrument is about what was asked: one of its (at most three) themes is a topic
+#     the words name (other words such as "gemeente" may be missing), or it has every word
+#     and they carry weight in its text;
 #  1  every word matches, with less weight;  2  partial or incidental matches.
 # A broad scheme (more than three themes, e.g. an always-open innovation programme) reaches
 # tier 0 only when the words are prominent in its own text, so it never outranks an
@@ -140,10 +141,12 @@ STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25
 
 
 def tier(coverage: float, strength: float, themes: set[str], wanted: set[str]) -> int:
+    broad = len(themes) > BROAD_THEMES
+    if wanted & themes and not broad:
+        return 0
     if coverage < 0.99:
         return 2
-    broad = len(themes) > BROAD_THEMES
-    if (wanted & themes and not broad) or strength >= (STRONG_BROAD if broad else STRONG):
+    if strength >= (STRONG_BROAD if broad else STRONG):
         return 0
     return 1 if strength >= MEDIUM else 2
 
