@@ -202,15 +202,22 @@ class SearchIndex:
         or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
         return and_expr, or_expr, [g.word for g in groups]
 
-    def statements(self, query: str) -> list[str]:
-        """Every MATCH expression one search runs (document frequencies, AND, OR), in order;
-        for benchmarks that repeat the same work without the engine."""
+    def statements(self, query: str, limit: int = 20) -> list[tuple[str, str, int]]:
+        """Every FTS statement one `hits(query, limit=limit)` runs, in order, as (kind,
+        MATCH expression, row limit): kind "rows" (ranked rows with their field texts),
+        "count" (document frequency; the expression "" = all documents). For benchmarks
+        that repeat the same database work without the engine."""
         groups = self.plan(query)
         and_expr, or_expr, _ = self.expressions(query)
-        if or_expr is None:
+        if or_expr is None or not groups:
             return []
-        dfs = [self._fts_group((*g.exact, *g.tags), g.prefixes) for g in groups] if len(groups) > 1 else []
-        return [*dfs, *([and_expr] if and_expr else []), or_expr]
+        pool = max(limit * 4, 100)
+        out = [("rows", and_expr, pool)] if and_expr else []
+        out.append(("rows", or_expr, pool))
+        if len(groups) > 1:
+            out.append(("count", "", 0))
+            out += [("count", self._fts_group((*g.exact, *g.tags), g.prefixes), 0) for g in groups]
+        return out
 
     async def search(self, session: AsyncSession, query: str, lang: str | None = None, limit: int = 20,
                      ids_filter: Collection[str] | None = None) -> list[tuple[str, float]]:
