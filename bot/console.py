@@ -24,7 +24,14 @@ class ConsoleTransport:
     async def send(self, row: OutboxMessage) -> SendResult:
         target = row.room_id or row.to_user
         head = "" if target == CONSOLE_ROOM else f"[→ {target}] "
-        self.out.write(f"{head}{row.content.get('body', '')}\n\n")
+        if row.attachment is not None:
+            size = len(row.attachment)
+            self.out.write(f"{head}[file: {row.content.get('body', '')} "
+                           f"({row.content.get('info', {}).get('mimetype', '')}, {size} bytes)]\n\n")
+        elif row.event_type != "m.room.message":
+            self.out.write(f"{head}[{row.event_type}] {row.content.get('body', '')}\n\n")
+        else:
+            self.out.write(f"{head}{row.content.get('body', '')}\n\n")
         self.out.flush()
         return SendResult(event_id=f"$console-{row.txn_id}")
 

@@ -69,6 +69,15 @@ class Translator:
         local = value.astimezone(self.tz)
         return _fmt_datetime(local, "EEEE d MMMM y HH:mm", locale=self.locale)
 
+    def moment(self, value: datetime) -> str:
+        """A point in time nobody can misread: weekday, date, time and zone
+        (`dinsdag 1 december 2026 14:00 CET`)."""
+        local = value.astimezone(self.tz)
+        return f"{self.datetime(value)} {local.tzname()}"
+
+    def time(self, value: datetime) -> str:
+        return _fmt_datetime(value.astimezone(self.tz), "HH:mm", locale=self.locale)
+
     def date(self, value: date | datetime) -> str:
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).date()

@@ -30,6 +30,10 @@ def txn_id(key: str, index: int) -> str:
 
 
 def build_content(out: Outgoing) -> dict:
+    if out.event_type != "m.room.message":
+        # Other event types (polls) carry their own fields plus a plain-text fallback.
+        plain = message_content(out.markdown)["body"]
+        return {"body": plain, "org.matrix.msc1767.text": plain, **(out.extra_content or {})}
     content = message_content(out.markdown, notice=out.notice)
     relates: dict = {}
     if out.thread_root:
@@ -42,6 +46,20 @@ def build_content(out: Outgoing) -> dict:
     if relates:
         content["m.relates_to"] = relates
     content["m.mentions"] = {"user_ids": list(out.mentions)} if out.mentions else {}
+    if out.extra_content:
+        content.update(out.extra_content)
+    return content
+
+
+def file_content(out: Outgoing) -> dict:
+    """An m.file message without its URL (added after the upload at send time)."""
+    att = out.attachment
+    content: dict = {"msgtype": "m.file", "body": att.filename, "filename": att.filename,
+                     "info": {"mimetype": att.mimetype, "size": len(att.data)}}
+    if out.reply_to and not out.markdown:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": out.reply_to}}
+    if out.thread_root:
+        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": out.thread_root, "is_falling_back": True}
     return content
 
 
@@ -50,15 +68,27 @@ async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: st
     transaction ids deterministic."""
     rows = []
     index = 0
+
+    def add(content: dict, out: Outgoing, event_type: str, attachment: bytes | None = None) -> None:
+        nonlocal index
+        row = OutboxMessage(txn_id=txn_id(key, index), room_id=out.room_id, to_user=out.to_user, content=content,
+                            status="pending", attempts=0, origin=origin[:255], event_type=event_type,
+                            attachment=attachment)
+        session.add(row)
+        rows.append(row)
+        index += 1
+
     for out in outgoing:
-        for part in split_markdown(out.markdown):
+        if out.event_type != "m.room.message":
+            add(build_content(out), out, out.event_type)
+            continue
+        for part in (split_markdown(out.markdown) if out.markdown else []):
             piece = Outgoing(part, room_id=out.room_id, to_user=out.to_user, reply_to=out.reply_to,
-                             thread_root=out.thread_root, mentions=out.mentions, notice=out.notice)
-            row = OutboxMessage(txn_id=txn_id(key, index), room_id=out.room_id, to_user=out.to_user,
-                                content=build_content(piece), status="pending", attempts=0, origin=origin[:255])
-            session.add(row)
-            rows.append(row)
-            index += 1
+                             thread_root=out.thread_root, mentions=out.mentions, notice=out.notice,
+                             extra_content=out.extra_content)
+            add(build_content(piece), out, "m.room.message")
+        if out.attachment is not None:
+            add(file_content(out), out, "m.room.message", out.attachment.data)
     return rows
 
 

@@ -1,19 +1,28 @@
 """Scheduled work. The `scheduled_jobs` table is the source of truth; APScheduler only
 holds an in-process timer per pending row, with the row id as its stable job id.
 
-At start-up every pending row is re-armed; rows that fell due while the bot was down run
-once, right away. A job's outgoing messages and its `done` mark are committed together,
-so a job never sends twice (and a crash after the commit is covered by the outbox)."""
+- At start-up every pending row is re-armed; rows that fell due while the bot was down
+  run once, right away (the handler decides whether a late run still makes sense and
+  raises JobSkipped with a reason if not).
+- A job's writes, its outgoing messages and its new status are committed together, and
+  the outbox transaction ids derive from the job id (and occurrence), so a crash at any
+  point neither loses nor doubles a message.
+- Jobs carry a group key (`session:12`) so a whole plan can be cancelled or re-planned.
+- A recurring job (`recurrence`) stays one row whose run_at moves to the next occurrence,
+  computed in local wall time so 09:00 stays 09:00 across a DST change.
+- A job that raises is retried with exponential backoff, then marked failed."""
 from __future__ import annotations
 
+import calendar
 import logging
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
@@ -23,15 +32,45 @@ from storage.models.core import ScheduledJob
 
 log = logging.getLogger(__name__)
 
-_active: "Scheduler | None" = None
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
 
 
-async def run_scheduled_job(job_id: str) -> None:
-    """Module-level entry point APScheduler calls (no bound method, nothing pickled)."""
-    if _active is None:
-        log.error("scheduled job %s fired without an active scheduler", job_id)
-        return
-    await _active.run(job_id)
+class JobSkipped(Exception):
+    """Raised by a job handler: this run no longer makes sense (e.g. a reminder for a
+    session that has started). The reason is kept on the row and logged."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def next_occurrence(previous: datetime, rule: dict[str, Any]) -> datetime | None:
+    """The occurrence after `previous` for {"freq": "daily"|"weekly"|"monthly",
+    "interval": n, "tz": zone, "until": iso or None}: same local wall time, so DST
+    changes do not move it; a monthly job on the 31st runs on the month's last day."""
+    zone = ZoneInfo(rule.get("tz") or "UTC")
+    local = previous.astimezone(zone)
+    n = int(rule.get("interval") or 1)
+    freq = rule.get("freq")
+    if freq == "daily":
+        day = local.date() + timedelta(days=n)
+    elif freq == "weekly":
+        day = local.date() + timedelta(weeks=n)
+    elif freq == "monthly":
+        anchor = int(rule.get("day_of_month") or local.day)
+        month_index = local.year * 12 + local.month - 1 + n
+        year, month = divmod(month_index, 12)
+        month += 1
+        day = local.date().replace(year=year, month=month, day=min(anchor, calendar.monthrange(year, month)[1]))
+    else:
+        raise ValueError(f"unknown recurrence {freq!r}")
+    nxt = datetime(day.year, day.month, day.day, local.hour, local.minute, tzinfo=zone).astimezone(timezone.utc)
+    until = rule.get("until")
+    if until and nxt > datetime.fromisoformat(until):
+        return None
+    return nxt
 
 
 class Scheduler:
@@ -53,75 +92,155 @@ class Scheduler:
             log.error("job %s raised: %s", event.job_id, event.exception)
 
     async def start(self) -> int:
-        global _active
-        _active = self
-        self.aps.start()
         async with self.services.db.session() as session:
-            rows = (await session.scalars(select(ScheduledJob).where(ScheduledJob.status == "pending"))).all()
-        for row in rows:
-            self.arm(row.id, row.run_at)
+            rows = (await session.execute(select(ScheduledJob.id, ScheduledJob.run_at)
+                                          .where(ScheduledJob.status == "pending"))).all()
+        # Arm before the scheduler runs: one wake-up for all timers instead of one per job.
+        for job_id, run_at in rows:
+            self.arm(job_id, run_at)
+        self.aps.start()
         log.info("scheduler started; %d pending job(s) re-armed", len(rows))
         return len(rows)
 
+    def now(self) -> datetime:
+        return self.services.clock()
+
     def arm(self, job_id: str, run_at: datetime) -> None:
-        now = datetime.now(timezone.utc)
-        self.aps.add_job(run_scheduled_job, "date", run_date=max(run_at, now), args=[job_id], id=job_id,
+        # Due times follow the services' clock (a test or demo may shift it); the timer
+        # itself runs on the real clock, so arm it after the same delay.
+        delay = max(timedelta(0), _aware(run_at) - self.now())
+        # A bound method is fine: the memory job store never pickles.
+        self.aps.add_job(self.run, "date", run_date=datetime.now(timezone.utc) + delay, args=[job_id], id=job_id,
                          replace_existing=True)
 
     def disarm(self, job_id: str) -> None:
         if self.aps.get_job(job_id):
             self.aps.remove_job(job_id)
 
-    async def schedule(self, ctx: Context, kind: str, run_at: datetime, payload: dict[str, Any],
-                       *, job_id: str | None = None) -> ScheduledJob:
-        """Write the job row in the command's transaction; arm the timer after commit."""
+    # -- planning (inside a command's or job's transaction) ------------------------------
+    async def schedule(self, ctx: Context, kind: str, run_at: datetime, payload: dict[str, Any], *,
+                       job_id: str | None = None, group: str | None = None, owner: str | None = None,
+                       room_id: str | None = None, recurrence: dict[str, Any] | None = None) -> ScheduledJob:
+        """Write (or re-plan) the job row in the caller's transaction; arm after commit.
+        Re-using a job id re-plans that job."""
         if kind not in self.services.registry.jobs:
             raise ValueError(f"no handler for job kind {kind!r}")
-        row = ScheduledJob(id=job_id or f"{kind}-{secrets.token_hex(6)}", kind=kind, run_at=run_at,
-                           payload=payload, status="pending", owner=ctx.sender, room_id=ctx.incoming.room_id)
-        ctx.db.add(row)
+        job_id = job_id or f"{kind}-{secrets.token_hex(6)}"
+        row = await ctx.db.get(ScheduledJob, job_id)
+        values = dict(kind=kind, run_at=run_at, payload=payload, status="pending", group_key=group,
+                      owner=owner or ctx.sender, room_id=room_id if room_id is not None else ctx.incoming.room_id,
+                      recurrence=recurrence, attempts=0, last_error=None, note=None, done_at=None)
+        if row is None:
+            row = ScheduledJob(id=job_id, **values)
+            ctx.db.add(row)
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
 
         async def arm_after_commit() -> None:
-            self.arm(row.id, row.run_at)
+            self.arm(job_id, run_at)
 
         ctx.after_commit.append(arm_after_commit)
         return row
 
+    async def cancel(self, ctx: Context, *, group: str | None = None, job_ids: list[str] | None = None,
+                     note: str = "cancelled") -> int:
+        """Cancel pending jobs of a group (`session:12`) and/or by id; disarm after commit."""
+        query = select(ScheduledJob.id).where(ScheduledJob.status == "pending")
+        if group is not None:
+            query = query.where(ScheduledJob.group_key == group)
+        if job_ids is not None:
+            query = query.where(ScheduledJob.id.in_(job_ids))
+        ids = list((await ctx.db.scalars(query)).all())
+        if not ids:
+            return 0
+        await ctx.db.execute(update(ScheduledJob).where(ScheduledJob.id.in_(ids))
+                             .values(status="cancelled", note=note[:255]))
+
+        async def disarm_after_commit() -> None:
+            for job_id in ids:
+                self.disarm(job_id)
+
+        ctx.after_commit.append(disarm_after_commit)
+        return len(ids)
+
+    # -- running ----------------------------------------------------------------------------
     async def run(self, job_id: str) -> None:
         services = self.services
+        rearm: datetime | None = None
         try:
             async with services.db.transaction() as session:
                 row = await session.get(ScheduledJob, job_id)
                 if row is None or row.status != "pending":
                     return
+                now = self.now()
+                if _aware(row.run_at) > now + timedelta(seconds=1):
+                    rearm = row.run_at  # re-planned since this timer was set
+                    return
                 handler = services.registry.jobs.get(row.kind)
                 if handler is None:
                     raise LookupError(f"no handler for job kind {row.kind!r}")
                 ctx = job_context(services, session, row)
-                await handler(ctx, row)
-                row.status = "done"
-                row.done_at = datetime.now(timezone.utc)
-                await outbox.enqueue(session, ctx.outgoing, origin=f"job {row.kind} {row.id}", key=f"job:{row.id}")
+                occurrence = _aware(row.run_at)
+                try:
+                    await handler(ctx, row)
+                except JobSkipped as skip:
+                    log.info("job %s skipped: %s", row.id, skip.reason)
+                    row.note = skip.reason[:255]
+                    ctx.outgoing.clear()
+                    status = "skipped"
+                else:
+                    status = "done"
+                    key = f"job:{row.id}" if not row.recurrence else f"job:{row.id}:{occurrence.isoformat()}"
+                    await outbox.enqueue(session, ctx.outgoing, origin=f"job {row.kind} {row.id}", key=key)
+                row.done_at = self.now()
+                nxt = next_occurrence(occurrence, row.recurrence) if row.recurrence else None
+                if nxt is not None:
+                    row.run_at, row.status, row.attempts = nxt, "pending", 0
+                    rearm = nxt
+                else:
+                    row.status = status
             for callback in ctx.after_commit:
                 await callback()
             self.wake_outbox()
-        except Exception:  # noqa: BLE001
-            log.exception("job %s failed; marked failed", job_id)
-            async with services.db.transaction() as session:
-                row = await session.get(ScheduledJob, job_id)
-                if row is not None and row.status == "pending":
-                    row.status = "failed"
+        except Exception as exc:  # noqa: BLE001 - a failing job is retried, never lost silently
+            rearm = await self._failed(job_id, exc)
+        finally:
+            if rearm is not None:
+                self.arm(job_id, rearm)
+
+    async def _failed(self, job_id: str, exc: Exception) -> datetime | None:
+        async with self.services.db.transaction() as session:
+            row = await session.get(ScheduledJob, job_id)
+            if row is None or row.status != "pending":
+                return None
+            row.attempts = (row.attempts or 0) + 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                log.error("job %s (%s) failed %d times; giving up", job_id, row.kind, row.attempts, exc_info=exc)
+                return None
+            delay = min(RETRY_BASE * 2 ** (row.attempts - 1), RETRY_MAX)
+            row.run_at = self.now() + delay
+            log.warning("job %s (%s) failed (attempt %d/%d), retrying in %ss: %s", job_id, row.kind,
+                        row.attempts, MAX_ATTEMPTS, int(delay.total_seconds()), exc, exc_info=exc)
+            return row.run_at
 
     async def shutdown(self) -> None:
-        global _active
         if self.aps.running:
             self.aps.shutdown(wait=False)
-        _active = None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def job_context(services: Services, session: AsyncSession, row: ScheduledJob) -> Context:
-    """A command-like context for a job, acting for the user who scheduled it."""
+    """A command-like context for a job, acting for the user who scheduled it; replies
+    go to the job's room, as a reply to the command that planned it when known."""
     incoming = Incoming(sender=row.owner or services.bot_user_id, room_id=row.room_id or "",
                         event_id=row.payload.get("event_id", f"job:{row.id}"), body="",
                         thread_root=row.payload.get("thread_root"))
-    return Context(incoming, services, session)
+    ctx = Context(incoming, services, session)
+    ctx.reply_to_event = row.payload.get("event_id")
+    return ctx

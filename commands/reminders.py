@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.framework import Cog, Duration, Int, Text, argument
+from bot.framework import Cog, DelayOrMoment, Int, Text, argument
 from bot.framework.errors import BadArgument
 from bot.i18n import N_
-from bot.render import md_escape, md_link
+from bot.render import md_escape
 from storage.models.core import ScheduledJob
 
 cog = Cog("reminders", N_("Reminders"))
@@ -17,24 +17,24 @@ MAX_PENDING_PER_USER = 25
 
 
 @cog.command("remindme", dutch=("herinner", "herinnerme"))
-@argument("delay", Duration(minimum=timedelta(seconds=1), maximum=timedelta(days=366)),
-          help=N_("when: e.g. 10m, 2h, 3d, 1w"))
+@argument("when", DelayOrMoment(maximum=timedelta(days=366)),
+          help=N_("a delay or a moment: e.g. 10m, 2h, morgen 9:00, tomorrow 9am, dinsdag 14 uur"))
 @argument("text", Text(max_length=1000), rest=True, help=N_("what to remind you of"))
-async def remindme(ctx, delay, text):
-    """Remind you of something after a while, in this room."""
+async def remindme(ctx, when, text):
+    """Remind you of something later, in this room."""
+    due = when
     pending = (await ctx.db.scalars(select(ScheduledJob).where(
         ScheduledJob.kind == "reminder", ScheduledJob.owner == ctx.sender, ScheduledJob.status == "pending"))).all()
     if len(pending) >= MAX_PENDING_PER_USER:
         raise BadArgument("You already have {count} reminders waiting; cancel one first.", count=len(pending))
     if ctx.services.scheduler is None:
         raise BadArgument("Reminders are not available here.")
-    due = ctx.now + delay
     # The job id comes from the command's event id: re-handling a redelivered command can't double it.
     job_id = "reminder-" + ctx.incoming.event_id.strip("$").replace(":", "_")[:80]
     await ctx.services.scheduler.schedule(ctx, "reminder", due, {
         "text": text, "event_id": ctx.incoming.event_id, "thread_root": ctx.incoming.thread_root,
-    }, job_id=job_id)
-    await ctx.reply(ctx.t("OK, I will remind you on {when}.", when=ctx.t.datetime(due)))
+    }, job_id=job_id, group=f"reminders:{ctx.sender}"[:100])
+    await ctx.reply(ctx.t("OK, I will remind you on {when}.", when=ctx.t.moment(due)))
 
 
 @cog.command("reminders", dutch=("herinneringen",))
@@ -75,8 +75,6 @@ async def forget(ctx, number):
 @cog.job("reminder")
 async def send_reminder(ctx, job):
     t = await ctx.translator_for(job.owner)
-    from bot.framework.messages import Outgoing
-    ctx.outgoing.append(Outgoing(
-        "⏰ " + md_link(job.owner, f"https://matrix.to/#/{job.owner}") + ": " + t("you asked me to remind you: {text}", text=md_escape(job.payload.get("text", ""))),
-        room_id=job.room_id, reply_to=job.payload.get("event_id"), thread_root=job.payload.get("thread_root"),
-        mentions=(job.owner,), notice=False))
+    await ctx.reply("⏰ " + ctx.mention(job.owner) + ": " +
+                    t("you asked me to remind you: {text}", text=md_escape(job.payload.get("text", ""))),
+                    mentions=(job.owner,), notice=False)

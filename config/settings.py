@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     AnyHttpUrl,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +23,21 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 MXID_PATTERN = r"^@[^:\s]+:[^\s]+$"
+
+
+def _human_duration(value: Any) -> Any:
+    """`15m`, `24h`, `3d` as well as ISO 8601 (`PT15M`) and plain seconds."""
+    if isinstance(value, str):
+        from bot.timeparse import TimeParseError, parse_duration
+
+        try:
+            return parse_duration(value)
+        except TimeParseError as exc:
+            raise ValueError(exc.message.format(**exc.params)) from None
+    return value
+
+
+HumanDuration = Annotated[timedelta, BeforeValidator(_human_duration)]
 
 
 class ConfigError(Exception):
@@ -72,12 +88,12 @@ class BotSettings(BaseModel):
     facilitators: list[str] = Field(default_factory=list)
     # Glob patterns (fnmatch) of MXIDs that may invite and use the bot; empty = own homeserver.
     allowed_users: list[str] = Field(default_factory=list)
-    max_command_age: timedelta = timedelta(minutes=15)
+    max_command_age: HumanDuration = timedelta(minutes=15)
     # Room that receives lab access requests when a lab has no Matrix contact.
     facilitators_room: str | None = None
     # Flood guard: at most `rate_limit_count` commands per `rate_limit_window` per user.
     rate_limit_count: int = Field(default=10, ge=1)
-    rate_limit_window: timedelta = timedelta(seconds=60)
+    rate_limit_window: HumanDuration = timedelta(seconds=60)
     page_size: int = Field(default=5, ge=1, le=50)
 
     @field_validator("timezone")
@@ -98,6 +114,33 @@ class BotSettings(BaseModel):
             if not re.match(MXID_PATTERN, item):
                 raise ValueError(f"expected Matrix user IDs like @name:example.org, got {item!r}")
         return value
+
+
+DEFAULT_CRITERIA = ["impact", "feasibility", "scalability", "interoperability", "public_values"]
+
+
+class SessionSettings(BaseModel):
+    """Peer-review sessions (commands/sessions.py)."""
+    model_config = ConfigDict(extra="forbid")
+    # Reminder offsets before a session starts; each participant gets a DM, the room one notice.
+    reminders: list[HumanDuration] = Field(default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)])
+    default_duration: HumanDuration = timedelta(minutes=90)
+    default_capacity: int = Field(default=8, ge=1, le=500)
+    # Review criteria keys (built-in ones have English and Dutch labels; others are shown as written).
+    criteria: list[str] = Field(default_factory=lambda: list(DEFAULT_CRITERIA), min_length=1, max_length=12)
+    # The report goes to the presenter when every reviewer has submitted, or this long after the end.
+    report_after: HumanDuration = timedelta(hours=24)
+    # Action owners are reminded this long before the due date.
+    action_reminder: HumanDuration = timedelta(days=2)
+    # Longest series (`--every 4w --until …`) in occurrences.
+    max_series: int = Field(default=26, ge=1, le=104)
+
+    @field_validator("reminders")
+    @classmethod
+    def _positive(cls, value: list[timedelta]) -> list[timedelta]:
+        if any(v.total_seconds() <= 0 for v in value):
+            raise ValueError("reminder offsets must be positive durations such as 24h or 1h")
+        return sorted(set(value), reverse=True)
 
 
 class LoggingSettings(BaseModel):
@@ -124,6 +167,7 @@ class Settings(BaseSettings):
     matrix: MatrixSettings = Field(default_factory=MatrixSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _yaml_data: dict[str, Any] = {}

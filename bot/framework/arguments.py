@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from rapidfuzz import process
 
 from bot.framework.errors import BadArgument
+from bot.timeparse import TimeParseError, human_duration, parse_duration, parse_when, split_when
 from bot.i18n import N_
 
 if TYPE_CHECKING:
@@ -62,47 +63,80 @@ class Int(Converter):
         return value
 
 
-_UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "seconde": 1, "seconden": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "minuut": 60, "minuten": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600, "u": 3600, "uur": 3600, "uren": 3600,
-    "d": 86400, "day": 86400, "days": 86400, "dag": 86400, "dagen": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800, "weken": 604800,
-}
-_PART = re.compile(r"(\d{1,6}(?:[.,]\d+)?)\s*([a-z]+)")
-
-
 class Duration(Converter):
-    """`90s`, `2m`, `1h30m`, `3d`, `2w`, `10 minuten`."""
+    """`90s`, `10min`, `1h30m`, `3d`, `2w`, `3mnd`, `1y`, `10 minuten` (bot.timeparse).
+
+    `m_means="ask"` for windows measured in days: `6m` is then answered with a question
+    (minutes or months?) instead of silently meaning six minutes."""
 
     metavar = N_("duration")
 
-    def __init__(self, minimum: timedelta = timedelta(seconds=1), maximum: timedelta = timedelta(days=366)):
+    def __init__(self, minimum: timedelta = timedelta(seconds=1), maximum: timedelta = timedelta(days=366),
+                 m_means: str | None = None):
         self.minimum, self.maximum = minimum, maximum
+        self.m_means = m_means or ("ask" if minimum >= timedelta(days=1) else "minutes")
 
     async def convert(self, raw, ctx):
-        text = raw.strip().lower().replace(" ", "")
-        pos, seconds = 0, 0.0
-        for m in _PART.finditer(text):
-            if m.start() != pos or m.group(2) not in _UNITS:
-                break
-            seconds += float(m.group(1).replace(",", ".")) * _UNITS[m.group(2)]
-            pos = m.end()
-        if pos != len(text) or pos == 0:
-            raise BadArgument("{value} is not a duration. Examples: 10m, 2h, 3d, 1w.", value=raw[:50])
-        value = timedelta(seconds=seconds)
+        try:
+            value = parse_duration(raw, m_means=self.m_means)
+        except TimeParseError as exc:
+            raise BadArgument(exc.message, **exc.params) from None
         if not self.minimum <= value <= self.maximum:
             raise BadArgument("The duration must be between {minimum} and {maximum}.",
-                              minimum=_human(self.minimum), maximum=_human(self.maximum))
+                              minimum=human_duration(self.minimum, ctx.lang), maximum=human_duration(self.maximum, ctx.lang))
         return value
 
 
-def _human(delta: timedelta) -> str:
-    s = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size and s % size == 0:
-            return f"{s // size}{unit}"
-    return f"{s}s"
+class When(Converter):
+    """A future point in time as people type it, in the user's language and zone:
+    `dinsdag 14 uur`, `morgen 9:00`, `next tuesday 14:00`, `3 december 14:00`, `in 4 minutes`."""
+
+    metavar = N_("date and time")
+
+    def __init__(self, maximum: timedelta = timedelta(days=3 * 366)):
+        self.maximum = maximum
+
+    async def convert(self, raw, ctx):
+        try:
+            resolved = parse_when(raw, lang=ctx.lang, tz=ctx.tz, now=ctx.now)
+        except TimeParseError as exc:
+            raise BadArgument(exc.message, **exc.params) from None
+        if resolved.when - ctx.now > self.maximum:
+            raise BadArgument("{value} is too far ahead.", value=raw.strip()[:60])
+        return resolved.when
+
+
+class DelayOrMoment(Converter):
+    """Greedy: a delay (`10m`, `2h`) or the longest leading phrase that reads as a moment
+    (`morgen 9:00`, `tomorrow 9am`, `dinsdag 14 uur`); the words after it are left for
+    the next argument. Returns an aware UTC datetime."""
+
+    metavar = N_("when")
+
+    def __init__(self, maximum: timedelta = timedelta(days=366)):
+        self.maximum = maximum
+
+    async def consume(self, words: list[str], ctx: "Context") -> tuple[Any, int]:
+        try:
+            delay = parse_duration(words[0])
+        except TimeParseError:
+            delay = None
+        if delay is not None:
+            if not timedelta(seconds=1) <= delay <= self.maximum:
+                raise BadArgument("The duration must be between {minimum} and {maximum}.",
+                                  minimum="1s", maximum=human_duration(self.maximum, ctx.lang))
+            return ctx.now + delay, 1
+        try:
+            resolved, rest = split_when(" ".join(words) + " .", lang=ctx.lang, tz=ctx.tz, now=ctx.now)
+        except TimeParseError as exc:
+            raise BadArgument(exc.message, **exc.params) from None
+        if resolved.when - ctx.now > self.maximum:
+            raise BadArgument("{value} is too far ahead.", value=" ".join(words)[:60])
+        return resolved.when, len(words) - len(rest.split()) + 1
+
+    async def convert(self, raw, ctx):
+        value, _ = await self.consume(raw.split(), ctx)
+        return value
 
 
 class Choice(Converter):

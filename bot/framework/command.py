@@ -111,6 +111,7 @@ class Cog:
         self.jobs: dict[str, Handler] = {}
         self.questions: list[QuestionHandler] = []
         self.startup_hooks: list[Handler] = []
+        self.events: dict[str, list[Handler]] = {}  # event type -> handlers (ctx, RoomEvent)
         self.stats: list[Handler] = []  # async (session) -> list[(English label msgid, count)] for !about
 
     def stat(self, fn: Handler) -> Handler:
@@ -134,6 +135,15 @@ class Cog:
             return fn
         return deco
 
+    def event(self, *types: str):
+        """Handle room events of these types (e.g. poll responses), exactly once each,
+        with the same transaction and outbox guarantees as commands."""
+        def deco(fn):
+            for event_type in types:
+                self.events.setdefault(event_type, []).append(fn)
+            return fn
+        return deco
+
     def question(self, fn: QuestionHandler) -> QuestionHandler:
         """A handler for plain-language text addressed to the bot. It returns True
         when it answered; the dispatcher tries handlers in cog order."""
@@ -150,7 +160,10 @@ class Registry:
         self.cogs = cogs
         self.by_name: dict[str, Command] = {}
         self.jobs: dict[str, Handler] = {}
+        self.events: dict[str, list[Handler]] = {}
         for cog in cogs:
+            for event_type, handlers in cog.events.items():
+                self.events.setdefault(event_type, []).extend(handlers)
             for cmd in cog.commands:
                 for n in cmd.names:
                     key = n.lower()

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.framework.messages import Incoming, Outgoing
+from bot.framework.messages import Attachment, Incoming, Outgoing
 from bot.framework.roles import Access, Role
 from bot.i18n import Translator
-from bot.render import MAX_CONTENT_BYTES, content_size, message_content
+from bot.render import MAX_CONTENT_BYTES, content_size, md_link, message_content
 from storage.models.core import Pager, UserPrefs
 
 if TYPE_CHECKING:
@@ -43,10 +43,13 @@ class Context:
         self.settings = services.settings
         self.command: "Command | None" = None
         self.invoked_as: str | None = None
+        self.invoked_sub: str | None = None  # the subcommand word as typed (e.g. "nieuw")
         self.lang = services.settings.bot.language
         self.tz = services.settings.bot.timezone
         self.t = Translator(self.lang, self.tz)
-        self.role = services.access.role_of(incoming.sender, incoming.power_level)
+        self.role = services.access.role_of(incoming.sender, incoming.power_level,
+                                            room_grants=incoming.room_grants_roles)
+        self.reply_to_event: str | None = incoming.event_id
         self.outgoing: list[Outgoing] = []
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
 
@@ -67,10 +70,22 @@ class Context:
         return self.role >= role
 
     # -- answering ---------------------------------------------------------
-    async def reply(self, markdown: str, *, notice: bool = True) -> None:
-        """Answer the command in its room (and thread), as a reply to it."""
-        self.outgoing.append(Outgoing(markdown, room_id=self.incoming.room_id, reply_to=self.incoming.event_id,
-                                      thread_root=self.incoming.thread_root, notice=notice))
+    async def reply(self, markdown: str, *, notice: bool = True, mentions: tuple[str, ...] = (),
+                    attachment: "Attachment | None" = None) -> None:
+        """Answer the command in its room (and thread), as a reply to it. In a scheduled
+        job: a reply to the command that planned it, in its room."""
+        self.outgoing.append(Outgoing(markdown, room_id=self.incoming.room_id, reply_to=self.reply_to_event,
+                                      thread_root=self.incoming.thread_root, notice=notice,
+                                      mentions=tuple(mentions), attachment=attachment))
+
+    @staticmethod
+    def mention(user_id: str) -> str:
+        """A pill for `user_id` (pass it in `mentions=` too, so the user is notified)."""
+        return md_link(user_id, f"https://matrix.to/#/{user_id}")
+
+    def is_global(self, role: Role) -> bool:
+        """A configured role (bot.admins / bot.facilitators), not one borrowed from a room."""
+        return self.services.access.global_role(self.sender) >= role
 
     async def reply_pages(self, header: str, items: list[str], footer: str = "") -> None:
         """Answer with a list, one page now and the rest kept for `!more` (never cut mid-item)."""
@@ -92,12 +107,16 @@ class Context:
         else:
             self.db.add(Pager(user_id=key[0], room_id=key[1], pages=pages, total=len(pages), created_at=self.now))
 
-    def send_to_room(self, room_id: str, markdown: str, *, mentions: tuple[str, ...] = ()) -> None:
-        self.outgoing.append(Outgoing(markdown, room_id=room_id, mentions=mentions))
+    def send_to_room(self, room_id: str, markdown: str, *, mentions: tuple[str, ...] = (), notice: bool = True,
+                     attachment: "Attachment | None" = None, event_type: str = "m.room.message",
+                     extra_content: dict | None = None) -> None:
+        self.outgoing.append(Outgoing(markdown, room_id=room_id, mentions=tuple(mentions), notice=notice,
+                                      attachment=attachment, event_type=event_type, extra_content=extra_content))
 
-    def send_to_user(self, user_id: str, markdown: str) -> None:
+    def send_to_user(self, user_id: str, markdown: str, *, attachment: "Attachment | None" = None,
+                     notice: bool = True) -> None:
         """A direct message; the runtime finds or creates the DM room."""
-        self.outgoing.append(Outgoing(markdown, to_user=user_id))
+        self.outgoing.append(Outgoing(markdown, to_user=user_id, attachment=attachment, notice=notice))
 
     async def translator_for(self, user_id: str) -> Translator:
         """The language and zone another user chose (for notifications sent to them)."""

@@ -6,6 +6,7 @@ and the error reply is committed instead. This is the only place that decides wh
 user sees for an error."""
 from __future__ import annotations
 
+import html
 import logging
 import re
 import secrets
@@ -21,13 +22,13 @@ from bot.framework.errors import (
     TooManyArguments, UserInputError,
 )
 from bot.framework.help import escape_params, usage
-from bot.framework.messages import Incoming, Outgoing
+from bot.framework.messages import Incoming, Outgoing, RoomEvent
 from bot.framework.middleware import (
     LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
 )
 from bot.framework.tokens import Token, option_name, split
 from bot.render import md_escape
-from storage.models.core import HandledEvent
+from storage.models.core import HandledEvent, UserPrefs
 from bot import outbox
 
 log = logging.getLogger(__name__)
@@ -127,13 +128,41 @@ class Dispatcher:
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
                 return out
 
+    async def handle_event(self, event: RoomEvent) -> list[Outgoing]:
+        """A non-text room event for the capabilities that listen to its type, exactly
+        once. Errors are logged, never shown: nobody typed a command to be answered."""
+        handlers = self.registry.events.get(event.type)
+        if not handlers:
+            return []
+        incoming = Incoming(sender=event.sender, room_id=event.room_id, event_id=event.event_id, body="",
+                            timestamp_ms=event.timestamp_ms)
+        try:
+            async with self.services.db.transaction() as session:
+                if await session.get(HandledEvent, event.event_id):
+                    return []
+                ctx = Context(incoming, self.services, session)
+                prefs = await session.get(UserPrefs, event.sender)
+                if prefs and (prefs.language or prefs.timezone):
+                    ctx.set_language(prefs.language or ctx.lang, prefs.timezone)
+                for handler in handlers:
+                    await handler(ctx, event)
+                out = list(ctx.outgoing)
+                await outbox.enqueue(session, out, origin=f"event {event.type} ({event.event_id})", key=event.event_id)
+                session.add(HandledEvent(event_id=event.event_id, room_id=event.room_id))
+            for callback in ctx.after_commit:
+                await callback()
+            return out
+        except Exception:  # noqa: BLE001 - one odd event must never stop the bot
+            log.exception("error while handling %s event %s from %s", event.type, event.event_id, event.sender)
+            return []
+
     @staticmethod
     def _origin(ctx: Context, msg: Incoming) -> str:
         name = ctx.command.qualified_name if ctx.command else "?"
         return f"command {name} ({msg.event_id})"
 
     async def _run(self, ctx: Context, addressed: Addressed) -> None:
-        text = addressed.text[:MAX_INPUT]
+        text = pills_to_ids(addressed.text[:MAX_INPUT], ctx.incoming.formatted_body, self.services.bot_user_id)
         tokens = split(text)
         first = tokens[0].text if tokens else ""
         cmd = self.registry.get(first) if first and not tokens[0].quoted else None
@@ -145,10 +174,12 @@ class Dispatcher:
             await chain(self.middlewares, lambda c: self._question(c, text))(ctx)
             return
         rest = tokens[1:]
+        sub_word = None
         if cmd.subcommands and rest and not rest[0].quoted and rest[0].text.lower() in cmd.subcommands:
-            cmd = cmd.subcommands[rest[0].text.lower()]
+            sub_word = rest[0].text
+            cmd = cmd.subcommands[sub_word.lower()]
             rest = rest[1:]
-        ctx.command, ctx.invoked_as = cmd, first
+        ctx.command, ctx.invoked_as, ctx.invoked_sub = cmd, first, sub_word
 
         async def endpoint(c: Context) -> None:
             kwargs = await parse_arguments(cmd, rest, c)
@@ -210,6 +241,27 @@ class Dispatcher:
                               "The team can look it up with that reference.", ref=ref))
 
 
+_PILL = re.compile(r'<a href="https://matrix\.to/#/(@[^"<>\s]+?)"\s*>(.*?)</a>', re.S)
+
+
+def pills_to_ids(text: str, formatted_body: str | None, bot_id: str) -> str:
+    """A pill shows a display name in the plain body ("Bob Smith"); commands need the
+    Matrix ID it links to, so each pill's label becomes its ID (first occurrence)."""
+    if not formatted_body or "matrix.to" not in formatted_body:
+        return text
+    for user_id, label in _PILL.findall(formatted_body[:MAX_INPUT]):
+        user_id = html.unescape(user_id)
+        label = html.unescape(re.sub(r"<[^>]+>", "", label)).strip()
+        if user_id == bot_id or not label or label == user_id:
+            continue
+        for candidate in (label, "@" + label):
+            pos = text.find(candidate)
+            if pos != -1:
+                text = text[:pos] + user_id + text[pos + len(candidate):]
+                break
+    return text
+
+
 def suggest_commands(registry: Registry, name: str, limit: int = 3) -> list[str]:
     """Closest command names, one per command (the spelling that matched best)."""
     names = [n for n, c in registry.by_name.items() if not c.hidden and len(n) > 1]
@@ -259,12 +311,25 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
             kwargs[decl.name].append(value)
         else:
             kwargs[decl.name] = value
+    cursor = 0
     for n, arg in enumerate(cmd.arguments):
+        remaining = positional[cursor:]
+        consume = getattr(arg.converter, "consume", None)
+        if consume is not None and remaining:
+            # A greedy converter takes as many leading words as it can read (`morgen 9:00 …`).
+            try:
+                kwargs[arg.name], used = await consume(remaining, ctx)
+            except BadArgument as exc:
+                exc.argument = arg.name
+                raise
+            cursor += used
+            continue
         if arg.rest:
-            raw = " ".join(positional[n:])
-            positional = positional[:n]
-        elif n < len(positional):
-            raw = positional[n]
+            raw = " ".join(remaining)
+            cursor = len(positional)
+        elif remaining:
+            raw = remaining[0]
+            cursor += 1
         else:
             raw = ""
         if not raw:
@@ -277,6 +342,6 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
         except BadArgument as exc:
             exc.argument = arg.name
             raise
-    if len(positional) > len(cmd.arguments):
-        raise TooManyArguments(" ".join(positional[len(cmd.arguments):])[:200])
+    if cursor < len(positional):
+        raise TooManyArguments(" ".join(positional[cursor:])[:200])
     return kwargs

@@ -16,6 +16,29 @@ class Incoming:
     mentions: tuple[str, ...] = ()  # m.mentions.user_ids
     power_level: int = 0
     timestamp_ms: int = 0
+    # A room's power levels grant the room-facilitator role only in a community room:
+    # not in a direct chat, and not in a room of just the user and the bot (where the
+    # user made themselves admin).
+    room_grants_roles: bool = False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (uploaded to the media repository at send time)."""
+    filename: str
+    mimetype: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    """A non-text room event a capability listens to (e.g. a poll response)."""
+    type: str
+    sender: str
+    room_id: str
+    event_id: str
+    content: dict
+    timestamp_ms: int = 0
 
 
 @dataclass
@@ -27,3 +50,6 @@ class Outgoing:
     thread_root: str | None = None
     mentions: tuple[str, ...] = ()
     notice: bool = True
+    attachment: Attachment | None = None
+    event_type: str = "m.room.message"
+    extra_content: dict | None = None  # merged into the content (e.g. a poll's fields)

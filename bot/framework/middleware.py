@@ -38,23 +38,19 @@ class LanguageMiddleware(Middleware):
             cmd = ctx.command
             english_name, clear = False, True
             text = ctx.incoming.body
-            used = {(ctx.invoked_as or "").lower()}
+            top = cmd.parent if cmd is not None and cmd.parent is not None else cmd
             if ctx.invoked_as:
                 # Command words are English by design: judge only what follows them
                 # (`!about` alone says little; `!funding klimaat voor gemeenten` does),
-                # and not a subcommand's name either (`!subsidie set …`).
+                # and not a subcommand's word either (`!subsidie set …`).
                 text = text.split(ctx.invoked_as, 1)[-1]
-                if cmd is not None and cmd.parent is not None:
-                    head, _, rest = text.strip().partition(" ")
-                    if head.lower() in (cmd.name, *cmd.aliases, *cmd.dutch):
-                        text = rest
-                        used.add(head.lower())
-            dutch_names = set(cmd.dutch) | (set(cmd.parent.dutch) if cmd is not None and cmd.parent else set()) \
-                if cmd is not None else set()
-            if used & dutch_names:
+                if ctx.invoked_sub:
+                    text = text.split(ctx.invoked_sub, 1)[-1]
+            if cmd is not None and ((ctx.invoked_as and ctx.invoked_as.lower() in top.dutch) or
+                                    (ctx.invoked_sub and ctx.invoked_sub.lower() in cmd.dutch)):
                 lang = "nl"
             else:
-                english_name = bool(dutch_names)
+                english_name = cmd is not None and bool(top.dutch or cmd.dutch)
                 lang, clear = language_signal(text)
             key = _last_key(ctx.sender)
             if lang is not None and clear:

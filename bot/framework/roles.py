@@ -12,12 +12,14 @@ FACILITATOR_POWER_LEVEL = 50
 
 class Role(enum.IntEnum):
     MEMBER = 1
-    FACILITATOR = 2
-    ADMIN = 3
+    ROOM_FACILITATOR = 2  # power level >= 50 in this (community) room: rights in this room only
+    FACILITATOR = 3       # configured in bot.facilitators: rights over shared data
+    ADMIN = 4
 
     @property
     def label(self) -> str:
-        return {Role.MEMBER: N_("member"), Role.FACILITATOR: N_("facilitator"), Role.ADMIN: N_("admin")}[self]
+        return {Role.MEMBER: N_("member"), Role.ROOM_FACILITATOR: N_("facilitator of this room"),
+                Role.FACILITATOR: N_("facilitator"), Role.ADMIN: N_("admin")}[self]
 
 
 class Access:
@@ -31,9 +33,19 @@ class Access:
             return True
         return any(fnmatchcase(user_id, pattern) for pattern in self.allowed)
 
-    def role_of(self, user_id: str, power_level: int = 0) -> Role:
+    def global_role(self, user_id: str) -> Role:
+        """The configured role: the only one that reaches shared data."""
         if user_id in self.admins:
             return Role.ADMIN
-        if user_id in self.facilitators or power_level >= FACILITATOR_POWER_LEVEL:
+        if user_id in self.facilitators:
             return Role.FACILITATOR
         return Role.MEMBER
+
+    def role_of(self, user_id: str, power_level: int = 0, *, room_grants: bool = False) -> Role:
+        """The role in the room a command came from. A power level counts only where the
+        room grants roles (a community room: never a direct chat or a room of just the
+        user and the bot), and only as ROOM_FACILITATOR, never over shared data."""
+        role = self.global_role(user_id)
+        if role == Role.MEMBER and room_grants and power_level >= FACILITATOR_POWER_LEVEL:
+            return Role.ROOM_FACILITATOR
+        return role

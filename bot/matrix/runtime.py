@@ -18,12 +18,12 @@ from aiohttp import ClientError
 from nio import (
     RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
-    RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, WhoamiResponse,
+    RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
 )
 
 from bot import outbox as outbox_mod
 from bot.app import build_dispatcher, build_services
-from bot.framework.messages import Incoming, Outgoing
+from bot.framework.messages import Incoming, Outgoing, RoomEvent
 from bot.matrix import credentials as creds_mod
 from bot.matrix.transport import MatrixTransport
 from bot.outbox import OutboxSender
@@ -270,6 +270,8 @@ class MatrixRuntime:
                 await self._undecryptable(room_id, ev)
             elif isinstance(ev, RoomMessageText):
                 await self._message(room, ev, direct_with)
+            elif isinstance(ev, UnknownEvent) and ev.type in self.services.registry.events:
+                await self._room_event(room_id, ev)
             elif isinstance(ev, RoomUpgradeEvent) and ev.replacement_room:
                 await self._follow_upgrade(room_id, ev, direct_with)
         # A direct room the bot has just opened (to notify someone) may sync before its invite
@@ -314,9 +316,22 @@ class MatrixRuntime:
             mentions=tuple(m for m in mentions if isinstance(m, str)),
             power_level=room.power_levels.get_user_level(ev.sender) if room else 0,
             timestamp_ms=ev.server_timestamp,
+            room_grants_roles=bool(room) and direct_with is None and room.joined_count > 2,
         )
         replies = await self.dispatcher.handle(incoming)
         if replies:
+            self.sender.wake()
+
+    async def _room_event(self, room_id: str, ev: UnknownEvent) -> None:
+        """Events nio has no class for (polls), for the capabilities that listen to them."""
+        if not self.services.access.is_allowed(ev.sender):
+            return
+        content = ev.source.get("content")
+        if not isinstance(content, dict):
+            return
+        event = RoomEvent(type=ev.type, sender=ev.sender, room_id=room_id, event_id=ev.event_id,
+                          content=content, timestamp_ms=ev.server_timestamp)
+        if await self.dispatcher.handle_event(event):
             self.sender.wake()
 
     async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:

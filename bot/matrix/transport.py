@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from aiohttp import ClientError
-from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse
+from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError, SendRetryError
 
 from bot.outbox import SendResult
@@ -30,9 +30,14 @@ class MatrixTransport:
             return SendResult(permanent=f"could not open a direct room with {row.to_user}")
         if room_id not in self.client.rooms:
             return SendResult(permanent=f"not a member of {room_id}")
+        content = row.content
         try:
-            resp = await self.client.room_send(room_id, "m.room.message", row.content, tx_id=row.txn_id,
-                                               ignore_unverified_devices=True)
+            if row.attachment is not None:
+                content, failure = await self._with_upload(room_id, row)
+                if failure is not None:
+                    return failure
+            resp = await self.client.room_send(room_id, row.event_type or "m.room.message", content,
+                                               tx_id=row.txn_id, ignore_unverified_devices=True)
         except (ClientError, asyncio.TimeoutError, OSError) as exc:
             return SendResult(transient=f"{type(exc).__name__}: {exc}")
         except (SendRetryError, LocalProtocolError) as exc:
@@ -40,6 +45,24 @@ class MatrixTransport:
         if isinstance(resp, RoomSendResponse):
             return SendResult(event_id=resp.event_id)
         return classify(resp)
+
+    async def _with_upload(self, room_id: str, row: OutboxMessage) -> tuple[dict, SendResult | None]:
+        """Upload the row's file (encrypted for encrypted rooms). A crash after the upload
+        re-uploads on resend: an orphaned copy in the media store, never a second message."""
+        content = dict(row.content)
+        info = content.get("info", {})
+        encrypted = bool(getattr(self.client.rooms[room_id], "encrypted", False))
+        data = row.attachment
+        resp, keys = await self.client.upload(lambda *_: data, content_type=info.get("mimetype", "application/octet-stream"),
+                                              filename=content.get("body", "file"), encrypt=encrypted,
+                                              filesize=len(data))
+        if not isinstance(resp, UploadResponse):
+            return content, classify(resp)
+        if encrypted:
+            content["file"] = {**keys, "url": resp.content_uri}
+        else:
+            content["url"] = resp.content_uri
+        return content, None
 
     async def direct_room(self, user_id: str | None) -> str | None:
         if not user_id:

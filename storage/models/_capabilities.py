@@ -1,9 +1,8 @@
-"""Capability models are imported here (one line each) so Base.metadata knows them."""
+"""Capability models, imported here so Base.metadata (and Alembic) know every table.
+A missing or misspelled module fails at import, loudly: no capability is optional."""
 import importlib
 
-for _name in ("funding", "labs"):
-    try:
-        importlib.import_module(f"storage.models.{_name}")
-    except ModuleNotFoundError as exc:  # capability not written yet
-        if exc.name != f"storage.models.{_name}":
-            raise
+CAPABILITY_MODELS = ("funding", "labs", "sessions")
+
+for _name in CAPABILITY_MODELS:
+    importlib.import_module(f"storage.models.{_name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
@@ -50,6 +50,9 @@ class OutboxMessage(Base):
     event_id: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    event_type: Mapped[str] = mapped_column(String(100), default="m.room.message")
+    # A file to upload at send time; its mxc URL goes into content["url"].
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
     __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
 
@@ -61,13 +64,19 @@ class ScheduledJob(Base):
     kind: Mapped[str] = mapped_column(String(50))
     run_at: Mapped[datetime] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | cancelled | failed
+    # pending | done | skipped | cancelled | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     owner: Mapped[str | None] = mapped_column(String(255), default=None)
     room_id: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
+    group_key: Mapped[str | None] = mapped_column(String(100), default=None)  # e.g. "session:12"
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    note: Mapped[str | None] = mapped_column(String(255), default=None)  # why skipped/cancelled
 
-    __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"),)
+    __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"), Index("ix_jobs_group", "group_key"))
 
 
 class UserPrefs(Base):

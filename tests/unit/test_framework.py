@@ -64,19 +64,19 @@ async def test_ping_help_and_usage(chat):
     help_text = await chat.text("!help")
     assert "!remindme" in help_text and "Reminders" in help_text
     detail = await chat.text("!help remindme")
-    assert "!remindme <delay> <text…>" in detail and "when: e.g. 10m" in detail
+    assert "!remindme <when> <text…>" in detail and "a delay or a moment: e.g. 10m" in detail
 
 
 async def test_bad_argument_shows_usage_in_users_language(chat):
     reply = await chat.text("!remindme soon do it")
-    assert "not a duration" in reply and "Usage: `!remindme <delay> <text…>`" in reply
+    assert "could not read" in reply and "Usage: `!remindme <when> <text…>`" in reply
     reply_nl = await chat.text("!herinner straks iets doen")
-    assert "is geen duur" in reply_nl and "Gebruik:" in reply_nl
+    assert "niet lezen als datum en tijd" in reply_nl and "Gebruik:" in reply_nl
 
 
 async def test_missing_argument_and_unknown_option(chat):
     missing = await chat.text("!remindme")
-    assert "Missing argument: when" in missing and "(`delay`)" in missing   # what it is, then its name
+    assert "Missing argument:" in missing and "(`when`)" in missing   # what it is, then its name
     assert "Unknown option" in await chat.text("!ping --loud")
 
 
@@ -154,21 +154,33 @@ async def test_roles_from_config_and_power_level(services):
 
     @cog.command("secret", role=Role.FACILITATOR)
     async def secret(ctx):
-        """Facilitators only."""
+        """Facilitators only (shared data)."""
+        await ctx.reply("ok")
+
+    @cog.command("roomwork", role=Role.ROOM_FACILITATOR)
+    async def roomwork(ctx):
+        """Facilitators of this room."""
         await ctx.reply("ok")
 
     d = Dispatcher(_test_services(services, cog))
 
-    async def run(sender, pl=0, n=[0]):
+    async def run(sender, body="!secret", pl=0, grants=False, n=[0]):
         n[0] += 1
-        out = await d.handle(Incoming(sender=sender, room_id="!r", event_id=f"$r{n[0]}", body="!secret",
-                                      power_level=pl))
+        out = await d.handle(Incoming(sender=sender, room_id="!r", event_id=f"$r{n[0]}", body=body,
+                                      power_level=pl, room_grants_roles=grants))
         return out[0].markdown
 
     assert "facilitator role" in await run("@alice:test")
-    assert await run("@alice:test", pl=50) == "ok"
+    # A room's power level never reaches shared data, in any room.
+    assert "facilitator role" in await run("@alice:test", pl=100, grants=True)
     assert await run("@facil:test") == "ok"
     assert await run("@admin:test") == "ok"
+    # Room work: power >= 50 counts only where the room grants roles (not a DM, not a
+    # room of just the user and the bot).
+    assert await run("@alice:test", "!roomwork", pl=50, grants=True) == "ok"
+    assert "facilitator of this room" in await run("@alice:test", "!roomwork", pl=100, grants=False)
+    assert "facilitator of this room" in await run("@alice:test", "!roomwork", pl=49, grants=True)
+    assert await run("@facil:test", "!roomwork") == "ok"
 
 
 async def test_flood_guard_answers_once_then_stays_quiet(services):

@@ -2,7 +2,7 @@
 facilities are unchanged. The labs search index is rebuilt at start-up (index version).
 
 Revision ID: 0006_labs_facilities_nl
-Revises: 0003_labs
+Revises: 0004_sessions (re-chain onto the newest migration when merging)
 """
 import json
 from pathlib import Path
@@ -12,7 +12,7 @@ import yaml
 from alembic import op
 
 revision = "0006_labs_facilities_nl"
-down_revision = "0003_labs"
+down_revision = "0004_sessions"
 branch_labels = None
 depends_on = None
 

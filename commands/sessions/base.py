@@ -1,0 +1,162 @@
+"""What every part of the sessions capability shares: the cog, the `!session` command
+group, lookups, who may manage a session, how participants are told, and the planners
+that (re-)plan a session's scheduled jobs when it is created or moved."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Awaitable, Callable
+
+from sqlalchemy import func, select
+
+from bot.framework import Cog, Converter, Int, argument
+from bot.framework.errors import BadArgument, CheckFailure
+from bot.framework.roles import Role
+from bot.i18n import N_, Translator
+from bot.render import md_escape
+from storage import topics
+from storage.models.sessions import Participant, ReviewSession
+
+cog = Cog("sessions", N_("Peer-review sessions"))
+
+ROLE_LABELS = {"presenter": N_("presenter"), "reviewer": N_("reviewer"), "note_taker": N_("note taker"),
+               "observer": N_("observer")}
+ROLE_SYNONYMS = {"presentator": "presenter", "inbrenger": "presenter", "beoordelaar": "reviewer",
+                 "reviewer": "reviewer", "notulist": "note_taker", "verslaglegger": "note_taker",
+                 "notetaker": "note_taker", "note-taker": "note_taker", "waarnemer": "observer",
+                 "observator": "observer", "toehoorder": "observer"}
+
+
+class SessionId(Int):
+    metavar = N_("session number")
+
+    def __init__(self):
+        super().__init__(minimum=1, maximum=10**9)
+
+
+class TopicConverter(Converter):
+    metavar = N_("topic")
+
+    async def convert(self, raw, ctx):
+        found = topics.lookup(raw)
+        if found is None:
+            raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=topics.suggest(raw))
+        return found.id
+
+
+# `!session <id>` shows one session; subcommands (new, join, …) hang off this command.
+@cog.command("session", dutch=("sessie",))
+@argument("number", SessionId(), help=N_("the session number, e.g. 12"))
+async def session(ctx, number):
+    """Show a peer-review session: when, where, the project and question, who is coming.
+
+    Subcommands: new, join, leave, assign, move, cancel, ics, poll, format, report, action."""
+    from commands.sessions.planning import show_session
+    await show_session(ctx, await get_session(ctx, number))
+
+
+# ----------------------------------------------------------------------------- lookups
+async def get_session(ctx, number: int) -> ReviewSession:
+    found = await ctx.db.get(ReviewSession, number)
+    if found is None:
+        raise BadArgument("There is no session {number}.", number=number)
+    return found
+
+
+async def participants(db, session_id: int, state: str | None = "going") -> list[Participant]:
+    query = select(Participant).where(Participant.session_id == session_id)
+    if state:
+        query = query.where(Participant.state == state)
+    return list((await db.scalars(query.order_by(Participant.joined_at, Participant.user_id))).all())
+
+
+async def going_count(db, session_id: int) -> int:
+    return (await db.scalar(select(func.count()).select_from(Participant).where(
+        Participant.session_id == session_id, Participant.state == "going"))) or 0
+
+
+# ----------------------------------------------------------------------------- rights
+def can_manage(ctx, s: ReviewSession) -> bool:
+    """A session is managed by its facilitator, or by a configured facilitator or admin.
+    A room moderator who is not the session's facilitator may not (the room's power
+    levels give rights in that room only, and only over what they started there)."""
+    return s.facilitator == ctx.sender or ctx.is_global(Role.FACILITATOR)
+
+
+def require_manage(ctx, s: ReviewSession) -> None:
+    if not can_manage(ctx, s):
+        raise CheckFailure("Only the facilitator of session {number} (or a hub facilitator) may do that.",
+                           number=s.id)
+
+
+def require_planned(s: ReviewSession) -> None:
+    if s.status != "planned":
+        raise BadArgument("Session {number} is {status}.", number=s.id, status=s.status)
+
+
+# ----------------------------------------------------------------------------- telling people
+def title_of(s: ReviewSession) -> str:
+    return f"#{s.id} {md_escape(s.title)}"
+
+
+def when_of(t: Translator, s: ReviewSession) -> str:
+    """`dinsdag 1 december 2026 14:00–15:30 CET`: weekday, date, times and zone."""
+    return f"{t.datetime(s.starts_at)}–{t.time(s.ends_at)} {s.starts_at.astimezone(t.tz).tzname()}"
+
+
+def topic_label(t: Translator, topic_id: str | None) -> str | None:
+    found = topics.get(topic_id) if topic_id else None
+    return found.label(t.lang) if found else None
+
+
+async def tell(ctx, user_ids, render: Callable[[Translator], str], *, exclude: tuple[str, ...] = ()) -> int:
+    """A direct message to each user, in their own language and zone."""
+    told = 0
+    for user_id in dict.fromkeys(user_ids):
+        if user_id in exclude or user_id == ctx.services.bot_user_id:
+            continue
+        t = await ctx.translator_for(user_id)
+        ctx.send_to_user(user_id, render(t))
+        told += 1
+    return told
+
+
+async def tell_participants(ctx, s: ReviewSession, render: Callable[[Translator], str], *,
+                            exclude: tuple[str, ...] = (), include_waiting: bool = False) -> int:
+    people = await participants(ctx.db, s.id, state=None if include_waiting else "going")
+    return await tell(ctx, [p.user_id for p in people], render, exclude=exclude)
+
+
+def room_translator(ctx, s: ReviewSession) -> Translator:
+    return Translator(s.language, s.timezone)
+
+
+# ----------------------------------------------------------------------------- planners
+# Each planner (re-)plans one kind of scheduled job for a session (reminders, report,
+# format rounds); all use the group key `session:<id>`, so cancelling the group removes
+# them all and a move re-runs every planner.
+Planner = Callable[..., Awaitable[None]]
+PLANNERS: list[Planner] = []
+
+
+def planner(fn: Planner) -> Planner:
+    PLANNERS.append(fn)
+    return fn
+
+
+def group_of(s: ReviewSession) -> str:
+    return f"session:{s.id}"
+
+
+async def replan(ctx, s: ReviewSession, *, note: str) -> None:
+    """Cancel the session's pending jobs and plan them again for its current time."""
+    scheduler = ctx.services.scheduler
+    if scheduler is None:
+        return
+    await scheduler.cancel(ctx, group=group_of(s), note=note)
+    if s.status == "planned":
+        for plan in PLANNERS:
+            await plan(ctx, s)
+
+
+def stamp(moment: datetime) -> int:
+    return int(moment.timestamp())
