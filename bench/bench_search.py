@@ -5,7 +5,7 @@ them with storage.funding_data.FUNDING_INDEX, then measures for the same queries
   - engine: FUNDING_INDEX.search() (tokenize + stem + prefix terms for Dutch compounds + topic
     synonyms per word, AND and OR passes, document frequencies for the relevance floor,
     group-wise BM25 in Python; via SQLAlchemy async)
-  - raw FTS5: exactly the same SQL statements (FUNDING_INDEX.statements(): the same MATCH
+  - raw FTS5: exactly the same SQL statements (as traced by FUNDING_INDEX.hits(): the same MATCH
     expressions with prefix terms, the same row limits and field columns, the same counts) run
     directly with sqlite3 -- the database's share of the work, without the engine's Python
 and prints p50/p99 in milliseconds.
@@ -76,10 +76,10 @@ async def main(n: int, rounds: int) -> None:
         await FUNDING_INDEX.search(s, "warm up", limit=20)
         for _ in range(rounds):
             for q in QUERIES:
+                statements: list = []
                 t = time.perf_counter()
-                hits[q] = len(await FUNDING_INDEX.search(s, q, limit=20))
+                hits[q] = len(await FUNDING_INDEX.hits(s, q, limit=20, trace=statements))
                 engine[q].append((time.perf_counter() - t) * 1000)
-                statements = FUNDING_INDEX.statements(q, limit=20)
                 t = time.perf_counter()
                 for kind, expr, limit in statements:
                     if kind == "rows":
@@ -100,7 +100,7 @@ async def main(n: int, rounds: int) -> None:
     all_e = [v for q in QUERIES for v in engine[q]]
     all_r = [v for q in QUERIES for v in raw[q]]
     print(f"{'ALL (ms)':40} {'':5} {pct(all_e, 50):10.2f} {pct(all_e, 99):10.2f} {pct(all_r, 50):12.2f} {pct(all_r, 99):12.2f}")
-    print("engine = FUNDING_INDEX.search; raw = the same statements (FUNDING_INDEX.statements) run directly with sqlite3")
+    print("engine = FUNDING_INDEX.hits; raw = the same statements (traced from the engine) run directly with sqlite3")
 
 
 if __name__ == "__main__":

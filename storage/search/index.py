@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Mapping
 
@@ -19,6 +20,7 @@ from storage.search.text import (
 # a result; longer queries need less (2 / (words + 1)), so a pasted paragraph still finds.
 # Measured on the relevance sets: 0.5 lost sloppy lab queries with one absent word.
 MIN_COVERAGE = 0.4
+COUNT_TTL = 300.0   # seconds the document count (for idf) is reused
 # Bump when analyze() (what is stored for a document) changes.
 ANALYSIS_VERSION = 2
 
@@ -54,6 +56,7 @@ class SearchIndex:
         # What is in the index = the engine's analysis + the caller's documents; when either
         # changes, existing databases are rebuilt at start-up (see needs_rebuild).
         self.version = f"{ANALYSIS_VERSION}.{version}"
+        self._count_cache: tuple[int, float] | None = None
 
     # ------------------------------------------------------------------ schema
     def ddl(self, dialect: str) -> list[str]:
@@ -125,6 +128,7 @@ class SearchIndex:
             await session.execute(sql, rows)
             count += len(rows)
         await self._set_version(session)
+        self._count_cache = None
         return count
 
     @property
@@ -144,6 +148,7 @@ class SearchIndex:
         return stored != self.version
 
     async def upsert(self, session: AsyncSession, doc_id: str, fields: Mapping[str, str]) -> None:
+        self._count_cache = None
         dialect = self._dialect(session)
         row = self._row(doc_id, fields)
         if dialect == "sqlite":
@@ -152,6 +157,7 @@ class SearchIndex:
         await session.execute(text(self._insert_sql(dialect)), row)
 
     async def delete(self, session: AsyncSession, doc_id: str) -> None:
+        self._count_cache = None
         await session.execute(text(f"DELETE FROM {self.table} WHERE doc_id = :doc_id"), {"doc_id": str(doc_id)})
 
     async def count(self, session: AsyncSession) -> int:
@@ -202,23 +208,6 @@ class SearchIndex:
         or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
         return and_expr, or_expr, [g.word for g in groups]
 
-    def statements(self, query: str, limit: int = 20) -> list[tuple[str, str, int]]:
-        """Every FTS statement one `hits(query, limit=limit)` runs, in order, as (kind,
-        MATCH expression, row limit): kind "rows" (ranked rows with their field texts),
-        "count" (document frequency; the expression "" = all documents). For benchmarks
-        that repeat the same database work without the engine."""
-        groups = self.plan(query)
-        and_expr, or_expr, _ = self.expressions(query)
-        if or_expr is None or not groups:
-            return []
-        pool = max(limit * 4, 100)
-        out = [("rows", and_expr, pool)] if and_expr else []
-        out.append(("rows", or_expr, pool))
-        if len(groups) > 1:
-            out.append(("count", "", 0))
-            out += [("count", self._fts_group((*g.exact, *g.tags), g.prefixes), 0) for g in groups]
-        return out
-
     async def search(self, session: AsyncSession, query: str, lang: str | None = None, limit: int = 20,
                      ids_filter: Collection[str] | None = None) -> list[tuple[str, float]]:
         """Documents matching `query` above the relevance floor, best first, as
@@ -226,11 +215,13 @@ class SearchIndex:
         return [(h.doc_id, h.score) for h in await self.hits(session, query, limit=limit, ids_filter=ids_filter)]
 
     async def hits(self, session: AsyncSession, query: str, *, limit: int = 20,
-                   ids_filter: Collection[str] | None = None) -> list[Hit]:
+                   ids_filter: Collection[str] | None = None, trace: list | None = None) -> list[Hit]:
         """Ranked hits with their coverage (idf-weighted share of the query's words a
         document contains: its words, their compounds, or a topic they name) and strength
         (bm25 / ts_rank relative to the best candidate). Documents under the relevance floor
-        -- matching only a minor part of the query, or only short numbers -- are left out."""
+        -- matching only a minor part of the query, or only short numbers -- are left out.
+        `trace`, if given, receives every statement run as (kind, expression, row limit),
+        for benchmarks that repeat the same database work without the engine."""
         if (ids_filter is not None and not ids_filter) or limit <= 0:
             return []
         groups = self.plan(query)
@@ -241,28 +232,38 @@ class SearchIndex:
         ids = sorted(set(map(str, ids_filter))) if ids_filter is not None else None
         parts = [self._fts_group((*g.exact, *g.tags), g.prefixes) for g in groups]
         pool = max(limit * 4, 100)
+        trace = trace if trace is not None else []
         candidates: dict[str, tuple[float, tuple[str, ...]]] = {}
         if len(parts) > 1:
+            trace.append(("rows", " AND ".join(parts), pool))
             for d, s, body in await self._run(session, dialect, " AND ".join(parts), ids, pool):
                 candidates[d] = (s, body)
-        or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
-        for d, s, body in await self._run(session, dialect, or_expr, ids, pool):
-            if d not in candidates or candidates[d][0] < s:
-                candidates[d] = (s, body)
+        if len(candidates) < pool:
+            # Documents with only some of the words: needed unless those with all of them
+            # already fill the pool (then partial matches could not reach the top anyway).
+            or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
+            trace.append(("rows", or_expr, pool))
+            for d, s, body in await self._run(session, dialect, or_expr, ids, pool):
+                if d not in candidates or candidates[d][0] < s:
+                    candidates[d] = (s, body)
         if not candidates:
             return []
         # Word weights: rare words decide more than common ones ("gemeenten" is everywhere);
         # a word absent from the index weighs most (nonsense next to a real word stays nonsense).
-        if len(groups) > 1:
-            total = await self.count(session)
+        # Only needed when some candidate lacks a word (else every coverage is 1).
+        if len(groups) > 1 and any(
+                not all(any(g.matches(ft.split()) for ft in texts) for g in groups)
+                for _, texts in candidates.values()):
+            total = await self._total(session, trace)
             weights = []
             for g, expr in zip(groups, parts):
+                trace.append(("count", expr, 0))
                 df = await self._df(session, dialect, expr)
                 w = math.log(1 + total / max(df, 0.5))
                 # A word that names a topic outweighs a generic one ("klimaat gemeenten").
                 weights.append(w * (0.25 if g.weak else 2.0 if g.tags else 1.0))
         else:
-            weights = [1.0]
+            weights = [1.0] * len(groups)
         wsum = sum(weights) or 1.0
         floor = min(MIN_COVERAGE, 2 / (len(groups) + 1))
         fields = list(self.fields)
@@ -296,6 +297,15 @@ class SearchIndex:
                 if tf:
                     total += w * fw * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(terms) / a))
         return total
+
+    async def _total(self, session: AsyncSession, trace: list) -> int:
+        """Documents in the index, for idf. Counting an FTS5 table scans it, so the figure is
+        kept for a few minutes (idf hardly moves; writes through this object reset it)."""
+        now = time.monotonic()
+        if self._count_cache is None or now - self._count_cache[1] > COUNT_TTL:
+            trace.append(("count", "", 0))
+            self._count_cache = (await self.count(session), now)
+        return self._count_cache[0]
 
     async def _df(self, session, dialect, expr: str) -> int:
         if dialect == "sqlite":
