@@ -18,7 +18,7 @@ from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, W
 from bot.framework.errors import BadArgument
 from bot.i18n import N_
 from bot.render import md_escape, md_link
-from commands import deadline_words
+from commands import asking, deadline_words
 from storage import topics
 from storage.funding_data import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, deadlines_of, days_left, load_sample_data,
@@ -645,12 +645,6 @@ QUESTION_FILLER = frozenset("""
 er eraan komen komt coming up next upcoming nu now currently still nog zijn are is weer again
 instrumenten instruments regelingen schemes programma programmes opportunities kansen
 """.split())
-_MORE_ABOUT = re.compile(r"^\s*(?:(?:kun je |can you |could you )?(?:vertel|tell)\s+(?:me\s+|mij\s+)?"
-                         r"(?:meer|more|iets|something)\s+(?:over|about)|meer\s+(?:info\s+|informatie\s+)?over"
-                         r"|more\s+(?:info\s+|information\s+)?(?:on|about)|wat\s+is|what\s+is|what's)\s+(.{2,120}?)\s*[?.!]*\s*$",
-                         re.I)
-
-
 async def named_instrument(ctx, name: str) -> FundingInstrument | None:
     """The one instrument a name refers to (id, acronym or title word such as DUMAVA, SBIR),
     or None when it is not clearly one."""
@@ -663,24 +657,20 @@ async def named_instrument(ctx, name: str) -> FundingInstrument | None:
     if not wanted:
         return None
     rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
+    # Every word of the name in the instrument's id, titles, identifier or programme, and
+    # only one instrument like that; a search would guess (a lab may have the name).
     named = [r for r in rows if set(wanted) <= set(tokens(" ".join(filter(None, [
         r.id.replace("-", " "), r.title, r.title_nl, r.identifier, r.programme]))))]
-    if len(named) == 1:
-        return named[0]
-    hits = await FUNDING_INDEX.hits(ctx.db, key, limit=2)
-    if hits and hits[0].coverage >= 0.99 and hits[0].strength >= 0.99 and (
-            len(hits) == 1 or hits[1].score < hits[0].score - 0.3):
-        return next((r for r in rows if r.id == hits[0].doc_id), None)
-    return None
+    return named[0] if len(named) == 1 else None
 
 
 @cog.question
 async def instrument_question(ctx, text: str) -> bool:
     """"vertel me meer over DUMAVA", "tell me more about SBIR": the record."""
-    m = _MORE_ABOUT.match(text[:300])
-    if not m:
+    name = asking.named_in(text)
+    if not name:
         return False
-    row = await named_instrument(ctx, m.group(1))
+    row = await named_instrument(ctx, name)
     if row is None:
         return False
     await ctx.reply(full_record(ctx.t, row, ctx.now, ctx.settings.bot.command_prefix))

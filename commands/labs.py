@@ -15,14 +15,16 @@ from bot.framework import Cog, Converter, Int, Role, Text, Word, argument, optio
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.i18n import N_, Translator
 from bot.render import md_escape, md_link
+from commands import asking
 from storage import topics
 from storage.geo import Gazetteer, Resolution, gazetteer
 from storage.labs_data import (
+    LAB_WORDS,
     LABS_INDEX, MAX_RADIUS_KM, LabQuery, has_lab_signal, load_sample_data, parse_words, reindex, search_labs,
 )
 from storage.models.core import AuditLog
 from storage.models.labs import Lab, LabRequest
-from storage.search import query_terms
+from storage.search import STOPWORDS, query_terms, tokens
 
 cog = Cog("labs", N_("Living labs"))
 
@@ -492,6 +494,25 @@ async def request_decline(ctx, number, message):
 
 
 # --------------------------------------------------------------------------- plain language
+@cog.question
+async def lab_named_question(ctx, text: str) -> bool:
+    """"tell me more about The Green Village", "vertel me meer over de ceuvel": the profile."""
+    name = asking.named_in(text)
+    if not name:
+        return False
+    key = " ".join(tokens(name))
+    words = [w for w in key.split() if w not in STOPWORDS and w not in LAB_WORDS]
+    if not words:
+        return False
+    rows = (await ctx.db.execute(select(Lab.id, Lab.name))).all()
+    named = [lab_id for lab_id, lab_name in rows
+             if set(words) <= set(tokens(f"{lab_name} {lab_id.replace('-', ' ')}"))]
+    if len(named) != 1:
+        return False
+    await ctx.reply(profile(ctx, await ctx.db.get(Lab, named[0])))
+    return True
+
+
 @cog.question
 async def labs_question(ctx, text: str) -> bool:
     if not has_lab_signal(text):

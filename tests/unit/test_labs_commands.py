@@ -306,3 +306,16 @@ async def test_an_index_of_an_older_version_is_rebuilt_at_start_up(tmp_path):
             assert "de-ceuvel" in [d for d, _ in await LABS_INDEX.search(s, "fytoremediatie")]
     finally:
         await services.db.dispose()
+
+
+async def test_tell_me_more_about_a_lab_shows_its_profile(tmp_path):
+    from support.funding_env import FundingChat, funding_services
+    services = await funding_services(tmp_path, modules=None)   # funding is asked first: must not claim it
+    try:
+        chat = FundingChat(services)
+        md = await chat.text("tell me more about the green village")
+        assert "**The Green Village** (`the-green-village`)" in md and "Utrecht" not in md
+        assert "(`de-ceuvel`)" in await chat.text("vertel me meer over De Ceuvel")
+        assert "ID: sbir" in (await chat.text("what is SBIR?")).replace("\\", "")
+    finally:
+        await services.db.dispose()
