@@ -199,7 +199,7 @@ def suggestions_for(query: str, rows: list[FundingInstrument], limit: int = 4) -
         for m in process.extract(w, vocab_list, scorer=fuzz.ratio, limit=2, score_cutoff=75):
             if m[0] != w and m[0] not in out:
                 out.append(m[0])
-    if not out and query.strip():
+    if not out and len(re.sub(r"[^a-z]", "", query.lower())) >= 4:   # not for "1" or "!!"
         out = [m[0] for m in process.extract(query[:100].lower(), vocab_list, scorer=fuzz.WRatio, limit=3,
                                              score_cutoff=80)]
     return out[:limit]
@@ -350,10 +350,14 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
                            filter=outcome.emptied_by, count=outcome.before_emptied))
         elif outcome.applied and query.strip() and outcome.text_hits == 0:
             lines.append(t("No instrument matches these words, even without filters."))
+        # Close terms also when filters emptied the list: a typo may have found only a stray match.
         close = suggestions_for(query, list((await ctx.db.scalars(select(FundingInstrument))).all())) \
-            if query.strip() and not outcome.text_hits else []
+            if query.strip() else []
         if close:
             lines.append(t("Close terms: {terms}", terms=", ".join(f"`{md_escape(c)}`" for c in close)))
+        elif query.strip():
+            lines.append(t("Topics you can search for: {topics}.",
+                           topics=", ".join(md_escape(x.label(t.lang).lower()) for x in topics.all_topics())))
         lines.append(t("Try fewer words or filters, or `{prefix}funding` to list everything.",
                        prefix=ctx.settings.bot.command_prefix))
         await ctx.reply("\n\n".join([lead, *lines] if lead else lines))
