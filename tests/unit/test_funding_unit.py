@@ -169,3 +169,20 @@ async def test_property_any_input_any_filters(chat, parts, cmd):
         assert "something went wrong" not in o.markdown.lower()
         html = message_content(o.markdown)["formatted_body"].lower()
         assert "<script" not in html and "<img" not in html and "href=\"javascript" not in html
+
+
+TIME_WORDS = st.sampled_from(["voor", "before", "de", "zomer", "maart", "march", "31", "februari", "binnen", "next",
+                              "two", "twee", "weken", "months", "deze", "dit", "jaar", "maand", "sluiten",
+                              "close", "binnenkort", "coming", "up", "0", "999", "een"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(TIME_WORDS, st.text(max_size=12)), max_size=12))
+def test_time_phrases_never_raise_and_stay_in_range(words):
+    from commands.deadline_words import window
+    text = " ".join(words)
+    w = window(text, NOW)
+    if w is not None:
+        assert timedelta(days=1) <= w.span <= timedelta(days=1100) + timedelta(days=366)
+    u = understand(text, NOW)
+    assert u is None or u.filters.closing_within is None or u.filters.closing_within >= timedelta(days=1)
