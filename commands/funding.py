@@ -527,9 +527,26 @@ async def funding_set(ctx, **args):
                           field=f"`{name}`", id=f"`{row.id}`"))
 
 
+class DeadlineWindow(Converter):
+    """A duration (30d, 2mnd) or a time phrase ("deze maand", "this year", "voor de zomer")."""
+    metavar = N_("period")
+
+    def __init__(self):
+        self.duration = Duration(minimum=timedelta(days=1), maximum=timedelta(days=1100))
+
+    async def convert(self, raw, ctx):
+        try:
+            return await self.duration.convert(raw, ctx)
+        except BadArgument:
+            win = deadline_words.window(raw, ctx.now)
+            if win is None:
+                raise
+            return win.span
+
+
 @cog.command("deadlines", dutch=("sluitingsdata", "deadlijnen"))
-@argument("window", Duration(minimum=timedelta(days=1), maximum=timedelta(days=1100)), required=False,
-          help=N_("how far ahead, e.g. 30d (default 30 days)"))
+@argument("window", DeadlineWindow(), required=False, rest=True,
+          help=N_("how far ahead, e.g. 30d, this month, voor de zomer (default 30 days)"))
 @option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
 async def deadlines(ctx, **args):
