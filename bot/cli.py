@@ -11,7 +11,10 @@ from pathlib import Path
 from config.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
-DATASETS = ("funding", "labs")
+def _datasets() -> list[str]:
+    from commands import build_registry
+
+    return sorted(build_registry().datasets)
 
 
 def _settings(args) -> Settings:
@@ -112,7 +115,7 @@ def cmd_db_upgrade(args) -> int:
 
 
 def _dataset_module(kind: str):
-    return importlib.import_module(f"storage.{kind}_io")
+    return importlib.import_module(f"storage.{kind}_io")  # the data set's file format (DataSet.name)
 
 
 def cmd_import(args) -> int:
@@ -151,6 +154,45 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from storage.backup import backup
+
+    settings = _settings(args)
+    _setup_logging(settings)
+    path = Path(args.file)
+    if not path.parent.is_dir():
+        print(f"backup failed: folder {path.parent} does not exist", file=sys.stderr)
+        return 1
+    counts = asyncio.run(_with_db(settings, lambda db: backup(db, path)))
+    print(f"backup written to {path}: {sum(counts.values())} rows in {len(counts)} tables")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from commands import build_registry
+    from storage.backup import BackupError, restore
+    from storage.db import Database
+
+    settings = _settings(args)
+    _setup_logging(settings)
+    rebuild = [d.reindex for d in build_registry().datasets.values()]
+
+    async def work():
+        db = Database(settings.storage.effective_database_url)
+        try:
+            return await restore(db, Path(args.file), reindex=rebuild)
+        finally:
+            await db.dispose()
+
+    try:
+        counts = asyncio.run(work())
+    except (BackupError, FileNotFoundError) as exc:
+        print(f"restore failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {sum(counts.values())} rows in {len(counts)} tables; search indexes rebuilt")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dsih-bot", description="Community bot of the Dutch Societal Innovation Hub")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -184,17 +226,27 @@ def parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_db_upgrade)
 
     i = sub.add_parser("import", help="import a data file (CSV, JSON or YAML); all-or-nothing, upsert by id")
-    i.add_argument("kind", choices=DATASETS)
+    i.add_argument("kind", choices=_datasets())
     i.add_argument("file")
     i.add_argument("--config", "-c")
     i.set_defaults(func=cmd_import)
 
     e = sub.add_parser("export", help="export a data set")
-    e.add_argument("kind", choices=DATASETS)
+    e.add_argument("kind", choices=_datasets())
     e.add_argument("--format", "-f", choices=("yaml", "json", "csv"), default="yaml")
     e.add_argument("--output", "-o")
     e.add_argument("--config", "-c")
     e.set_defaults(func=cmd_export)
+
+    b = sub.add_parser("backup", help="a consistent copy of the database while the bot runs (SQLite or PostgreSQL)")
+    b.add_argument("file", help="e.g. dsih-backup-2026-11-25.jsonl.gz (written with mode 0600)")
+    b.add_argument("--config", "-c")
+    b.set_defaults(func=cmd_backup)
+
+    rs = sub.add_parser("restore", help="load a backup into an empty database (also from SQLite into PostgreSQL)")
+    rs.add_argument("file")
+    rs.add_argument("--config", "-c")
+    rs.set_defaults(func=cmd_restore)
     return p
 
 

@@ -118,6 +118,7 @@ _EN = set(
     "language remind reminder timezone any about within days show me have has must".split()
 )
 _WORD = re.compile(r"[a-zà-ÿ']+")
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|(?<!\w)'[^']*'(?!\w)")
 
 
 def _vocabulary() -> dict[str, frozenset[str]]:
@@ -140,7 +141,11 @@ def language_signal(text: str) -> tuple[str | None, bool]:
     `horizon-2026` are not language (their parts would mislead). Marker words (stop words,
     greetings) count first; the hub vocabulary decides a tie, and is clear only when two or
     more of its words agree (one word such as "set" or "data" may be either)."""
-    plain = " ".join(tok for tok in text.lower()[:2000].split() if not re.search(r"[\w][-_/.:][\w]|\d", tok))
+    # Quoted text is a name or title ("Klimaatadaptatie Zwolle"), and --options are the
+    # command's own (English) words: neither says which language the user writes in.
+    text = _QUOTED.sub(" ", text[:2000])
+    plain = " ".join(tok for tok in text.lower().split()
+                     if not tok.startswith("-") and not re.search(r"[\w][-_/.:][\w]|\d", tok))
     words = _WORD.findall(plain)
     nl = sum(w in _NL for w in words)
     en = sum(w in _EN for w in words)

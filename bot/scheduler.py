@@ -1,7 +1,8 @@
 """Scheduled work. The `scheduled_jobs` table is the source of truth; APScheduler only
-holds an in-process timer per pending row, with the row id as its stable job id.
+holds an in-process timer per pending row due within the next hours (HORIZON), with the
+row id as its stable job id; a sweep arms the next ones as time goes on.
 
-- At start-up every pending row is re-armed; rows that fell due while the bot was down
+- At start-up pending rows are re-armed; rows that fell due while the bot was down
   run once, right away (the handler decides whether a late run still makes sense and
   raises JobSkipped with a reason if not).
 - A job's writes, its outgoing messages and its new status are committed together, and
@@ -13,6 +14,7 @@ holds an in-process timer per pending row, with the row id as its stable job id.
 - A job that raises is retried with exponential backoff, then marked failed."""
 from __future__ import annotations
 
+import asyncio
 import calendar
 import logging
 import secrets
@@ -33,6 +35,15 @@ from storage.models.core import ScheduledJob
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# Only jobs due within the horizon hold an in-process timer; a sweep every SWEEP arms the
+# next ones. Start-up cost and memory then follow what is due soon, not everything ever
+# planned (10,000 sessions with reminders months ahead arm a handful of timers).
+HORIZON = timedelta(hours=6)
+SWEEP = timedelta(minutes=30)
+SWEEP_JOB_ID = "dsih:arm-horizon"
+# Jobs that fall due together (a burst after downtime) run a few at a time: each is one
+# write transaction, and SQLite serialises writers anyway.
+CONCURRENT_JOBS = 4
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 
@@ -83,6 +94,7 @@ class Scheduler:
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         )
         self.aps.add_listener(self._on_aps_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+        self._slots = asyncio.Semaphore(CONCURRENT_JOBS)
 
     @staticmethod
     def _on_aps_event(event) -> None:
@@ -92,18 +104,35 @@ class Scheduler:
             log.error("job %s raised: %s", event.job_id, event.exception)
 
     async def start(self) -> int:
-        async with self.services.db.session() as session:
-            rows = (await session.execute(select(ScheduledJob.id, ScheduledJob.run_at)
-                                          .where(ScheduledJob.status == "pending"))).all()
         # Arm before the scheduler runs: one wake-up for all timers instead of one per job.
-        for job_id, run_at in rows:
-            self.arm(job_id, run_at)
+        armed = await self.arm_horizon()
+        self.aps.add_job(self.arm_horizon, "interval", seconds=SWEEP.total_seconds(), id=SWEEP_JOB_ID,
+                         replace_existing=True)
         self.aps.start()
-        log.info("scheduler started; %d pending job(s) re-armed", len(rows))
-        return len(rows)
+        log.info("scheduler started; %d pending job(s) due within %s re-armed", armed, HORIZON)
+        return armed
+
+    async def arm_horizon(self) -> int:
+        """Arm every pending row due before now + HORIZON that has no timer yet."""
+        async with self.services.db.session() as session:
+            rows = (await session.execute(select(ScheduledJob.id, ScheduledJob.run_at).where(
+                ScheduledJob.status == "pending", ScheduledJob.run_at <= self.now() + HORIZON))).all()
+        count = 0
+        for job_id, run_at in rows:
+            if self.aps.get_job(job_id) is None:
+                self.arm(job_id, run_at)
+                count += 1
+        return count
 
     def now(self) -> datetime:
         return self.services.clock()
+
+    def arm_if_soon(self, job_id: str, run_at: datetime) -> None:
+        """Arm now if due within the horizon (else the sweep will); replace a stale timer."""
+        if _aware(run_at) <= self.now() + HORIZON:
+            self.arm(job_id, run_at)
+        else:
+            self.disarm(job_id)
 
     def arm(self, job_id: str, run_at: datetime) -> None:
         # Due times follow the services' clock (a test or demo may shift it); the timer
@@ -138,7 +167,7 @@ class Scheduler:
                 setattr(row, key, value)
 
         async def arm_after_commit() -> None:
-            self.arm(job_id, run_at)
+            self.arm_if_soon(job_id, run_at)
 
         ctx.after_commit.append(arm_after_commit)
         return row
@@ -166,6 +195,10 @@ class Scheduler:
 
     # -- running ----------------------------------------------------------------------------
     async def run(self, job_id: str) -> None:
+        async with self._slots:
+            await self._run(job_id)
+
+    async def _run(self, job_id: str) -> None:
         services = self.services
         rearm: datetime | None = None
         try:
@@ -189,10 +222,13 @@ class Scheduler:
                     row.note = skip.reason[:255]
                     ctx.outgoing.clear()
                     status = "skipped"
+                    services.metrics.jobs.labels(row.kind, "skipped").inc()
                 else:
                     status = "done"
                     key = f"job:{row.id}" if not row.recurrence else f"job:{row.id}:{occurrence.isoformat()}"
                     await outbox.enqueue(session, ctx.outgoing, origin=f"job {row.kind} {row.id}", key=key)
+                    services.metrics.jobs.labels(row.kind, "done").inc()
+                    services.metrics.job_lateness.labels(row.kind).observe(max(0.0, (self.now() - occurrence).total_seconds()))
                 row.done_at = self.now()
                 nxt = next_occurrence(occurrence, row.recurrence) if row.recurrence else None
                 if nxt is not None:
@@ -207,7 +243,7 @@ class Scheduler:
             rearm = await self._failed(job_id, exc)
         finally:
             if rearm is not None:
-                self.arm(job_id, rearm)
+                self.arm_if_soon(job_id, rearm)
 
     async def _failed(self, job_id: str, exc: Exception) -> datetime | None:
         async with self.services.db.transaction() as session:
@@ -216,6 +252,7 @@ class Scheduler:
                 return None
             row.attempts = (row.attempts or 0) + 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            self.services.metrics.jobs.labels(row.kind, "failed" if row.attempts >= MAX_ATTEMPTS else "retry").inc()
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
                 log.error("job %s (%s) failed %d times; giving up", job_id, row.kind, row.attempts, exc_info=exc)

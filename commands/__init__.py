@@ -10,16 +10,27 @@ from bot.framework.command import Cog, Registry
 MODULES = ["core", "funding", "labs", "sessions", "reminders"]
 
 
+class CapabilityError(RuntimeError):
+    """A capability that is listed but cannot be loaded: the bot must not start half."""
+
+
 def load_cogs(modules: list[str] | None = None) -> list[Cog]:
+    """The one place capabilities are registered: each module in MODULES provides a
+    `cog` carrying its commands, jobs, event and question handlers, start-up and stats
+    hooks and its data set (models are registered in storage/models/_capabilities.py)."""
     cogs = []
     for name in modules or MODULES:
         try:
             module = importlib.import_module(f"commands.{name}")
         except ModuleNotFoundError as exc:
             if exc.name == f"commands.{name}":
-                continue  # capability not present in this build
+                raise CapabilityError(f"capability {name!r} is listed but commands/{name} does not exist "
+                                      f"(known: {', '.join(MODULES)})") from None
             raise
-        cogs.append(module.cog)
+        cog = getattr(module, "cog", None)
+        if not isinstance(cog, Cog):
+            raise CapabilityError(f"commands/{name} has no `cog`")
+        cogs.append(cog)
     return cogs
 
 

@@ -20,6 +20,7 @@ from bot.i18n import N_
 from bot.render import md_escape, md_link
 from commands import asking, deadline_words
 from storage import topics
+from storage.bundled import DataSet
 from storage.funding_data import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, deadlines_of, days_left, load_sample_data,
     next_deadline, record_of, reindex, search_fields, status_of,
@@ -748,17 +749,5 @@ def command_for(ctx, u: Understood) -> str:
     return " ".join(parts)
 
 
-# --------------------------------------------------------------------------- start-up and stats
-@cog.on_startup
-async def load(services) -> None:
-    async with services.db.transaction() as session:
-        if services.settings.storage.load_sample_data:
-            await load_sample_data(session)
-        rows = (await session.scalar(select(func.count()).select_from(FundingInstrument))) or 0
-        if rows != await FUNDING_INDEX.count(session) or await FUNDING_INDEX.needs_rebuild(session):
-            await reindex(session)
-
-
-@cog.stat
-async def stats(session):
-    return [(N_("funding instruments"), (await session.scalar(select(func.count()).select_from(FundingInstrument))) or 0)]
+# --------------------------------------------------------------------------- data set
+cog.data(DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data, reindex, N_("funding instruments")))

@@ -18,6 +18,7 @@ from bot.render import md_escape, md_link
 from commands import asking
 from storage import topics
 from storage.geo import Gazetteer, Resolution, gazetteer
+from storage.bundled import DataSet
 from storage.labs_data import (
     LAB_WORDS,
     LABS_INDEX, MAX_RADIUS_KM, LabQuery, has_lab_signal, load_sample_data, parse_words, reindex, search_labs,
@@ -550,19 +551,15 @@ def command_for(ctx, q: LabQuery) -> str:
 
 
 # --------------------------------------------------------------------------- start-up and stats
+cog.data(DataSet("labs", Lab, LABS_INDEX, load_sample_data, reindex, N_("living labs")))
+
+
 @cog.on_startup
-async def load(services) -> None:
+async def load_gazetteer(services) -> None:
     services.extras["gazetteer"] = gazetteer()
-    async with services.db.transaction() as session:
-        if services.settings.storage.load_sample_data:
-            await load_sample_data(session)
-        rows = (await session.scalar(select(func.count()).select_from(Lab))) or 0
-        if rows != await LABS_INDEX.count(session) or await LABS_INDEX.needs_rebuild(session):
-            await reindex(session)
 
 
 @cog.stat
 async def stats(session):
-    return [(N_("living labs"), (await session.scalar(select(func.count()).select_from(Lab))) or 0),
-            (N_("lab access requests waiting"), (await session.scalar(
+    return [(N_("lab access requests waiting"), (await session.scalar(
                 select(func.count()).select_from(LabRequest).where(LabRequest.status == "pending"))) or 0)]

@@ -143,6 +143,13 @@ class SessionSettings(BaseModel):
         return sorted(set(value), reverse=True)
 
 
+class MetricsSettings(BaseModel):
+    """Optional HTTP listener with /metrics (Prometheus), /healthz and /readyz."""
+    model_config = ConfigDict(extra="forbid")
+    # `9464` or `127.0.0.1:9464` (loopback); another address only when written out.
+    listen: str | None = Field(default=None, pattern=r"^(\d{1,5}|[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$")
+
+
 class LoggingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -168,6 +175,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _yaml_data: dict[str, Any] = {}

@@ -113,10 +113,18 @@ class Cog:
         self.startup_hooks: list[Handler] = []
         self.events: dict[str, list[Handler]] = {}  # event type -> handlers (ctx, RoomEvent)
         self.stats: list[Handler] = []  # async (session) -> list[(English label msgid, count)] for !about
+        self.dataset = None  # storage.bundled.DataSet, see data()
 
     def stat(self, fn: Handler) -> Handler:
         self.stats.append(fn)
         return fn
+
+    def data(self, dataset) -> None:
+        """Declare the capability's data set (storage.bundled.DataSet): it is loaded and
+        indexed at start-up, counted in `!about`, and importable/exportable by name."""
+        self.dataset = dataset
+        self.startup_hooks.append(dataset.start)
+        self.stats.append(dataset.stats)
 
     def command(self, name: str, *, aliases: tuple[str, ...] = (), dutch: tuple[str, ...] = (),
                 role: Role = Role.MEMBER, hidden: bool = False, rate_limited: bool = True):
@@ -185,6 +193,10 @@ class Registry:
     @property
     def questions(self) -> list[QuestionHandler]:
         return [q for cog in self.cogs for q in cog.questions]
+
+    @property
+    def datasets(self) -> dict:
+        return {cog.dataset.name: cog.dataset for cog in self.cogs if cog.dataset is not None}
 
     @property
     def startup_hooks(self) -> list[Handler]:

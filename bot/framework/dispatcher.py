@@ -113,6 +113,7 @@ class Dispatcher:
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
                 for callback in ctx.after_commit:
                     await callback()
+                self.services.metrics.command(self._metric_name(ctx), "ok", msg.timestamp_ms)
                 return out
             except Exception as exc:  # noqa: BLE001 - every error ends here, by design
                 err_ctx = Context(msg, self.services, session)
@@ -126,6 +127,7 @@ class Dispatcher:
                     out = list(err_ctx.outgoing)
                     await outbox.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
+                self.services.metrics.command(self._metric_name(err_ctx), _outcome(exc), msg.timestamp_ms)
                 return out
 
     async def handle_event(self, event: RoomEvent) -> list[Outgoing]:
@@ -155,6 +157,11 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - one odd event must never stop the bot
             log.exception("error while handling %s event %s from %s", event.type, event.event_id, event.sender)
             return []
+
+    @staticmethod
+    def _metric_name(ctx: Context) -> str:
+        # Only declared names: free text must not become a label (unbounded cardinality).
+        return ctx.command.qualified_name if ctx.command else ("question" if not ctx.invoked_as else "unknown")
 
     @staticmethod
     def _origin(ctx: Context, msg: Incoming) -> str:
@@ -235,6 +242,7 @@ class Dispatcher:
             await ctx.reply("⚠️ " + t(exc.message, **escape_params(exc.params)))
         else:
             ref = secrets.token_hex(4)
+            self.services.metrics.internal_errors.inc()
             log.error("internal error %s in %s from %s in %s", ref, cmd.qualified_name if cmd else "?",
                       ctx.sender, ctx.incoming.room_id, exc_info=exc)
             await ctx.reply(t("Sorry, something went wrong on my side (reference {ref}). "
@@ -260,6 +268,18 @@ def pills_to_ids(text: str, formatted_body: str | None, bot_id: str) -> str:
                 text = text[:pos] + user_id + text[pos + len(candidate):]
                 break
     return text
+
+
+def _outcome(exc: Exception) -> str:
+    if isinstance(exc, MissingRole) or isinstance(exc, CheckFailure):
+        return "denied"
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, (UserInputError, CommandNotFound)):
+        return "bad_input"
+    if isinstance(exc, CommandError):
+        return "refused"
+    return "internal_error"
 
 
 def suggest_commands(registry: Registry, name: str, limit: int = 3) -> list[str]:

@@ -38,9 +38,14 @@ class TopicConverter(Converter):
 
     async def convert(self, raw, ctx):
         found = topics.lookup(raw)
-        if found is None:
-            raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=topics.suggest(raw))
-        return found.id
+        if found is not None:
+            return found.id
+        # "klimaat": the start of several aliases of one topic is that topic.
+        close = topics.suggest(raw)
+        owners = {t.id for term in close if (t := topics.lookup(term)) is not None}
+        if len(owners) == 1 and raw.strip() and all(term.lower().startswith(raw.strip().lower()) for term in close):
+            return owners.pop()
+        raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=close)
 
 
 # `!session <id>` shows one session; subcommands (new, join, …) hang off this command.

@@ -6,7 +6,8 @@ Fixture names (function scope unless said otherwise):
 - `bot`             a fresh, started BotProcess with its own Matrix account and data dir;
                     `bot.user_id`, `bot.kill()`, `bot.terminate()`, `bot.start()`, `bot.log()`.
                     Admin: the `alice` user. Configure by parametrising `bot_options` (dict with
-                    keys "bot"/"matrix"/"env" merged into the config).
+                    keys "bot"/"matrix"/"env" merged into the config; other keys, e.g.
+                    "sessions", become config sections).
 - `alice`, `bob`    MatrixUser clients (E2EE capable), fresh accounts per test.
 - `room`            a plain room created by alice with the bot invited and joined.
 - `ask(user, room_id, text, **kw)` -> the bot's reply event (awaitable helper fixture);
@@ -68,7 +69,8 @@ def bot(synapse, tmp_path, alice, bot_options):
     bot_id = synapse.register(unique("dsih"), BOT_PASSWORD)
     proc = BotProcess(tmp_path / "bot", synapse.url, bot_id, admins=[alice.user_id],
                       extra_bot=bot_options.get("bot"), extra_matrix=bot_options.get("matrix"),
-                      env=bot_options.get("env"))
+                      env=bot_options.get("env"),
+                      extra_sections={k: v for k, v in bot_options.items() if k not in ("bot", "matrix", "env")})
     proc.start()
     yield proc
     if proc.running:

@@ -181,7 +181,7 @@ def test_cli_import_and_export(tmp_path, monkeypatch, capsys):
 
 
 async def test_facilities_nl_migration_fills_unchanged_bundled_labs(db):
-    """Migration 0006 on a database that has labs: the Dutch facilities are filled for a
+    """Migration 0008 on a database that has labs: the Dutch facilities are filled for a
     bundled lab whose English facilities are unchanged, never for an edited or unknown one."""
     import sqlalchemy as sa
     from alembic import command as alembic_command
@@ -189,9 +189,11 @@ async def test_facilities_nl_migration_fills_unchanged_bundled_labs(db):
     from storage.db import alembic_config
     from storage.labs_data import load_bundled
 
+    from alembic.script import ScriptDirectory
     bundled = {r.id: r for r in load_bundled()}
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0008_labs_facilities_nl").down_revision
     async with db.engine.begin() as conn:
-        await conn.run_sync(lambda c: alembic_command.downgrade(alembic_config(c), "0004_sessions"))
+        await conn.run_sync(lambda c: alembic_command.downgrade(alembic_config(c), before))
     from storage.models.base import UTCDateTime
     old = sa.table("labs", *(sa.column(c) for c in (
         "id", "name", "host_organisation", "municipality", "province", "latitude", "longitude", "enoll_member",

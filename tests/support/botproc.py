@@ -18,7 +18,8 @@ BOT_PASSWORD = "bot-password-not-secret"
 
 class BotProcess:
     def __init__(self, workdir: Path, homeserver: str, user_id: str, *, admins=(), facilitators=(),
-                 extra_bot: dict | None = None, extra_matrix: dict | None = None, env: dict | None = None):
+                 extra_bot: dict | None = None, extra_matrix: dict | None = None, env: dict | None = None,
+                 extra_sections: dict | None = None):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.user_id = user_id
@@ -34,6 +35,7 @@ class BotProcess:
             "bot": {"language": "en", "admins": list(admins), "facilitators": list(facilitators),
                     "allowed_users": ["@*:localhost"], **(extra_bot or {})},
             "logging": {"level": "INFO"},
+            **(extra_sections or {}),
         }
         self.config_path.write_text(yaml.safe_dump(config))
 

@@ -291,7 +291,7 @@ async def test_facilities_in_the_users_language(chat):
 
 async def test_an_index_of_an_older_version_is_rebuilt_at_start_up(tmp_path):
     from sqlalchemy import text
-    from commands.labs import load
+    from commands.labs import cog
     from storage.labs_data import LABS_INDEX
     services = await labs_services(tmp_path)
     try:
@@ -300,7 +300,7 @@ async def test_an_index_of_an_older_version_is_rebuilt_at_start_up(tmp_path):
             await s.execute(text("DELETE FROM labs_search WHERE doc_id = 'de-ceuvel'"))
             await s.execute(text("INSERT INTO labs_search (doc_id, name, themes, facilities, body) "
                                  "VALUES ('de-ceuvel', '', '', '', '')"))
-        await load(services)
+        await cog.dataset.start(services)
         async with services.db.session() as s:
             assert not await LABS_INDEX.needs_rebuild(s)
             assert "de-ceuvel" in [d for d, _ in await LABS_INDEX.search(s, "fytoremediatie")]

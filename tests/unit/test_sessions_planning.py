@@ -181,3 +181,35 @@ async def test_any_session_input_is_answered_safely(env, text):
     for prefix in ("!session new ", "!session join ", "!session move 1 ", "!sessions ", "!session "):
         out = await chat.send(prefix + text, sender=FACIL)
         assert out and all("something went wrong" not in o.markdown for o in out), out
+
+
+@given(st.lists(st.tuples(st.sampled_from(["join", "leave"]), st.integers(0, 5)), max_size=25))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+async def test_capacity_and_waiting_list_invariants(env, steps):
+    services, chat = env
+    reply = await _new(chat, "2026-12-01 14:00", "--capacity 3")
+    number = int(reply.split("session ")[1].split(":")[0])
+    order: list[str] = []  # who is in, in joining order (the model of the waiting list)
+    for action, who in steps:
+        user = f"@u{who}:test"
+        await chat.send(f"!session {action} {number}", sender=user)
+        if action == "join" and user not in order:
+            order.append(user)
+        elif action == "leave" and user in order:
+            order.remove(user)
+        async with services.db.session() as s:
+            rows = (await s.scalars(select(Participant).where(Participant.session_id == number))).all()
+        going = {p.user_id for p in rows if p.state == "going"}
+        waiting = {p.user_id for p in rows if p.state == "waiting"}
+        # The first three still in are going, the rest wait: nobody skips the queue.
+        assert going == set(order[:3]) and waiting == set(order[3:])
+
+
+async def test_people_are_shown_by_display_name_escaped(env):
+    services, chat = env
+    names = {"@b:test": "Bea <b>Bakker</b>"}
+    services.extras["display_name_of"] = names.get
+    await _new(chat, "2026-12-01 14:00")
+    await chat.text("!session join 1", sender="@b:test")
+    shown = await chat.text("!session 1")
+    assert "Bea \\<b\\>Bakker\\</b\\>" in shown and "(https://matrix.to/#/@b:test)" in shown

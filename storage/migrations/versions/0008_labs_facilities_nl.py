@@ -1,8 +1,8 @@
 """Living labs: facilities in Dutch (`facilities_nl`), filled for bundled labs whose English
 facilities are unchanged. The labs search index is rebuilt at start-up (index version).
 
-Revision ID: 0006_labs_facilities_nl
-Revises: 0004_sessions (re-chain onto the newest migration when merging)
+Revision ID: 0008_labs_facilities_nl
+Revises: 0007_knowledge (re-chain onto the newest migration when merging)
 """
 import json
 from pathlib import Path
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import yaml
 from alembic import op
 
-revision = "0006_labs_facilities_nl"
-down_revision = "0004_sessions"
+revision = "0008_labs_facilities_nl"
+down_revision = "0007_knowledge"
 branch_labels = None
 depends_on = None
 
