@@ -228,7 +228,10 @@ class Dispatcher:
         t, p = ctx.t, self.prefix
         cmd = ctx.command
         if isinstance(exc, UserInputError):
-            lines = ["⚠️ " + t(exc.message, **escape_params(exc.params))]
+            params = escape_params(exc.params)
+            if isinstance(exc, MissingArgument) and exc.describe:
+                params["name"] = f"{md_escape(t(exc.describe))} (`{exc.params['name']}`)"
+            lines = ["⚠️ " + t(exc.message, **params)]
             suggestions = exc.params.get("suggestions") if isinstance(exc, BadArgument) else None
             if suggestions:
                 lines.append(t("Did you mean: {names}?", names=", ".join(md_escape(s) for s in suggestions)))
@@ -368,7 +371,7 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
             raw = ""
         if not raw:
             if arg.required:
-                raise MissingArgument(arg.name)
+                raise MissingArgument(arg.name, arg.help or getattr(arg.converter, "metavar", None))
             kwargs[arg.name] = arg.default
             continue
         try:
