@@ -53,6 +53,7 @@ async def _session(chat, reviewers=(REV1, REV2), when="2026-12-01 14:00"):
     await chat.send(f"!session assign 1 {PRES} presenter", sender=FACIL)
     for r in reviewers:
         await chat.send(f"!session assign 1 {r} reviewer", sender=FACIL)
+        await chat.send("!lang en", sender=r)  # they type Dutch criterion names but read English
 
 
 def _dm(out, user):
