@@ -286,7 +286,9 @@ async def feeds(ctx):
         KnowledgeFeed.url.in_([str(f.url) for f in configured])))).all()}
     never = t("never")
     lines = []
-    for n, feed in enumerate(configured, 1):
+    # Feeds in trouble first: they are what a facilitator opens this list for.
+    ordered = sorted(configured, key=lambda f: -((states.get(str(f.url)).failures or 0) if states.get(str(f.url)) else 0))
+    for n, feed in enumerate(ordered, 1):
         url = str(feed.url)
         s = states.get(url)
         head = f"**{n}. {md_link(s.title if s and s.title else url, url)}**"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import detect_language
+from bot.i18n import N_, detect_language
 from storage import topics
 from storage.models.knowledge import KINDS, STATUSES, KnowledgeItem
 from storage.search import SearchIndex
@@ -73,27 +73,27 @@ def clean_url(raw: str) -> str:
     `www.example.nl/x` gets https://. Raises BadURL."""
     url = (raw or "").strip().strip("<>")
     if not url:
-        raise BadURL("The link is empty.")
+        raise BadURL(N_("The link is empty."))
     if len(url) > MAX_URL:
-        raise BadURL("The link is too long.")
+        raise BadURL(N_("The link is too long."))
     if any(c.isspace() or ord(c) < 32 or c in '"<>\\^`{|}' for c in url):
-        raise BadURL("The link contains spaces or characters a web address cannot have.")
+        raise BadURL(N_("The link contains spaces or characters a web address cannot have."))
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
         url = "https://" + url.lstrip("/")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise BadURL("That is not a web address I can read.") from None
+        raise BadURL(N_("That is not a web address I can read.")) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise BadURL("Only web links (http or https) can be shared.")
+        raise BadURL(N_("Only web links (http or https) can be shared."))
     host = (parts.hostname or "").lower().rstrip(".")
     try:
         host = host.encode("idna").decode("ascii") if host and not host.isascii() else host
     except UnicodeError:
-        raise BadURL("That is not a web address I can read.") from None
+        raise BadURL(N_("That is not a web address I can read.")) from None
     if not host or not _HOST.match(host) or "." not in host and host != "localhost" and not host.startswith("["):
-        raise BadURL("That is not a web address I can read.")
+        raise BadURL(N_("That is not a web address I can read."))
     del port
     return parts.scheme.lower() + url[len(parts.scheme):]
 
