@@ -28,8 +28,8 @@ from storage.models.knowledge import KnowledgeItem
 cog = Cog("knowledge", N_("Knowledge"))
 
 KIND_LABELS = {"lesson": N_("lesson learned"), "case": N_("case"), "tool": N_("tool"),
-               "publication": N_("publication"), "event": N_("event"), "training": N_("training"),
-               "dataset": N_("dataset")}
+               "publication": N_("publication"), "event": N_("event"), "training": N_("training course"),
+               "dataset": N_("data set")}
 STATUS_LABELS = {"published": N_("published"), "pending": N_("waiting for approval"),
                  "hidden": N_("not approved")}
 KIND_CHOICE = Choice(list(KINDS), synonyms=KIND_SYNONYMS)
@@ -98,7 +98,7 @@ def full_item(t, item: KnowledgeItem, now: datetime) -> str:
         facts.append((t("Topics"), topic_labels(t, item.topics)))
     if item.organisation:
         facts.append((t("Organisation"), md_escape(item.organisation)))
-    facts.append((t("Link"), md_link(item.url, item.url)))
+    facts.append((t("Web address"), md_link(item.url, item.url)))
     if item.shared_by:
         facts.append((t("Shared by"), md_escape(item.shared_by)))
     elif item.feed:

@@ -294,7 +294,7 @@ async def feeds(ctx):
         head = f"**{n}. {md_link(s.title if s and s.title else url, url)}**"
         facts = [t("last poll {when}", when=t.datetime(s.last_poll) if s and s.last_poll else never),
                  t("last success {when}", when=t.datetime(s.last_ok) if s and s.last_ok else never),
-                 t.n("{count} item", "{count} items", s.items if s else 0)]
+                 t.n("{count} item brought in", "{count} items brought in", s.items if s else 0)]
         line = f"{head}  \n" + " · ".join(facts)
         if s and s.failures:
             line += "  \n⚠️ " + t.n("failed {count} time in a row: {error}; next attempt {when}",

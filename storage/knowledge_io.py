@@ -50,7 +50,8 @@ class KnowledgeFile(DataFile):
 
 
 FILE = KnowledgeFile("items", KnowledgeRecord, tuple(FIELDS), list_fields=("topics",), name="knowledge",
-                     table=KnowledgeItem, noun="knowledge items", record_of=record_of, reindex=reindex)
+                     table=KnowledgeItem, noun="knowledge items", record_of=record_of, reindex=reindex,
+                     key_column="url")
 
 import_file = FILE.import_file
 export_text = FILE.export_text
