@@ -20,7 +20,7 @@ from storage import topics
 from storage.bundled import DataSet
 from storage.knowledge_data import (
     DATED_KINDS, KIND_SYNONYMS, KINDS, KNOWLEDGE_INDEX, BadURL, clean_url, guess_language, index_item,
-    infer_topics, is_passed, load_sample_data, merge_into, reindex, url_key,
+    infer_kind, infer_topics, is_passed, load_sample_data, merge_into, reindex, url_key,
 )
 from storage.models.core import AuditLog
 from storage.models.knowledge import KnowledgeItem
@@ -68,7 +68,8 @@ def topic_labels(t, ids) -> str:
 def date_text(t, item: KnowledgeItem, now: datetime) -> str | None:
     if item.kind not in DATED_KINDS or item.event_date is None:
         return None
-    when = t.datetime(item.event_date)
+    local = item.event_date.astimezone(t.tz)
+    when = t.date(item.event_date) if (local.hour, local.minute) == (0, 0) else t.datetime(item.event_date)
     return t("{when} (passed)", when=when) if is_passed(item, now) else when
 
 
@@ -183,8 +184,10 @@ async def share(ctx, url, title, summary=None, kind=None, date=None, topic=()):
     chosen = list(dict.fromkeys([*topic, *(topic_of(tag) for tag in tags[:12])]))
     inferred = not chosen
     topic_ids = chosen or infer_topics(title, summary)
-    kind = kind or ("event" if date else "lesson")
-    if date and kind not in DATED_KINDS:
+    if kind is None:
+        kind = infer_kind(title, "event" if date else "lesson")
+        kind = "event" if date and kind not in DATED_KINDS else kind
+    elif date and kind not in DATED_KINDS:
         raise BadArgument("Only events and trainings have a date; add --kind event or --kind training.")
 
     existing = await ctx.db.scalar(select(KnowledgeItem).where(KnowledgeItem.url_key == key))

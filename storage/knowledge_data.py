@@ -125,6 +125,26 @@ def infer_topics(*texts: str | None) -> list[str]:
     return [t.id for t in found[:MAX_INFERRED_TOPICS]]
 
 
+# Words in a title that say what kind of item it is (used when the sharer gives no --kind).
+KIND_HINTS = {
+    "training": ("leergang", "cursus", "training", "opleiding", "masterclass", "course", "e-learning", "workshop"),
+    "event": ("webinar", "congres", "conference", "bijeenkomst", "event", "evenement", "symposium", "meetup",
+              "kennissessie", "netwerkbijeenkomst"),
+    "tool": ("toolkit", "handreiking", "tool", "checklist", "leidraad", "stappenplan", "guideline", "guidelines"),
+    "publication": ("rapport", "report", "publicatie", "onderzoek", "study", "whitepaper", "position"),
+    "dataset": ("dataset", "datasets", "databron", "open data", "kaart", "atlas", "dashboard"),
+    "case": ("casus", "case", "praktijkvoorbeeld", "pilot", "proeftuin"),
+}
+
+
+def infer_kind(title: str, default: str = "lesson") -> str:
+    words = " " + " ".join(re.findall(r"[a-z0-9-]+", (title or "").lower())) + " "
+    for kind, hints in KIND_HINTS.items():
+        if any(f" {h} " in words for h in hints):
+            return kind
+    return default
+
+
 def guess_language(*texts: str | None, default: str | None = None) -> str | None:
     return detect_language(" ".join(t for t in texts if t)) or default
 
@@ -204,10 +224,11 @@ class KnowledgeRecord(BaseModel):
     def _date(cls, v: Any) -> Any:
         if isinstance(v, str) and not v.strip():
             return None
+        # A day without a time is kept as local midnight, which is shown as a date only.
         if isinstance(v, date) and not isinstance(v, datetime):
-            v = datetime.combine(v, time(9, 0))
+            v = datetime.combine(v, time(0, 0))
         if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
-            v = datetime.combine(date.fromisoformat(v.strip()), time(9, 0))
+            v = datetime.combine(date.fromisoformat(v.strip()), time(0, 0))
         return v
 
     @field_validator("event_date", "shared_at")

@@ -293,3 +293,20 @@ async def test_feeds_conditional_requests_backoff_and_dedup(tmp_path):
 def test_backoff_doubles_up_to_a_day():
     hour = timedelta(hours=1)
     assert [backoff(hour, n) for n in (1, 2, 3, 6, 10)] == [hour, 2 * hour, 4 * hour, 24 * hour, 24 * hour]
+
+
+@pytest.mark.parametrize("title,kind", [
+    ("Leergang datagedreven werken", "training"), ("Webinar digitale tweelingen", "event"),
+    ("Handreiking hittestress", "tool"), ("Rapport over netcongestie", "publication"),
+    ("Pilot laadpalen in Zwolle", "case"), ("Wat we leerden over groene daken", "lesson"),
+])
+def test_kind_is_inferred_from_the_title(title, kind):
+    from storage.knowledge_data import infer_kind
+    assert infer_kind(title) == kind
+
+
+async def test_a_day_without_time_shows_as_a_date(chat):
+    listing = plain(await chat.send("!knowledge jaarevent cb23"))
+    assert "Thursday 29 June 2023 (passed)" in listing and "00:00" not in listing
+    reply = plain(await chat.send('!share https://a.nl/w "Webinar digitale tweelingen" --date "3 december 2026 15:00"'))
+    assert "(event)" in reply
