@@ -116,10 +116,10 @@ def entries_of(parsed: Any) -> list[Entry]:
     return out
 
 
-async def ingest(db, feed, parsed: Any, now: datetime, moderation: bool) -> int:
+async def ingest(db, feed, parsed: Any, now: datetime, moderation: bool, entries: list[Entry] | None = None) -> int:
     """Add the feed's new entries as knowledge items; returns how many were new."""
     url = str(feed.url)
-    entries = entries_of(parsed)
+    entries = entries_of(parsed) if entries is None else entries
     if not entries:
         return 0
     keys = [e.key for e in entries]
@@ -156,24 +156,19 @@ def backoff(interval: timedelta, failures: int) -> timedelta:
     return min(interval * (2 ** max(0, failures - 1)), max(MAX_BACKOFF, interval))
 
 
-async def state_of(db, url: str) -> KnowledgeFeed:
-    row = await db.get(KnowledgeFeed, url)
-    if row is None:
-        row = KnowledgeFeed(url=url, failures=0, items=0)
-        db.add(row)
-    return row
-
-
 async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dict[str, int | str]:
-    """Poll every configured feed that is due (all with `force`): network first, then the
+    """Poll every configured feed that is due (all with `force`): the network first, with
+    nothing written yet (no database lock is held while a slow feed answers), then the
     writes in `db`. Returns url -> new items, or the error text of a feed that failed."""
     settings = services.settings.knowledge
     interval = settings.poll_interval
     slack = min(interval / 10, timedelta(seconds=60))
+    urls = [str(f.url) for f in settings.feeds]
+    states = {s.url: s for s in (await db.scalars(select(KnowledgeFeed).where(KnowledgeFeed.url.in_(urls)))).all()}
     due = []
     for feed in settings.feeds:
-        state = await state_of(db, str(feed.url))
-        if force or state.next_attempt is None or _aware(state.next_attempt) <= now + slack:
+        state = states.get(str(feed.url))
+        if force or state is None or state.next_attempt is None or _aware(state.next_attempt) <= now + slack:
             due.append((feed, state))
     if not due:
         return {}
@@ -181,7 +176,8 @@ async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dic
 
     async def one(http, feed, state):
         async with slots:
-            fetched = await fetch(http, str(feed.url), state.etag, state.last_modified)
+            fetched = await fetch(http, str(feed.url), state.etag if state else None,
+                                  state.last_modified if state else None)
             return fetched, (parse(fetched, str(feed.url)) if fetched.status == 200 else None)
 
     async with aiohttp.ClientSession() as http:
@@ -189,13 +185,15 @@ async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dic
     results: dict[str, int | str] = {}
     for (feed, state), outcome in zip(due, outcomes):
         url = str(feed.url)
+        if state is None:
+            state = KnowledgeFeed(url=url, failures=0, items=0)
+            db.add(state)
         state.last_poll = now
         try:
             if isinstance(outcome, BaseException):
                 raise outcome
             fetched, parsed = outcome
-            moderation = settings.moderation if feed.moderation is None else feed.moderation
-            new = await ingest(db, feed, parsed, now, moderation) if parsed is not None else 0
+            entries = entries_of(parsed) if parsed is not None else []
         except Exception as exc:  # noqa: BLE001 - one feed's trouble is recorded, never stops the others
             message = str(exc) if isinstance(exc, FeedError) else f"{type(exc).__name__}: {exc}"
             state.failures = (state.failures or 0) + 1
@@ -205,6 +203,9 @@ async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dic
                         state.next_attempt.isoformat(timespec="seconds"), message)
             results[url] = message
             continue
+        # Database errors are not the feed's fault: they fail the job, which the scheduler retries.
+        moderation = settings.moderation if feed.moderation is None else feed.moderation
+        new = await ingest(db, feed, parsed, now, moderation, entries) if parsed is not None else 0
         if parsed is not None:
             state.title = html_to_text(parsed.get("feed", {}).get("title"), 500) or state.title
         state.etag, state.last_modified = fetched.etag, fetched.last_modified

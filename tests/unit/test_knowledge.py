@@ -310,3 +310,42 @@ async def test_a_day_without_time_shows_as_a_date(chat):
     assert "Thursday 29 June 2023 (passed)" in listing and "00:00" not in listing
     reply = plain(await chat.send('!share https://a.nl/w "Webinar digitale tweelingen" --date "3 december 2026 15:00"'))
     assert "(event)" in reply
+
+
+async def test_one_pending_poll_job_that_plans_the_next_and_forgets_old_runs(tmp_path):
+    from bot.scheduler import Scheduler
+    from commands.knowledge_feeds import POLL_GROUP, plan_polling
+    from storage.models.core import ScheduledJob
+
+    services = await make_services(tmp_path / "data", modules=["core", "knowledge"], now=NOW)
+    clock = [NOW]
+    services.clock = lambda: clock[0]
+
+    async def jobs():
+        async with services.db.session() as s:
+            return list((await s.scalars(select(ScheduledJob).where(ScheduledJob.group_key == POLL_GROUP)
+                                         .order_by(ScheduledJob.run_at))).all())
+
+    assert await jobs() == []                        # no feeds: nothing planned
+    with FeedServer() as server:
+        services.settings.knowledge.feeds = [feed(f"{server.url}/rss.xml")]
+        await plan_polling(services)
+        await plan_polling(services)                 # a restart does not plan a second one
+        [first] = await jobs()
+        assert first.status == "pending" and first.run_at == NOW
+        scheduler = Scheduler(services, lambda: None)
+        services.scheduler = scheduler
+        await scheduler.run(first.id)
+        done, nxt = await jobs()
+        assert (done.id, done.status) == (first.id, "done")
+        assert nxt.status == "pending" and nxt.run_at == NOW + timedelta(hours=1)
+        clock[0] = NOW + timedelta(hours=1)
+        await scheduler.run(nxt.id)
+        rows = await jobs()
+        assert [r.status for r in rows] == ["done", "pending"] and first.id not in [r.id for r in rows]
+        assert len(server.headers_for("/rss.xml")) == 2
+        await scheduler.shutdown()
+    services.settings.knowledge.feeds = []
+    await plan_polling(services)
+    assert [r.status for r in await jobs()][-1] == "cancelled"
+    await services.db.dispose()
