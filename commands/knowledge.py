@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.framework import Choice, Cog, Converter, Int, Role, Text, When, Word, argument, option
 from bot.framework.errors import BadArgument
 from bot.framework.tokens import split
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from bot.render import md_escape, md_link
 from storage import topics
 from storage.bundled import DataSet
@@ -145,7 +145,7 @@ async def tell_facilitators(ctx, item: KnowledgeItem) -> None:
     if not room:
         return
     p = ctx.settings.bot.command_prefix
-    t = ctx.t
+    t = Translator(ctx.settings.bot.language, ctx.settings.bot.timezone)  # the room's language, not the sharer's
     ctx.send_to_room(room, t("{user} shared {title} (item #{id}); it waits for approval: `{prefix}approve {id}` or "
                              "`{prefix}reject {id}`.", user=md_escape(ctx.sender), title=md_link(item.title, item.url),
                              id=item.id, prefix=p))
@@ -311,6 +311,42 @@ async def knowledge(ctx, query=None, topic=None, kind=None):
         header += "\n\n" + t("Filters: {filters}.", filters=", ".join(filters))
     lines = [list_item(t, item, n, ctx.now) for n, item in enumerate(items, 1)]
     await ctx.reply_pages(header, lines, t("Details: `{prefix}knowledge <number>`.", prefix=p))
+
+
+# --------------------------------------------------------------------------- plain questions
+# Words that make a question one for the shared knowledge ("welke lessen zijn er over hitte?").
+QUESTION_WORDS = {
+    "kennis": None, "ervaring": "lesson", "ervaringen": "lesson", "lessen": "lesson", "geleerde": "lesson",
+    "lessons": "lesson", "learned": "lesson", "learnt": "lesson", "experiences": "lesson",
+    "voorbeeld": "case", "voorbeelden": "case", "praktijkvoorbeelden": "case", "casus": "case",
+    "casussen": "case", "cases": "case", "examples": "case",
+    "handreiking": "tool", "handreikingen": "tool", "toolkit": "tool", "tools": "tool",
+    "publicaties": "publication", "rapporten": "publication", "publications": "publication", "reports": "publication",
+    "evenementen": "event", "bijeenkomsten": "event", "webinars": "event", "events": "event",
+    "trainingen": "training", "cursussen": "training", "opleidingen": "training", "courses": "training",
+    "trainings": "training", "datasets": "dataset",
+}
+QUESTION_FILLER = frozenset("""
+welke wat zijn er is over voor van de het een in op met wie weet weten heeft hebben iets zoek ik we wij kun
+kunnen kan mij me our any are there what which about on for the a an of in do does know anyone has have
+shared gedeeld delen deel learned geleerd geleerde lessen lessons kennis knowledge find vind please graag
+""".split())
+
+
+@cog.question
+async def knowledge_question(ctx, text: str) -> bool:
+    words = re.findall(r"[a-zà-ÿ0-9-]+", text[:2000].lower())
+    hits = [w for w in words if w in QUESTION_WORDS]
+    if not hits:
+        return False
+    kind = next((QUESTION_WORDS[w] for w in hits if QUESTION_WORDS[w] and QUESTION_WORDS[w] not in ("lesson",)),
+                None)
+    query = " ".join(w for w in words if w not in QUESTION_WORDS and w not in QUESTION_FILLER)
+    p = ctx.settings.bot.command_prefix
+    command = f"{p}knowledge {query}".strip() + (f" --kind {kind}" if kind else "")
+    await ctx.reply(ctx.t("I searched the shared knowledge. (Same as `{command}`.)", command=command.replace("`", "'")))
+    await knowledge.callback(ctx, query=query, topic=None, kind=kind)
+    return True
 
 
 # --------------------------------------------------------------------------- moderation

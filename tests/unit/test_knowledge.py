@@ -349,3 +349,19 @@ async def test_one_pending_poll_job_that_plans_the_next_and_forgets_old_runs(tmp
     await plan_polling(services)
     assert [r.status for r in await jobs()][-1] == "cancelled"
     await services.db.dispose()
+
+
+async def test_plain_questions_search_the_shared_knowledge(chat):
+    reply = plain(await chat.send("welke ervaringen zijn er met stresstest?", direct=True))
+    assert "!knowledge stresstest" in reply and "Help! De stresstest en wat moet ik nu?" in reply
+    reply = plain(await chat.send("are there any examples of a digital twin?", direct=True))
+    assert "--kind case" in reply and "Rotterdam" in reply
+    assert "searched the shared knowledge" not in plain(await chat.send("hoe laat is het?", direct=True))
+
+
+async def test_a_pending_item_is_announced_in_the_facilitators_room(chat):
+    chat.services.settings.knowledge.moderation = True
+    chat.services.settings.bot.facilitators_room = "!facil:test"
+    outs = await chat.send('!share https://testdam.nl/x "Iets nieuws over laadpalen"', sender="@bob:test")
+    note = [o for o in outs if o.room_id == "!facil:test"]
+    assert len(note) == 1 and "!approve 27" in note[0].markdown and "@bob" in note[0].markdown
