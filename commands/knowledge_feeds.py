@@ -165,8 +165,11 @@ async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dic
     slack = min(interval / 10, timedelta(seconds=60))
     urls = [str(f.url) for f in settings.feeds]
     states = {s.url: s for s in (await db.scalars(select(KnowledgeFeed).where(KnowledgeFeed.url.in_(urls)))).all()}
-    due = []
+    due, seen = [], set()
     for feed in settings.feeds:
+        if str(feed.url) in seen:
+            continue  # listed twice in the config: one state row, one poll
+        seen.add(str(feed.url))
         state = states.get(str(feed.url))
         if force or state is None or state.next_attempt is None or _aware(state.next_attempt) <= now + slack:
             due.append((feed, state))

@@ -187,6 +187,13 @@ class KnowledgeSettings(BaseModel):
         organisation: str | None = None                   # shown with its items; default: the feed's title
         moderation: bool | None = None                    # None: as knowledge.moderation
 
+        @field_validator("url")
+        @classmethod
+        def _short_enough(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+            if len(str(value)) > 1000:
+                raise ValueError("a feed URL of at most 1000 characters is expected")
+            return value
+
         @field_validator("topics")
         @classmethod
         def _known_topics(cls, value: list[str]) -> list[str]:

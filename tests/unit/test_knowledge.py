@@ -234,6 +234,7 @@ async def test_feeds_conditional_requests_backoff_and_dedup(tmp_path):
             feed(f"{server.url}/changing.xml", kind="publicatie"),
             feed(f"{server.url}/conditional.xml", moderation=True),
             feed(f"{server.url}/down.xml"),
+            feed(f"{server.url}/rss.xml"),                       # listed twice by mistake: polled once
         ]
         async with services.db.transaction() as s:
             first = await poll_feeds(services, s, NOW)
@@ -365,3 +366,20 @@ async def test_a_pending_item_is_announced_in_the_facilitators_room(chat):
     outs = await chat.send('!share https://testdam.nl/x "Iets nieuws over laadpalen"', sender="@bob:test")
     note = [o for o in outs if o.room_id == "!facil:test"]
     assert len(note) == 1 and "!approve 27" in note[0].markdown and "@bob" in note[0].markdown
+
+
+def test_feed_settings_are_checked(tmp_path):
+    import yaml as _yaml
+    from config.settings import ConfigError, load_settings
+    for bad, needle in [({"url": "ftp://x.nl/f"}, "knowledge.feeds.0.url"),
+                        ({"url": "https://x.nl/f", "topics": ["poetry"]}, "unknown topic 'poetry'"),
+                        ({"url": "https://x.nl/f", "kind": "poem"}, "unknown kind 'poem'"),
+                        ({"url": "https://x.nl/" + "a" * 1000}, "at most 1000 characters")]:
+        path = tmp_path / "config.yaml"
+        path.write_text(_yaml.safe_dump({"knowledge": {"feeds": [bad]}}), encoding="utf-8")
+        with pytest.raises(ConfigError, match=re.escape(needle)):
+            load_settings(path)
+    ok = KnowledgeSettings.model_validate({"feeds": [{"url": "https://x.nl/f", "topics": ["hittestress"],
+                                                     "kind": "evenement"}], "poll_interval": "15m"})
+    assert ok.feeds[0].topics == ["climate-adaptation"] and ok.feeds[0].kind == "event"
+    assert ok.poll_interval == timedelta(minutes=15)
