@@ -7,7 +7,7 @@ configured facilitators `!approve <n>` / `!reject <n> [reason]` (moderation) and
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 

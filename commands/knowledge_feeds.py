@@ -10,16 +10,17 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
 import feedparser
 from sqlalchemy import delete, or_, select, update
 
+from bot import __version__
 from bot.framework import Role
-from bot.i18n import N_
 from bot.render import md_escape, md_link
+from bot.timeparse import human_duration
 from commands.knowledge import cog
 from storage.knowledge_data import (
     BadURL, clean_url, guess_language, html_to_text, index_item, infer_topics, merge_into, url_key,
@@ -36,7 +37,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ENTRIES = 50          # per feed per poll: a feed's first poll brings its recent entries, not its archive
 CONCURRENT_FETCHES = 4
 MAX_BACKOFF = timedelta(hours=24)
-USER_AGENT = "dsih-bot feed reader (+https://github.com/; Dutch Societal Innovation Hub)"
+USER_AGENT = f"dsih-bot/{__version__} feed reader (Dutch Societal Innovation Hub)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
 
@@ -222,7 +223,6 @@ async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dic
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import timezone
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
@@ -309,9 +309,6 @@ async def feeds(ctx):
             line += "  \n" + t("not polled yet")
         lines.append(line)
     interval = ctx.settings.knowledge.poll_interval
-    from bot.timeparse import human_duration
     await ctx.reply_pages(t.n("{count} feed, polled every {interval}:", "{count} feeds, polled every {interval}:",
                               len(configured), interval=human_duration(interval, ctx.lang)), lines)
 
-
-_ = N_  # msgids above are marked where they are used
