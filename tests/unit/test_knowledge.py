@@ -357,7 +357,7 @@ async def test_one_pending_poll_job_that_plans_the_next_and_forgets_old_runs(tmp
 
 async def test_plain_questions_search_the_shared_knowledge(chat):
     reply = plain(await chat.send("welke ervaringen zijn er met stresstest?", direct=True))
-    assert "!knowledge stresstest" in reply and "Help! De stresstest en wat moet ik nu?" in reply
+    assert "!kennis stresstest" in reply and "Help! De stresstest en wat moet ik nu?" in reply
     reply = plain(await chat.send("are there any examples of a digital twin?", direct=True))
     assert "--kind case" in reply and "Rotterdam" in reply
     assert "searched the shared knowledge" not in plain(await chat.send("hoe laat is het?", direct=True))
