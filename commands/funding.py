@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument

@@ -70,6 +70,8 @@ class DataFile:
     reindex: Callable[[Any], Awaitable[None]] | None = None    # refresh the search index
     stamp: Callable[[str], dict[str, Any]] = lambda actor: {}  # extra columns set on every upsert
     key_column: str = "id"            # the column a CSV file must have (knowledge items are keyed by url)
+    match_column: str = "id"          # the table column a record's id is matched against on upsert
+    on_create: Callable[[], dict[str, Any]] = lambda: {}       # defaults for rows the import adds
 
     # -- database -------------------------------------------------------------------
     async def import_file(self, db, path, actor: str) -> str:
@@ -86,17 +88,20 @@ class DataFile:
 
     async def upsert(self, session, records: list[BaseModel], actor: str) -> tuple[int, int]:
         ids = [r.id for r in records]
+        column = getattr(self.table, self.match_column)
         existing: dict[str, Any] = {}
         for i in range(0, len(ids), 500):  # stay under the databases' bound-parameter limits
-            existing.update({r.id: r for r in (await session.scalars(
-                select(self.table).where(self.table.id.in_(ids[i:i + 500])))).all()})
+            existing.update({getattr(r, self.match_column): r for r in (await session.scalars(
+                select(self.table).where(column.in_(ids[i:i + 500])))).all()})
         created = updated = 0
-        stamp = {"updated_at": datetime.now(timezone.utc), **self.stamp(actor)}
+        stamp = dict(self.stamp(actor))
+        if "updated_at" in self.table.__table__.columns:
+            stamp["updated_at"] = datetime.now(timezone.utc)
         for rec in records:
             values = {**rec.to_row(), **stamp}
             row = existing.get(rec.id)
             if row is None:
-                session.add(self.table(**values))
+                session.add(self.table(**{**self.on_create(), **values}))
                 created += 1
             else:
                 for k, v in values.items():

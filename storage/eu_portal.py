@@ -150,14 +150,14 @@ def _budget(md: dict[str, Any]) -> dict[str, Any]:
         for v in (years.values() if isinstance(years, dict) else []):
             try:
                 total += int(float(v))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 pass
     first = actions[0]
 
     def money(key):
         try:
             v = int(float(first.get(key) or 0))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
         return v if v > 0 else None
 

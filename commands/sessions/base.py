@@ -48,6 +48,27 @@ class TopicConverter(Converter):
         raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=close)
 
 
+def session_details(fn):
+    """The options that describe a session, declared once for `session new` and
+    `session poll` (whose session is created when the poll closes)."""
+    from datetime import timedelta
+
+    from bot.framework import Duration, Text, option
+    details = [
+        option("duration", Duration(minimum=timedelta(minutes=10), maximum=timedelta(hours=12)), aliases=("duur",),
+               help=N_("how long, e.g. 90m or 2h (default from the config)")),
+        option("project", Text(max_length=1000), help=N_("the project under review: name and short description")),
+        option("question", Text(max_length=1000), aliases=("vraag",), help=N_("what the presenter wants reviewed")),
+        option("topic", TopicConverter(), aliases=("thema",), help=N_("one of the hub's topics, e.g. climate adaptation")),
+        option("capacity", Int(minimum=1, maximum=500), aliases=("plaatsen", "capaciteit"), help=N_("number of places")),
+        option("where", Text(max_length=500), aliases=("waar", "locatie", "location"),
+               help=N_("a room, an address or a video link")),
+    ]
+    for declare in reversed(details):  # as if written as decorators, top to bottom
+        fn = declare(fn)
+    return fn
+
+
 # `!session <id>` shows one session; subcommands (new, join, …) hang off this command.
 @cog.command("session", dutch=("sessie",))
 @argument("number", SessionId(), help=N_("the session number, e.g. 12"))

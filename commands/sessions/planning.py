@@ -22,7 +22,7 @@ from bot.render import md_escape
 from bot.scheduler import JobSkipped
 from bot.timeparse import human_duration
 from commands.sessions.base import (
-    ROLE_LABELS, ROLE_SYNONYMS, TopicConverter, cog, get_session, going_count, group_of, participants,
+    ROLE_LABELS, ROLE_SYNONYMS, TopicConverter, cog, session_details, get_session, going_count, group_of, participants,
     planner, replan, require_manage, require_planned, room_translator, session, stamp, tell,
     tell_participants, title_of, topic_label, when_of,
 )
@@ -100,14 +100,7 @@ def _local_series(start: datetime, every: timedelta, until: datetime, zone: Zone
 @session.subcommand("new", dutch=("nieuw",), role=Role.ROOM_FACILITATOR)
 @argument("title", Text(max_length=200), help=N_("the title, in quotes if it has spaces"))
 @argument("when", When(), rest=True, help=N_("when it starts, e.g. dinsdag 14:00, 3 december 14:00, next tuesday 2pm"))
-@option("duration", Duration(minimum=timedelta(minutes=10), maximum=timedelta(hours=12)), aliases=("duur",),
-        help=N_("how long, e.g. 90m or 2h (default from the config)"))
-@option("project", Text(max_length=1000), help=N_("the project under review: name and short description"))
-@option("question", Text(max_length=1000), aliases=("vraag",), help=N_("what the presenter wants reviewed"))
-@option("topic", TopicConverter(), aliases=("thema",), help=N_("one of the hub's topics, e.g. climate adaptation"))
-@option("capacity", Int(minimum=1, maximum=500), aliases=("plaatsen", "capaciteit"), help=N_("number of places"))
-@option("where", Text(max_length=500), aliases=("waar", "locatie", "location"),
-        help=N_("a room, an address or a video link"))
+@session_details
 @option("every", Duration(minimum=timedelta(days=1), maximum=timedelta(weeks=26)), aliases=("elke", "iedere"),
         help=N_("repeat, e.g. 4w (a series); needs --until"))
 @option("until", When(), aliases=("tot",), help=N_("last date of a series, e.g. 2027-06-30"))

@@ -19,13 +19,13 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from bot import outbox
-from bot.framework import Duration, Int, Text, argument, option
+from bot.framework import Int, Text, argument
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
 from bot.i18n import N_, Translator
 from bot.render import md_escape
 from bot.timeparse import TimeParseError, example, parse_when
-from commands.sessions.base import TopicConverter, cog, session, title_of, when_of
+from commands.sessions.base import cog, session, session_details, title_of, when_of
 from commands.sessions.calendar import ics_attachment
 from commands.sessions.planning import add_participant, create_session
 from storage.models.core import OutboxMessage
@@ -57,14 +57,7 @@ class PollId(Int):
 @argument("title", Text(max_length=200), help=N_("the title, in quotes if it has spaces; or close, or a poll number"))
 @argument("slots", Text(max_length=2000), required=False, rest=True,
           help=N_("the times to choose from, separated by |, e.g. dinsdag 14:00 | woensdag 10:00"))
-@option("duration", Duration(minimum=timedelta(minutes=10), maximum=timedelta(hours=12)), aliases=("duur",),
-        help=N_("how long, e.g. 90m or 2h (default from the config)"))
-@option("project", Text(max_length=1000), help=N_("the project under review: name and short description"))
-@option("question", Text(max_length=1000), aliases=("vraag",), help=N_("what the presenter wants reviewed"))
-@option("topic", TopicConverter(), aliases=("thema",), help=N_("one of the hub's topics, e.g. climate adaptation"))
-@option("capacity", Int(minimum=1, maximum=500), aliases=("plaatsen", "capaciteit"), help=N_("number of places"))
-@option("where", Text(max_length=500), aliases=("waar", "locatie", "location"),
-        help=N_("a room, an address or a video link"))
+@session_details
 async def session_poll(ctx, title, slots, duration, project, question, topic, capacity, where):
     """Let the room vote on times for a session, with a Matrix poll.
 
