@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.messages import Outgoing
@@ -63,20 +63,15 @@ def file_content(out: Outgoing) -> dict:
     return content
 
 
-async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: str, key: str) -> list[OutboxMessage]:
-    """Add rows for `outgoing`; `key` (a command's event id, a job id) makes the
-    transaction ids deterministic."""
-    rows = []
-    index = 0
+def build_rows(outgoing: list[Outgoing], *, origin: str, key: str) -> list[dict]:
+    """The outbox rows (as column values) for `outgoing`; `key` (a command's event id, a
+    job id, a digest's subscription and period) makes the transaction ids deterministic."""
+    rows: list[dict] = []
 
     def add(content: dict, out: Outgoing, event_type: str, attachment: bytes | None = None) -> None:
-        nonlocal index
-        row = OutboxMessage(txn_id=txn_id(key, index), room_id=out.room_id, to_user=out.to_user, content=content,
-                            status="pending", attempts=0, origin=origin[:255], event_type=event_type,
-                            attachment=attachment)
-        session.add(row)
-        rows.append(row)
-        index += 1
+        rows.append(dict(txn_id=txn_id(key, len(rows)), room_id=out.room_id, to_user=out.to_user, content=content,
+                         status="pending", attempts=0, origin=origin[:255], event_type=event_type,
+                         attachment=attachment))
 
     for out in outgoing:
         if out.event_type != "m.room.message":
@@ -90,6 +85,21 @@ async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: st
         if out.attachment is not None:
             add(file_content(out), out, "m.room.message", out.attachment.data)
     return rows
+
+
+async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: str, key: str) -> list[OutboxMessage]:
+    """Add rows for `outgoing` in the caller's transaction (see build_rows)."""
+    rows = [OutboxMessage(**values) for values in build_rows(outgoing, origin=origin, key=key)]
+    session.add_all(rows)
+    return rows
+
+
+async def enqueue_many(session: AsyncSession, values: list[dict]) -> None:
+    """Rows from build_rows for many messages at once (a broadcast), as one executemany:
+    ORM inserts that need their ids back go one by one on SQLite."""
+    if values:
+        now = datetime.now(timezone.utc)
+        await session.execute(insert(OutboxMessage), [{**v, "created_at": now} for v in values])
 
 
 @dataclass

@@ -212,8 +212,11 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
     fresh = 0
 
     def similar(title: str) -> bool:
+        # Numbers must agree: "Webinar 1" and "Webinar 2" are two items, however alike.
         key = title_key(title)
-        return any(fuzz.token_sort_ratio(key, other) >= SIMILAR_TITLE for other in shown_titles)
+        digits = re.findall(r"\d+", key)
+        return any(fuzz.token_sort_ratio(key, other) >= SIMILAR_TITLE and re.findall(r"\d+", other) == digits
+                   for other in shown_titles)
 
     def take(pool, limit, kind):
         picked, more = [], 0

@@ -160,10 +160,10 @@ async def _write(services, chunk) -> None:
         records = [record for _, _, record, _ in chunk if record is not None]
         if records:
             await session.execute(insert(DigestRecord), records)
-        for sub, _, record, markdown in chunk:
-            if markdown:
-                await outbox.enqueue(session, [outgoing_for(sub, markdown)], origin=f"digest {sub.id}",
-                                     key=record["outbox_key"])
+        await outbox.enqueue_many(session, [
+            row for sub, _, record, markdown in chunk if markdown
+            for row in outbox.build_rows([outgoing_for(sub, markdown)], origin=f"digest {sub.id}",
+                                         key=record["outbox_key"])])
 
 
 async def run_alerts(services, now: datetime) -> int:
@@ -206,9 +206,10 @@ async def run_alerts(services, now: datetime) -> int:
         try:
             async with services.db.transaction() as session:
                 await session.execute(insert(DeadlineAlert), [r for _, rows, _, _ in chunk for r in rows])
-                for sub, _, markdown, key in chunk:
-                    await outbox.enqueue(session, [outgoing_for(sub, markdown)], origin=f"deadline alert {sub.id}",
-                                         key=key)
+                await outbox.enqueue_many(session, [
+                    row for sub, _, markdown, key in chunk
+                    for row in outbox.build_rows([outgoing_for(sub, markdown)], origin=f"deadline alert {sub.id}",
+                                                 key=key)])
         except IntegrityError:
             log.warning("deadline alert chunk rolled back (already sent by an overlapping run)")
     return len(plans)
