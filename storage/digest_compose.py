@@ -178,7 +178,7 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
         nxt = next_deadline(probe, now)
         if nxt is not None and nxt[0] <= now + horizon:
             cand.deadlines.append(Deadline(fid, title, title_nl, nxt[0], themes))
-        if updated_at is not None and updated_at > since:
+        if updated_at is not None and since < updated_at <= cutoff:
             cand.instruments.append(Instrument(fid, title, title_nl, themes, updated_at))
     cand.deadlines.sort(key=lambda d: (d.at, d.id))
     cand.instruments.sort(key=lambda i: (i.updated_at, i.id), reverse=True)
@@ -265,7 +265,7 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
         part.instruments, _ = take(new_instr, max_items, "funding")
         fresh += len(new_instr)
         part.sessions, _ = take((s for s in cand.sessions if s.topic == topic), max_items, "session")
-        fresh += sum(1 for s in part.sessions if s.created_at > watermark)
+        fresh += sum(1 for s in part.sessions if watermark < s.created_at <= cand.cutoff)
         part.labs, more = take((lab for lab in cand.labs if topic in lab.themes and lab.updated_at > watermark),
                                max_items, "lab")
         fresh += len(part.labs) + more

@@ -110,8 +110,9 @@ def _prefix_topic(raw: str) -> str:
 def subscriber_of(ctx, room: bool) -> str:
     if not room:
         return ctx.sender
-    if ctx.incoming.is_direct or not ctx.incoming.room_grants_roles:
+    if ctx.incoming.is_direct:
         raise CheckFailure("Use --room in the community room itself; a direct chat cannot be subscribed.")
+    # ctx.role counts the room's power levels only where the room grants roles (see Access).
     if not ctx.has_role(Role.ROOM_FACILITATOR):
         raise CheckFailure("Only a facilitator of this room can subscribe it or change its digest.")
     return ctx.incoming.room_id
