@@ -3,7 +3,9 @@ services -> dispatcher, scheduler and outbox."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from bot.framework.context import Services
 from bot.framework.dispatcher import Dispatcher
@@ -24,9 +26,19 @@ async def build_services(settings: Settings, *, bot_user_id: str, modules: list[
                     allowed_users=settings.bot.allowed_users, own_server=settings.server_name)
     services = Services(settings=settings, db=db, registry=registry, access=access, bot_user_id=bot_user_id,
                         started_at=datetime.now(timezone.utc))
+    if settings.bot.pretend_now is not None:
+        services.clock = pretend_clock(settings.bot.pretend_now)
+        log.warning("pretending the time is %s (bot.pretend_now; for tests and demos)", settings.bot.pretend_now)
     for hook in registry.startup_hooks:
         await hook(services)
     return services
+
+
+def pretend_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that starts at `start` and advances with real (monotonic) time."""
+    t0 = time.monotonic()
+    start = start.astimezone(timezone.utc)
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
 
 
 def build_dispatcher(services: Services) -> Dispatcher:

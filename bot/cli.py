@@ -1,4 +1,4 @@
-"""`dsih-bot` command line: run, console, check-config, db upgrade, import, export."""
+"""`dsih-bot` command line: run, console, check-config, db upgrade, import, export, refresh."""
 from __future__ import annotations
 
 import argparse
@@ -21,9 +21,10 @@ def _settings(args) -> Settings:
     return load_settings(getattr(args, "config", None))
 
 
-def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.logging.level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+def _setup_logging(settings: Settings, fmt: str | None = None) -> None:
+    from bot.logs import setup
+
+    setup(settings.logging.level, fmt or settings.logging.format)
     # nio logs every 429 and timeout at WARNING itself; our outbox and sync loop report those.
     logging.getLogger("nio").setLevel(max(logging.ERROR, logging.getLogger().level))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -33,7 +34,7 @@ def _setup_logging(settings: Settings) -> None:
 def cmd_run(args) -> int:
     settings = _settings(args)
     settings.require_matrix()
-    _setup_logging(settings)
+    _setup_logging(settings, args.log_format)
     from bot.matrix.runtime import MatrixRuntime
 
     return asyncio.run(MatrixRuntime(settings).run())
@@ -129,12 +130,70 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    from storage.backup import backup
+
+    settings = _settings(args)
+    _setup_logging(settings)
+    path = Path(args.file)
+    if not path.parent.is_dir():
+        print(f"backup failed: folder {path.parent} does not exist", file=sys.stderr)
+        return 1
+    counts = asyncio.run(_with_db(settings, lambda db: backup(db, path)))
+    print(f"backup written to {path}: {sum(counts.values())} rows in {len(counts)} tables")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from commands import build_registry
+    from storage.backup import BackupError, restore
+    from storage.db import Database
+
+    settings = _settings(args)
+    _setup_logging(settings)
+    rebuild = [d.reindex for d in build_registry().datasets.values()]
+
+    async def work():
+        db = Database(settings.storage.effective_database_url)
+        try:
+            return await restore(db, Path(args.file), reindex=rebuild)
+        finally:
+            await db.dispose()
+
+    try:
+        counts = asyncio.run(work())
+    except (BackupError, FileNotFoundError) as exc:
+        print(f"restore failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {sum(counts.values())} rows in {len(counts)} tables; search indexes rebuilt")
+    return 0
+
+
+def cmd_refresh(args) -> int:
+    """Fetch fresh data from an external source into the database (meant for a nightly timer)."""
+    from storage.eu_portal import PortalError
+    from storage.funding_refresh import refresh_eu_ft
+
+    settings = _settings(args)
+    _setup_logging(settings)
+    # bot.pretend_now (tests and demos) also sets the refresh's "now", so staleness can be shown.
+    now = settings.bot.pretend_now
+    try:
+        report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(db, settings, now=now, actor="cli")))
+    except PortalError as exc:
+        print(f"refresh failed, nothing was changed: {exc}", file=sys.stderr)
+        return 1
+    print(report.line())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dsih-bot", description="Community bot of the Dutch Societal Innovation Hub")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser("run", help="connect to the homeserver and serve")
     r.add_argument("--config", "-c", required=True)
+    r.add_argument("--log-format", choices=("text", "json"), help="log lines as text (default) or JSON lines")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("console", help="try every command in a terminal, no homeserver needed")
@@ -165,12 +224,29 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--config", "-c")
     i.set_defaults(func=cmd_import)
 
+    f = sub.add_parser("refresh", help="fetch fresh records from an external source (e.g. nightly)")
+    f.add_argument("kind", choices=("funding",))
+    f.add_argument("--source", choices=("eu-ft",), default="eu-ft",
+                   help="eu-ft: open and forthcoming calls of the EU Funding & Tenders portal")
+    f.add_argument("--config", "-c")
+    f.set_defaults(func=cmd_refresh)
+
     e = sub.add_parser("export", help="export a data set")
     e.add_argument("kind", choices=_datasets())
     e.add_argument("--format", "-f", choices=("yaml", "json", "csv"), default="yaml")
     e.add_argument("--output", "-o")
     e.add_argument("--config", "-c")
     e.set_defaults(func=cmd_export)
+
+    b = sub.add_parser("backup", help="a consistent copy of the database while the bot runs (SQLite or PostgreSQL)")
+    b.add_argument("file", help="e.g. dsih-backup-2026-11-25.jsonl.gz (written with mode 0600)")
+    b.add_argument("--config", "-c")
+    b.set_defaults(func=cmd_backup)
+
+    rs = sub.add_parser("restore", help="load a backup into an empty database (also from SQLite into PostgreSQL)")
+    rs.add_argument("file")
+    rs.add_argument("--config", "-c")
+    rs.set_defaults(func=cmd_restore)
     return p
 
 

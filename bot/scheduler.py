@@ -226,10 +226,13 @@ class Scheduler:
                     row.note = skip.reason[:255]
                     ctx.outgoing.clear()
                     status = "skipped"
+                    services.metrics.jobs.labels(row.kind, "skipped").inc()
                 else:
                     status = "done"
                     key = f"job:{row.id}" if not row.recurrence else f"job:{row.id}:{occurrence.isoformat()}"
                     await outbox.enqueue(session, ctx.outgoing, origin=f"job {row.kind} {row.id}", key=key)
+                    services.metrics.jobs.labels(row.kind, "done").inc()
+                    services.metrics.job_lateness.labels(row.kind).observe(max(0.0, (self.now() - occurrence).total_seconds()))
                 row.done_at = self.now()
                 nxt = next_occurrence(occurrence, row.recurrence) if row.recurrence else None
                 if nxt is not None and row.recurrence.get("skip_missed"):
@@ -257,6 +260,7 @@ class Scheduler:
                 return None
             row.attempts = (row.attempts or 0) + 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            self.services.metrics.jobs.labels(row.kind, "failed" if row.attempts >= MAX_ATTEMPTS else "retry").inc()
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
                 log.error("job %s (%s) failed %d times; giving up", job_id, row.kind, row.attempts, exc_info=exc)

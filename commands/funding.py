@@ -21,8 +21,8 @@ from bot.render import md_escape, md_link
 from storage import topics
 from storage.bundled import DataSet
 from storage.funding_data import (
-    APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, deadlines_of, days_left, load_sample_data,
-    next_deadline, record_of, reindex, search_fields, status_of,
+    APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, accepting, deadline_infos, deadlines_of, days_left,
+    is_outdated, load_sample_data, next_deadline, next_deadline_info, record_of, reindex, search_fields, status_of,
 )
 from storage.models.core import AuditLog
 from storage.models.funding import FundingInstrument
@@ -33,7 +33,12 @@ cog = Cog("funding", N_("Funding"))
 LEVEL_LABELS = {"eu": N_("EU"), "national": N_("national"), "provincial": N_("provincial"),
                 "regional": N_("regional"), "local": N_("local")}
 STATUS_LABELS = {"open": N_("open"), "forthcoming": N_("forthcoming"), "closed": N_("closed"),
-                 "continuous": N_("continuous (apply any time)")}
+                 "continuous": N_("continuous (apply any time)"),
+                 "invitation_only": N_("closed to new applicants (stage 2 by invitation)"),
+                 "unknown": N_("status unknown (no dates known): check the source")}
+KIND_LABELS = {"grant": N_("grant"), "procurement": N_("procurement, not a grant"), "loan": N_("loan"),
+               "guarantee": N_("guarantee"), "prize": N_("prize")}
+PORTAL_STATUS_LABELS = {"open": N_("open"), "forthcoming": N_("forthcoming"), "closed": N_("closed")}
 APPLICANT_LABELS = {"municipality": N_("municipality"), "province": N_("province"), "water_board": N_("water board"),
                     "central_government": N_("central government"), "company": N_("company"), "sme": N_("SME"),
                     "knowledge_institution": N_("knowledge institution"), "ngo": N_("NGO"),
@@ -97,7 +102,7 @@ class Filters:
             out.append((t("applicant {value}", value=f"**{t(APPLICANT_LABELS[self.applicant])}**"),
                         lambda r: self.applicant in (r.eligible_applicants or [])))
         if self.open:
-            out.append((t("open now"), lambda r: status_of(r, now) in ("open", "continuous")))
+            out.append((t("open now"), lambda r: accepting(r, now)))
         if self.closing_within:
             end = now + self.closing_within
             days = max(1, round(self.closing_within.total_seconds() / 86400))
@@ -118,7 +123,7 @@ class Outcome:
     applied: list[str] = field(default_factory=list)
 
 
-_STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "closed": 3}
+_STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "unknown": 3, "invitation_only": 4, "closed": 5}
 
 
 def _sort_key(now):
@@ -138,7 +143,8 @@ async def find(ctx, query: str, filters: Filters) -> Outcome:
         for doc_id, score in hits:
             r = by_id.get(doc_id)
             if r is not None:
-                scored.append((score + (0.0 if status_of(r, now) == "closed" else 0.1), r))
+                # Only what a newcomer can apply for (now or soon) gets a lift; unknown is neutral.
+                scored.append((score + (0.1 if status_of(r, now) in ("open", "continuous", "forthcoming") else 0.0), r))
         scored.sort(key=lambda p: -p[0])
         candidates = [r for _, r in scored]
     else:
@@ -189,55 +195,104 @@ def grant_text(t, r: FundingInstrument) -> str | None:
     return None
 
 
+def status_text(t, r: FundingInstrument, now: datetime) -> str:
+    status = status_of(r, now)
+    if status == "continuous" and not deadlines_of(r):
+        return t("continuous, until the budget runs out: check")
+    return t(STATUS_LABELS[status])
+
+
+def _indicative(t, indicative: bool) -> str:
+    return " " + t("(indicative date)") if indicative else ""
+
+
 def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
     status = status_of(r, now)
-    nd = next_deadline(r, now)
+    nd = next_deadline_info(r, now)
     if nd:
-        at, label = nd
-        days = days_left(at, now, t.tz)
-        when = t.datetime(at)
+        days = days_left(nd.at, now, t.tz)
         if days <= 0:
             left = t("today")
         else:
             left = t.n("{count} day left", "{count} days left", days)
-        stage = f" ({md_escape(label)})" if label and label != "deadline" else ""
-        return t("next deadline {when}{stage}, {left}", when=when, stage=stage, left=left)
+        if status == "continuous":   # the end of a scheme one can apply to any time
+            return t("runs until {date}, {left}", date=t.short_date(nd.at), left=left) + _indicative(t, nd.indicative)
+        stage = f" ({md_escape(deadline_label(t, nd.label))})" if nd.label and nd.label != "deadline" else ""
+        return (t("next deadline {when}{stage}, {left}", when=t.datetime(nd.at), stage=stage, left=left)
+                + _indicative(t, nd.indicative))
     if status == "continuous":
         return t("no fixed deadline")
     if status == "forthcoming" and r.opens_on:
-        return t("opens {date}", date=t.short_date(r.opens_on))
-    dl = deadlines_of(r)
+        return t("opens {date}", date=t.short_date(r.opens_on)) + _indicative(t, bool(r.dates_indicative))
+    dl = deadline_infos(r)
     if dl:
-        return t("last deadline was {date}", date=t.short_date(dl[-1][0]))
+        return t("last deadline was {date}", date=t.short_date(dl[-1].at)) + _indicative(t, dl[-1].indicative)
     return t("no deadline known")
 
 
-def summary_line(t, r: FundingInstrument, now: datetime) -> str:
-    parts = [t(LEVEL_LABELS.get(r.level, r.level)), t(STATUS_LABELS[status_of(r, now)]), deadline_text(t, r, now)]
+DEADLINE_LABELS = {"stage 1": N_("stage 1"), "stage 2": N_("stage 2"), "end date": N_("end date"),
+                   "cut-off": N_("cut-off")}
+
+
+def deadline_label(t, label: str) -> str:
+    """Translate the common deadline labels; other labels are shown as written in the data."""
+    return t(DEADLINE_LABELS[label]) if label in DEADLINE_LABELS else label
+
+
+def freshness_note(t, r: FundingInstrument, now: datetime, stale_after) -> str | None:
+    """Say when a record may be out of date (last checked too long ago, or gone from its source)."""
+    if not is_outdated(r, now, stale_after):
+        return None
+    if r.stale:
+        seen = r.last_seen_at.date() if r.last_seen_at else r.last_checked
+        return t("⚠ no longer listed at its source (last seen {date}): may be out of date",
+                 date=t.short_date(seen) if seen else "?")
+    if r.last_checked is None:
+        return t("⚠ never checked: verify at the source")
+    return t("⚠ last checked {date}: may be out of date", date=t.short_date(r.last_checked))
+
+
+def _stale_after(ctx_or_settings):
+    settings = getattr(ctx_or_settings, "settings", ctx_or_settings)
+    return settings.funding.stale_after
+
+
+def summary_line(t, r: FundingInstrument, now: datetime, stale_after=None) -> str:
+    parts = [t(LEVEL_LABELS.get(r.level, r.level)), t(KIND_LABELS.get(r.kind or "grant", r.kind or "grant")),
+             status_text(t, r, now)]
+    if status_of(r, now) != "unknown" or deadline_infos(r):   # "unknown" already says no date is known
+        parts.append(deadline_text(t, r, now))
     grant = grant_text(t, r)
     if grant:
         parts.append(t("grant {amount}", amount=grant))
     if r.cofinancing_rate is not None:
         parts.append(t("covers {share} of costs", share=t.percent(r.cofinancing_rate)))
+    if stale_after is not None and (note := freshness_note(t, r, now, stale_after)):
+        parts.append(note)
     return " · ".join(parts)
 
 
-def list_item(t, r: FundingInstrument, n: int, now: datetime) -> str:
+def list_item(t, r: FundingInstrument, n: int, now: datetime, stale_after=None) -> str:
     head = f"**{n}. {md_link(title_of(r, t.lang), r.url)}**"
-    return f"{head}  \n{summary_line(t, r, now)} · `{r.id}`"
+    return f"{head}  \n{summary_line(t, r, now, stale_after)} · `{r.id}`"
 
 
-def full_record(t, r: FundingInstrument, now: datetime, prefix: str) -> str:
+def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after=None) -> str:
     lines = [f"### {md_link(title_of(r, t.lang), r.url)}"]
+    if stale_after is not None and (note := freshness_note(t, r, now, stale_after)):
+        lines.append(f"**{note}**")
     if t.lang == "nl" and r.title_nl and r.title_nl != r.title:
         lines.append(f"_{md_escape(r.title)}_")
     summary = (r.summary_nl if t.lang == "nl" and r.summary_nl else r.summary) or ""
     if summary:
         lines.append(md_escape(summary))
     facts: list[tuple[str, str]] = [
-        (t("Status"), t(STATUS_LABELS[status_of(r, now)])),
+        (t("Status"), status_text(t, r, now)),
+        (t("Kind"), t(KIND_LABELS.get(r.kind or "grant", r.kind or "grant"))),
         (t("Level"), t(LEVEL_LABELS.get(r.level, r.level))),
     ]
+    if r.external_status:
+        facts.append((t("Status at the source"), t(PORTAL_STATUS_LABELS.get(r.external_status, r.external_status))))
     if r.programme:
         facts.append((t("Programme"), md_escape(r.programme)))
     if r.identifier:
@@ -259,13 +314,14 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str) -> str:
     if r.cofinancing_rate is not None:
         facts.append((t("Funding rate"), t("{share} of eligible costs", share=t.percent(r.cofinancing_rate))))
     if r.opens_on:
-        facts.append((t("Opens"), t.date(r.opens_on)))
+        facts.append((t("Opens"), t.date(r.opens_on) + _indicative(t, bool(r.dates_indicative))))
     facts.append((t("Deadline model"), t(MODEL_LABELS.get(r.deadline_model, r.deadline_model))))
-    for at, label in deadlines_of(r):
-        days = days_left(at, now, t.tz)
+    for d in deadline_infos(r):
+        days = days_left(d.at, now, t.tz)
         rel = (t.n("{count} day left", "{count} days left", days) if days > 0
                else t("today") if days == 0 else t("passed"))
-        facts.append((t("Deadline ({label})", label=md_escape(label)), f"{t.datetime(at)} ({rel})"))
+        facts.append((t("Deadline ({label})", label=md_escape(deadline_label(t, d.label))),
+                      f"{t.datetime(d.at)} ({rel}){_indicative(t, d.indicative)}"))
     if r.deadline_note:
         facts.append((t("Note"), md_escape(r.deadline_note)))
     if r.url:
@@ -273,7 +329,12 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str) -> str:
     if r.source:
         facts.append((t("Source"), md_escape(r.source)))
     if r.last_checked:
-        facts.append((t("Last checked"), t.short_date(r.last_checked)))
+        checked = t.short_date(r.last_checked)
+        if r.checked_by:
+            checked = t("{date} by {who}", date=checked, who=md_escape(r.checked_by))
+        facts.append((t("Last checked"), checked))
+    if r.origin and r.origin != "bundled":
+        facts.append((t("Origin"), md_escape(r.origin) + (f" · `{md_escape_code(r.external_id)}`" if r.external_id else "")))
     lines.append("\n".join(f"- **{k}:** {v}" for k, v in facts))
     lines.append(f"_{t('ID: {id}', id=md_escape(r.id))}_")
     return "\n\n".join(lines)
@@ -312,7 +373,7 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
     applied = understood if understood is not None else outcome.applied
     if applied:
         header += "\n\n" + t("Filters: {filters}.", filters=", ".join(applied))
-    items = [list_item(t, r, n, ctx.now) for n, r in enumerate(outcome.rows, 1)]
+    items = [list_item(t, r, n, ctx.now, _stale_after(ctx)) for n, r in enumerate(outcome.rows, 1)]
     footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
     await ctx.reply_pages(header, items, footer)
 
@@ -342,7 +403,7 @@ async def funding(ctx, **args):
     if query and re.fullmatch(r"[a-z0-9][a-z0-9-]{1,118}", query.lower()):
         row = await ctx.db.get(FundingInstrument, query.lower())
         if row is not None:
-            await ctx.reply(full_record(ctx.t, row, ctx.now, ctx.settings.bot.command_prefix))
+            await ctx.reply(full_record(ctx.t, row, ctx.now, ctx.settings.bot.command_prefix, _stale_after(ctx)))
             return
     filters = Filters(level=args.get("level"), theme=args.get("theme"), applicant=args.get("applicant"),
                       open=bool(args.get("open")), closing_within=args.get("closing-within"),
@@ -350,7 +411,9 @@ async def funding(ctx, **args):
     await answer(ctx, query, filters)
 
 
-EDITABLE = tuple(f for f in FIELDS if f != "id")
+# Where a record comes from and what its source last said are kept by import and refresh, not by hand.
+EDITABLE = tuple(f for f in FIELDS if f not in ("id", "origin", "external_id", "external_status", "last_seen_at",
+                                                 "stale"))
 
 
 def parse_field_value(name: str, raw: str) -> Any:
@@ -431,10 +494,10 @@ async def deadlines(ctx, **args):
         rows = [r for r in rows if args["theme"] in (r.themes or [])]
     if args.get("level"):
         rows = [r for r in rows if r.level == args["level"]]
-    upcoming = sorted(((at, label, r) for r in rows for at, label in deadlines_of(r) if now <= at <= end),
-                      key=lambda p: (p[0], p[2].id))
+    upcoming = sorted(((d, r) for r in rows for d in deadline_infos(r) if now <= d.at <= end),
+                      key=lambda p: (p[0].at, p[1].id))
     if not upcoming:
-        later = sorted((at, r) for r in rows for at, _ in deadlines_of(r) if at > end)
+        later = sorted(((at, r) for r in rows for at, _ in deadlines_of(r) if at > end), key=lambda p: (p[0], p[1].id))
         msg = t("No funding deadlines in {period}.", period=_period(t, days))
         if later:
             msg += " " + t("The next one is {title} on {date}.", title=md_link(title_of(later[0][1], t.lang),
@@ -443,12 +506,20 @@ async def deadlines(ctx, **args):
         await ctx.reply(msg)
         return
     items = []
-    for at, label, r in upcoming:
-        left = days_left(at, now, t.tz)
+    stale_after = _stale_after(ctx)
+    for d, r in upcoming:
+        left = days_left(d.at, now, t.tz)
         rel = t.n("{count} day left", "{count} days left", left) if left > 0 else t("today")
-        stage = f" ({md_escape(label)})" if label != "deadline" else ""
-        items.append(f"**{t.datetime(at)}** ({rel}) — {md_link(title_of(r, t.lang), r.url)}{stage} · "
-                     f"{t(LEVEL_LABELS.get(r.level, r.level))} · `{r.id}`")
+        stage = f" ({md_escape(deadline_label(t, d.label))})" if d.label != "deadline" else ""
+        extra = [t(LEVEL_LABELS.get(r.level, r.level))]
+        if (r.kind or "grant") != "grant":
+            extra.append(t(KIND_LABELS.get(r.kind, r.kind)))
+        if (status := status_of(r, now)) == "invitation_only":
+            extra.append(t(STATUS_LABELS[status]))
+        if note := freshness_note(t, r, now, stale_after):
+            extra.append(note)
+        items.append(f"**{t.datetime(d.at)}** ({rel}){_indicative(t, d.indicative)} — "
+                     f"{md_link(title_of(r, t.lang), r.url)}{stage} · {' · '.join(extra)} · `{r.id}`")
     header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(items),
                  period=_period(t, days))
     await ctx.reply_pages(header, items, t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))

@@ -3,7 +3,8 @@ environment variable ``DSIH_BOT__SECTION__KEY``."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,8 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import (
     AnyHttpUrl,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -95,6 +96,16 @@ class BotSettings(BaseModel):
     rate_limit_count: int = Field(default=10, ge=1)
     rate_limit_window: HumanDuration = timedelta(seconds=60)
     page_size: int = Field(default=5, ge=1, le=50)
+    # For tests and demos only: the bot behaves as if it started at this moment; its clock
+    # then advances normally (deadlines, days left, "stale" notes follow the pretended date).
+    pretend_now: datetime | None = None
+
+    @field_validator("pretend_now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("expected a date and time with a zone, e.g. 2026-11-25T12:00:00+00:00")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -113,6 +124,27 @@ class BotSettings(BaseModel):
         for item in value:
             if not re.match(MXID_PATTERN, item):
                 raise ValueError(f"expected Matrix user IDs like @name:example.org, got {item!r}")
+        return value
+
+
+class FundingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Every answer that shows a record last checked longer ago than this says so.
+    stale_after: HumanDuration = timedelta(days=60)
+    # `dsih-bot refresh funding --source eu-ft`: the portal's public search API (SEDIA key),
+    # and how long a portal record may be missing from the results before it is marked stale.
+    eu_ft_url: AnyHttpUrl = AnyHttpUrl("https://api.tech.ec.europa.eu/search-api/prod/rest/search")
+    eu_ft_api_key: str = "SEDIA"
+    eu_ft_page_size: int = Field(default=50, ge=1, le=100)
+    eu_ft_max_pages: int = Field(default=10, ge=1, le=100)
+    eu_ft_timeout: HumanDuration = timedelta(seconds=60)
+    unseen_after: HumanDuration = timedelta(days=14)
+
+    @field_validator("stale_after", "unseen_after")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("expected a positive duration such as 60d")
         return value
 
 
@@ -159,9 +191,17 @@ class DigestSettings(BaseModel):
     run_every: HumanDuration = timedelta(minutes=5)
 
 
+class MetricsSettings(BaseModel):
+    """Optional HTTP listener with /metrics (Prometheus), /healthz and /readyz."""
+    model_config = ConfigDict(extra="forbid")
+    # `9464` or `127.0.0.1:9464` (loopback); another address only when written out.
+    listen: str | None = Field(default=None, pattern=r"^(\d{1,5}|[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$")
+
+
 class LoggingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"  # `run --log-format` overrides
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -183,8 +223,10 @@ class Settings(BaseSettings):
     matrix: MatrixSettings = Field(default_factory=MatrixSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
+    funding: FundingSettings = Field(default_factory=FundingSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     digests: DigestSettings = Field(default_factory=DigestSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _yaml_data: dict[str, Any] = {}
@@ -242,7 +284,7 @@ def load_settings(path: str | os.PathLike | None = None, **overrides: Any) -> Se
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: expected a mapping of sections (matrix, storage, bot, logging)")
+            raise ConfigError(f"{p}: expected a mapping of sections (matrix, storage, bot, funding, logging)")
         data = loaded
     Settings._yaml_data = data
     try:

@@ -3,7 +3,9 @@ search index, and loading the bundled data. Used by commands/funding.py and
 storage/funding_io.py."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,11 +25,30 @@ LEVELS = ("eu", "national", "provincial", "regional", "local")
 APPLICANTS = ("municipality", "province", "water_board", "central_government", "company", "sme",
               "knowledge_institution", "ngo", "citizen_initiative")
 DEADLINE_MODELS = ("single", "two_stage", "multiple_cutoffs", "continuous")
-STATUSES = ("open", "forthcoming", "continuous", "closed")
-FIELDS = ("id", "title", "title_nl", "programme", "identifier", "level", "managing_body", "themes",
+# What an instrument is, so nobody mistakes a procurement for a grant:
+#   grant        money given for a project (subsidie, specifieke uitkering, EU grant);
+#   procurement  a public body buys an innovation or a service (SBIR, Startup in Residence);
+#   loan         money lent, repaid (revolving funds);
+#   guarantee    a guarantee on a loan;
+#   prize        a competition prize or award.
+KINDS = ("grant", "procurement", "loan", "guarantee", "prize")
+# Derived statuses (see status_of); "invitation_only" = closed to new applicants, stage 2 by invitation.
+STATUSES = ("open", "forthcoming", "continuous", "invitation_only", "closed", "unknown")
+ACCEPTING = frozenset({"open", "continuous"})   # statuses in which a newcomer can still apply
+# Where a record comes from: the bundled curated file, the EU Funding & Tenders portal
+# (`dsih-bot refresh funding --source eu-ft`), a file import or a chat correction.
+ORIGINS = ("bundled", "eu-ft", "import", "chat")
+PORTAL_STATUSES = ("forthcoming", "open", "closed")
+FIELDS = ("id", "title", "title_nl", "programme", "identifier", "kind", "level", "managing_body", "themes",
           "eligible_applicants", "consortium_rule", "cofinancing_rate", "budget_total_eur", "grant_min_eur",
-          "grant_max_eur", "opens_on", "deadline_model", "deadlines", "deadline_note", "summary", "summary_nl", "url", "source",
-          "last_checked")
+          "grant_max_eur", "opens_on", "deadline_model", "deadlines", "dates_indicative", "deadline_note", "summary",
+          "summary_nl", "url", "source", "last_checked", "checked_by", "origin", "external_id", "external_status",
+          "last_seen_at", "stale")
+# Aggregators and consultancies: fine as a second source, never the only one (issue 8).
+SECONDARY_HOSTS = ("grantalist.com", "findmymoney.app", "euro-access.eu", "fundsforngos.org", "subsdy.com",
+                   "ignite-group.com", "eu-funding-assistance.netlify.app", "inova.business", "pubt.io",
+                   "hezelburcht.com", "pnoconsultants.com", "craeghs.nl", "lcgroup.nl", "dikaiousai.gr",
+                   "longform.social", "subsidieradar.nl", "subsidiesvoorjou.nl")
 
 FUNDING_INDEX = SearchIndex("funding_search", {"title": 6.0, "topics": 3.0, "body": 1.0},
                             expand=topics.expand_query)
@@ -39,6 +60,8 @@ class Deadline(BaseModel):
     at: datetime
     tz: str = "Europe/Amsterdam"
     label: str = Field(default="deadline", max_length=100)
+    # An estimate (e.g. from previous rounds or a draft work programme), not a published date.
+    indicative: bool = False
 
     @field_validator("tz")
     @classmethod
@@ -57,10 +80,13 @@ class Deadline(BaseModel):
     def aware(self) -> datetime:
         return self.at.replace(tzinfo=ZoneInfo(self.tz)) if self.at.tzinfo is None else self.at
 
-    def stored(self) -> dict[str, str]:
+    def stored(self) -> dict[str, Any]:
         at = self.at if self.at.tzinfo is None else self.at.astimezone(ZoneInfo(self.tz)).replace(tzinfo=None)
-        return {"at": at.isoformat(timespec="minutes" if at.second == 0 else "seconds"), "tz": self.tz,
-                "label": self.label}
+        out: dict[str, Any] = {"at": at.isoformat(timespec="minutes" if at.second == 0 else "seconds"),
+                               "tz": self.tz, "label": self.label}
+        if self.indicative:
+            out["indicative"] = True
+        return out
 
 
 def _empty_to_none(v):
@@ -75,6 +101,7 @@ class InstrumentRecord(BaseModel):
     title_nl: str | None = Field(default=None, max_length=500)
     programme: str | None = Field(default=None, max_length=300)
     identifier: str | None = Field(default=None, max_length=200)
+    kind: Literal["grant", "procurement", "loan", "guarantee", "prize"] = "grant"
     level: Literal["eu", "national", "provincial", "regional", "local"]
     managing_body: str | None = Field(default=None, max_length=300)
     themes: list[str] = Field(default_factory=list)
@@ -89,17 +116,47 @@ class InstrumentRecord(BaseModel):
     opens_on: date | None = None
     deadline_model: Literal["single", "two_stage", "multiple_cutoffs", "continuous"] = "single"
     deadlines: list[Deadline] = Field(default_factory=list, max_length=50)
+    dates_indicative: bool = False      # every date of this record (opening and deadlines) is an estimate
     deadline_note: str | None = Field(default=None, max_length=500)
     summary: str | None = Field(default=None, max_length=5000)
     summary_nl: str | None = Field(default=None, max_length=5000)
     url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://\S+$")
     source: str | None = Field(default=None, max_length=2000)
     last_checked: date | None = None
+    checked_by: str | None = Field(default=None, max_length=255)     # who checked it on last_checked
+    origin: Literal["bundled", "eu-ft", "import", "chat"] = "import"
+    external_id: str | None = Field(default=None, max_length=200)    # the source's own id (portal topic id)
+    external_status: Literal["forthcoming", "open", "closed"] | None = None   # as the source says
+    last_seen_at: datetime | None = None                             # last refresh that saw it at the source
+    stale: bool = False                                              # no longer listed at its source
 
     _nullable = field_validator("title_nl", "programme", "identifier", "managing_body", "consortium_rule",
                                 "summary", "summary_nl", "url", "source", "deadline_note", "opens_on", "last_checked",
                                 "cofinancing_rate", "budget_total_eur", "grant_min_eur", "grant_max_eur",
+                                "checked_by", "external_id", "external_status", "last_seen_at",
                                 mode="before")(classmethod(lambda cls, v: _empty_to_none(v)))
+
+    @field_validator("kind", "origin", "dates_indicative", "stale", mode="before")
+    @classmethod
+    def _defaults(cls, v, info):
+        # Files written before these fields existed (or CSV cells left empty) get the default.
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return {"kind": "grant", "origin": "import"}.get(info.field_name, False)
+        return v
+
+    @field_validator("last_seen_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("last_seen_at needs a time zone, e.g. 2026-11-25T03:00:00+00:00")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _official(cls, v: str | None) -> str | None:
+        if v and _is_secondary(v):
+            raise ValueError("url must be the official page of the instrument, not an aggregator or consultancy")
+        return v
 
     @field_validator("themes")
     @classmethod
@@ -123,6 +180,9 @@ class InstrumentRecord(BaseModel):
             raise ValueError("a two_stage call has at most two deadlines")
         if self.deadline_model == "single" and len(self.deadlines) > 1:
             raise ValueError("a single-deadline call has one deadline (use multiple_cutoffs)")
+        if self.source and self.url is None and not _has_primary(self.source):
+            raise ValueError("source: a secondary source (aggregator, consultancy) is never the only source; "
+                             "add the official page as url or to source")
         self.deadlines.sort(key=lambda d: d.aware())
         return self
 
@@ -132,14 +192,44 @@ class InstrumentRecord(BaseModel):
         return data
 
 
+_URL = re.compile(r"https?://([^/\s;]+)[^\s;]*")
+
+
+def _host(url: str) -> str:
+    m = _URL.match(url.strip())
+    return (m.group(1).lower().split("@")[-1].split(":")[0].removeprefix("www.").removeprefix("www2.")) if m else ""
+
+
+def _is_secondary(url: str) -> bool:
+    host = _host(url)
+    return any(host == h or host.endswith("." + h) for h in SECONDARY_HOSTS)
+
+
+def _has_primary(source: str) -> bool:
+    """True when `source` names something other than secondary web pages (an official
+    URL, a document, an organisation)."""
+    urls = _URL.findall(source)
+    rest = re.sub(r"\([^)]*\)", "", _URL.sub("", source)).strip(" ;,")
+    return bool(rest) or any(not _is_secondary("https://" + u) for u in urls)
+
+
 def record_of(row: FundingInstrument) -> dict[str, Any]:
     """A model row as a plain dict in the file schema (for export and re-validation)."""
     return {f: getattr(row, f) for f in FIELDS}
 
 
 # ----------------------------------------------------------------------------- status
-def deadlines_of(row: FundingInstrument) -> list[tuple[datetime, str]]:
-    """(aware datetime, label) of every deadline, in date order."""
+# The one place where status rules live: commands (lists, records, filters, ranking) and
+# the search ranking all call status_of / next_deadline; nothing stores a status.
+@dataclass(frozen=True)
+class DeadlineInfo:
+    at: datetime          # aware
+    label: str
+    indicative: bool      # an estimate, not a published date
+
+
+def deadline_infos(row: FundingInstrument) -> list[DeadlineInfo]:
+    """Every deadline of a record in date order; unreadable entries are skipped."""
     out = []
     for d in row.deadlines or []:
         try:
@@ -148,8 +238,14 @@ def deadlines_of(row: FundingInstrument) -> list[tuple[datetime, str]]:
                 at = at.replace(tzinfo=ZoneInfo(d.get("tz") or "Europe/Amsterdam"))
         except (KeyError, ValueError, ZoneInfoNotFoundError):
             continue
-        out.append((at, str(d.get("label") or "deadline")))
-    return sorted(out, key=lambda p: p[0])
+        out.append(DeadlineInfo(at, str(d.get("label") or "deadline"),
+                                bool(d.get("indicative")) or bool(getattr(row, "dates_indicative", False))))
+    return sorted(out, key=lambda p: p.at)
+
+
+def deadlines_of(row: FundingInstrument) -> list[tuple[datetime, str]]:
+    """(aware datetime, label) of every deadline, in date order."""
+    return [(d.at, d.label) for d in deadline_infos(row)]
 
 
 def opens_at(row: FundingInstrument) -> datetime | None:
@@ -159,30 +255,59 @@ def opens_at(row: FundingInstrument) -> datetime | None:
 
 
 def status_of(row: FundingInstrument, now: datetime) -> str:
-    """forthcoming / open / closed / continuous, from the dates as of `now`.
+    """One of STATUSES, from the dates as of `now` (aware):
 
     - before opens_on: forthcoming;
-    - continuous model: continuous until its (optional) end date, then closed;
-    - otherwise open until the last deadline (two-stage calls stay open until their last
-      stage; multiple cut-offs until the last cut-off), closed after it;
-    - no deadline known (and not continuous): open once opened, if an opening date is known,
-      else closed (we cannot tell; it is shown without a deadline)."""
-    dl = deadlines_of(row)
+    - continuous: continuous until its end date (the last deadline), then closed; without
+      an end date still continuous, shown as "until the budget runs out: check";
+    - two_stage: open until stage 1; after stage 1, "invitation_only" while a later stage
+      is ahead (closed to new applicants, stage 2 by invitation), closed after the last;
+    - single / multiple_cutoffs: open until the last deadline, closed after it;
+    - no date known at all: what the source (EU portal) says if we have it, else
+      "unknown" (never "closed": we cannot tell)."""
+    dl = deadline_infos(row)
     start = opens_at(row)
     if start is not None and now < start:
         return "forthcoming"
     if row.deadline_model == "continuous":
-        return "closed" if dl and dl[-1][0] < now else "continuous"
+        return "closed" if dl and dl[-1].at < now else "continuous"
     if dl:
-        return "open" if dl[-1][0] >= now else "closed"
-    return "open" if start is not None else "closed"
+        if dl[-1].at < now:
+            return "closed"
+        if row.deadline_model == "two_stage" and dl[0].at < now:
+            return "invitation_only"
+        return "open"
+    portal = getattr(row, "external_status", None)
+    if portal in ("forthcoming", "open") and start is None:
+        return portal
+    return "unknown"
+
+
+def accepting(row: FundingInstrument, now: datetime) -> bool:
+    """A newcomer can apply now (what `--open` means)."""
+    return status_of(row, now) in ACCEPTING
 
 
 def next_deadline(row: FundingInstrument, now: datetime) -> tuple[datetime, str] | None:
-    for at, label in deadlines_of(row):
-        if at >= now:
-            return at, label
+    nd = next_deadline_info(row, now)
+    return (nd.at, nd.label) if nd else None
+
+
+def next_deadline_info(row: FundingInstrument, now: datetime) -> DeadlineInfo | None:
+    """The next deadline still ahead (for a two-stage call past stage 1: the invited stage)."""
+    for d in deadline_infos(row):
+        if d.at >= now:
+            return d
     return None
+
+
+def is_outdated(row: FundingInstrument, now: datetime, stale_after: timedelta) -> bool:
+    """Last checked longer ago than `stale_after` (or never), or gone from its source."""
+    if getattr(row, "stale", False):
+        return True
+    if row.last_checked is None:
+        return True
+    return now.date() - row.last_checked > stale_after
 
 
 def days_left(at: datetime, now: datetime, tz: ZoneInfo) -> int:
@@ -207,15 +332,36 @@ async def reindex(session: AsyncSession, rows: list[FundingInstrument] | None = 
 
 def load_bundled(path: Path = DATA_FILE) -> list[InstrumentRecord]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [InstrumentRecord.model_validate(r) for r in data["instruments"]]
+    return [InstrumentRecord.model_validate({"origin": "bundled", **r}) for r in data["instruments"]]
+
+
+BUNDLED_BY = "bundled data"
+
+
+# Kept by `refresh` on curated records; a newer bundled file does not reset them.
+_SOURCE_SEEN = ("external_status", "last_seen_at", "stale")
 
 
 async def load_sample_data(session: AsyncSession) -> int:
-    """Fill an empty funding table from the bundled file (no-op when it has rows)."""
-    if (await session.scalar(select(func.count()).select_from(FundingInstrument))) or 0:
-        return 0
-    rows = [FundingInstrument(**rec.to_row(), updated_by="bundled data") for rec in load_bundled()]
-    session.add_all(rows)
-    await session.flush()
-    await reindex(session, rows)
-    return len(rows)
+    """Fill an empty funding table from the bundled file; in a filled table, add new bundled
+    records and bring bundled records nobody has edited (updated_by is still the bundled
+    file) up to date with the file. Returns how many rows were added or changed."""
+    records = load_bundled()
+    existing = {r.id: r for r in (await session.scalars(select(FundingInstrument))).all()}
+    changed = []
+    for rec in records:
+        row = existing.get(rec.id)
+        values = {k: v for k, v in rec.to_row().items() if k not in _SOURCE_SEEN}
+        if row is None:
+            row = FundingInstrument(**rec.to_row(), updated_by=BUNDLED_BY)
+            session.add(row)
+        elif row.updated_by == BUNDLED_BY and any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+        else:
+            continue
+        changed.append(row)
+    if changed:
+        await session.flush()
+        await reindex(session)
+    return len(changed)

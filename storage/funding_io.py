@@ -3,15 +3,16 @@
 Import: CSV, JSON or YAML by extension; every record validated (pydantic); errors name
 the record number (1-based, in file order) and the field; all-or-nothing: one bad record
 rejects the whole file and changes nothing; upsert by `id`. CSV encodes lists as
-`|`-joined values and `deadlines` as a JSON string column."""
+`|`-joined values, `deadlines` as a JSON string column and `stale`/`dates_indicative` as
+true/false. Records without `origin` are stored as `import`."""
 from __future__ import annotations
 
-from storage.datafile import DataFile, json_list_codec
+from storage.datafile import DataFile, bool_codec, json_list_codec
 from storage.funding_data import FIELDS, InstrumentRecord, record_of, reindex
 from storage.models.funding import FundingInstrument
 
 FILE = DataFile("instruments", InstrumentRecord, tuple(FIELDS), list_fields=("themes", "eligible_applicants"),
-                codecs={"deadlines": json_list_codec()}, name="funding", table=FundingInstrument,
+                codecs={"deadlines": json_list_codec(), "dates_indicative": bool_codec(), "stale": bool_codec()}, name="funding", table=FundingInstrument,
                 noun="funding instruments", record_of=record_of, reindex=reindex,
                 stamp=lambda actor: {"updated_by": actor})
 

@@ -16,6 +16,7 @@ from storage.models.core import Pager, UserPrefs
 
 if TYPE_CHECKING:
     from bot.framework.command import Command, Registry
+    from bot.metrics import Metrics
     from bot.scheduler import Scheduler
     from config.settings import Settings
     from storage.db import Database
@@ -32,7 +33,13 @@ class Services:
     started_at: datetime
     scheduler: "Scheduler | None" = None
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    metrics: "Metrics" = field(default_factory=lambda: _metrics())
     extras: dict[str, Any] = field(default_factory=dict)  # per-capability caches (search index, gazetteer)
+
+
+def _metrics():
+    from bot.metrics import Metrics
+    return Metrics()
 
 
 class Context:
@@ -78,10 +85,12 @@ class Context:
                                       thread_root=self.incoming.thread_root, notice=notice,
                                       mentions=tuple(mentions), attachment=attachment))
 
-    @staticmethod
-    def mention(user_id: str) -> str:
-        """A pill for `user_id` (pass it in `mentions=` too, so the user is notified)."""
-        return md_link(user_id, f"https://matrix.to/#/{user_id}")
+    def mention(self, user_id: str) -> str:
+        """A pill for `user_id`, labelled with their display name when the transport knows
+        it (pass the ID in `mentions=` too, so the user is notified)."""
+        lookup = self.services.extras.get("display_name_of")
+        name = lookup(user_id) if lookup else None
+        return md_link(name or user_id, f"https://matrix.to/#/{user_id}")
 
     def is_global(self, role: Role) -> bool:
         """A configured role (bot.admins / bot.facilitators), not one borrowed from a room."""
@@ -127,17 +136,26 @@ class Context:
 
 def paginate(header: str, items: list[str], footer: str, page_size: int, more_hint: str) -> list[str]:
     """Split items into pages of at most `page_size` items and MAX_CONTENT_BYTES; the
-    first page carries the header, every page but the last a `!more` hint."""
+    first page carries the header, every page but the last a `!more` hint.
+
+    Each part is rendered once to learn its size; a page's size is taken as the sum of
+    its parts' (each counted with its own message envelope, so the sum over-estimates and
+    a page never exceeds the limit). Rendering every candidate page instead made one long
+    answer render Markdown dozens of times."""
+    def size(markdown: str) -> int:
+        return content_size(message_content(markdown)) if markdown else 0
+
+    fixed = size(header) + size(footer) + size(more_hint)
     chunks: list[list[str]] = []
     current: list[str] = []
+    current_size = 0
     for item in items:
-        candidate = current + [item]
-        too_big = content_size(message_content("\n\n".join([header, *candidate, footer, more_hint]))) > MAX_CONTENT_BYTES
-        if current and (len(candidate) > page_size or too_big):
+        item_size = size(item)
+        if current and (len(current) + 1 > page_size or fixed + current_size + item_size > MAX_CONTENT_BYTES):
             chunks.append(current)
-            current = [item]
-        else:
-            current = candidate
+            current, current_size = [], 0
+        current.append(item)
+        current_size += item_size
     chunks.append(current)
     pages = []
     for i, chunk in enumerate(chunks):

@@ -27,6 +27,7 @@ from bot.framework.middleware import (
     LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
 )
 from bot.framework.tokens import Token, option_name, split
+from bot.logs import command_context
 from bot.render import md_escape
 from storage.models.core import HandledEvent, UserPrefs
 from bot import outbox
@@ -99,6 +100,14 @@ class Dispatcher:
         addressed = self.addressed(msg)
         if addressed is None:
             return None
+        # Log lines written while this command is handled say which command it was.
+        token = command_context.set({"room": msg.room_id, "sender": msg.sender, "event": msg.event_id})
+        try:
+            return await self._handle(msg, addressed)
+        finally:
+            command_context.reset(token)
+
+    async def _handle(self, msg: Incoming, addressed: Addressed) -> list[Outgoing]:
         db = self.services.db
         ctx: Context | None = None
         async with db.sessionmaker() as session:
@@ -113,6 +122,7 @@ class Dispatcher:
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
                 for callback in ctx.after_commit:
                     await callback()
+                self.services.metrics.command(self._metric_name(ctx), "ok", msg.timestamp_ms)
                 return out
             except Exception as exc:  # noqa: BLE001 - every error ends here, by design
                 err_ctx = Context(msg, self.services, session)
@@ -126,6 +136,7 @@ class Dispatcher:
                     out = list(err_ctx.outgoing)
                     await outbox.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
+                self.services.metrics.command(self._metric_name(err_ctx), _outcome(exc), msg.timestamp_ms)
                 return out
 
     async def handle_event(self, event: RoomEvent) -> list[Outgoing]:
@@ -157,6 +168,11 @@ class Dispatcher:
             return []
 
     @staticmethod
+    def _metric_name(ctx: Context) -> str:
+        # Only declared names: free text must not become a label (unbounded cardinality).
+        return ctx.command.qualified_name if ctx.command else ("question" if not ctx.invoked_as else "unknown")
+
+    @staticmethod
     def _origin(ctx: Context, msg: Incoming) -> str:
         name = ctx.command.qualified_name if ctx.command else "?"
         return f"command {name} ({msg.event_id})"
@@ -180,6 +196,7 @@ class Dispatcher:
             cmd = cmd.subcommands[sub_word.lower()]
             rest = rest[1:]
         ctx.command, ctx.invoked_as, ctx.invoked_sub = cmd, first, sub_word
+        command_context.set({**command_context.get(), "command": cmd.qualified_name})
 
         async def endpoint(c: Context) -> None:
             kwargs = await parse_arguments(cmd, rest, c)
@@ -232,6 +249,8 @@ class Dispatcher:
             await ctx.reply("⚠️ " + t(exc.message, **escape_params(exc.params)))
         else:
             ref = secrets.token_hex(4)
+            self.services.metrics.internal_errors.inc()
+            command_context.set({**command_context.get(), "ref": ref})
             log.error("internal error %s in %s from %s in %s", ref, cmd.qualified_name if cmd else "?",
                       ctx.sender, ctx.incoming.room_id, exc_info=exc)
             await ctx.reply(t("Sorry, something went wrong on my side (reference {ref}). "
@@ -257,6 +276,18 @@ def pills_to_ids(text: str, formatted_body: str | None, bot_id: str) -> str:
                 text = text[:pos] + user_id + text[pos + len(candidate):]
                 break
     return text
+
+
+def _outcome(exc: Exception) -> str:
+    if isinstance(exc, MissingRole) or isinstance(exc, CheckFailure):
+        return "denied"
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, (UserInputError, CommandNotFound)):
+        return "bad_input"
+    if isinstance(exc, CommandError):
+        return "refused"
+    return "internal_error"
 
 
 def suggest_commands(registry: Registry, name: str, limit: int = 3) -> list[str]:

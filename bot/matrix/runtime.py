@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from aiohttp import ClientError
+from sqlalchemy import text
 from nio import (
     RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
@@ -23,9 +24,11 @@ from nio import (
 
 from bot import outbox as outbox_mod
 from bot.app import build_dispatcher, build_services
-from bot.framework.messages import Incoming, Outgoing, RoomEvent
+from bot.framework.messages import Incoming, Outgoing
+from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
 from bot.matrix import credentials as creds_mod
 from bot.matrix.transport import MatrixTransport
+from bot.metrics import MetricsServer
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
 from config.settings import Settings
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 TOKEN_KEY = "sync.next_batch"
 OWN_ROOM_GRACE_MS = 60_000
+READY_SYNC_AGE = 150  # seconds; long-polls return at least every 30 s
 HEARTBEAT = "heartbeat"  # touched after every successful sync; `dsih-bot health` reads its age
 
 
@@ -52,6 +56,8 @@ class MatrixRuntime:
         self.scheduler: Scheduler | None = None
         self.next_batch: str | None = None
         self.own_rooms: dict[str, int] = {}  # rooms the bot created -> creation time (ms)
+        self.metrics_server: MetricsServer | None = None
+        self.last_sync_at = 0.0
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -77,10 +83,14 @@ class MatrixRuntime:
             async with self.services.db.session() as s:
                 row = await s.get(KeyValue, TOKEN_KEY)
                 self.next_batch = row.value if row else None
-            self.sender = OutboxSender(self.services.db, MatrixTransport(self.client, self.services.db),
+            self.sender = OutboxSender(self.services.db, MatrixTransport(self.client, self.services.db,
+                                                                         self.services.metrics),
                                        max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
             self.scheduler = Scheduler(self.services, self.sender.wake)
             self.services.scheduler = self.scheduler
+            if self.settings.metrics.listen:
+                self.metrics_server = MetricsServer(self.services.metrics, self.settings.metrics.listen, self._not_ready)
+                await self.metrics_server.start()
             await self._sync_loop()
         finally:
             await self._shutdown()
@@ -179,6 +189,8 @@ class MatrixRuntime:
             async with self.services.db.transaction() as s:
                 await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
             (self.data_dir / HEARTBEAT).touch()
+            self.last_sync_at = time.time()
+            self.services.metrics.last_sync.set(self.last_sync_at)
             if first:
                 first = False
                 await self._after_first_sync()
@@ -188,9 +200,33 @@ class MatrixRuntime:
         name = getattr(profile, "displayname", None)
         if name:
             self.services.extras["display_name"] = name
+        self.services.extras["display_name_of"] = self._display_name_of
         self.sender.start()
         await self.scheduler.start()
         log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
+
+    async def _not_ready(self) -> list[str]:
+        """For /readyz: what keeps the bot from answering now (empty = ready)."""
+        problems = []
+        if not (self.client and self.client.access_token):
+            problems.append("not logged in")
+        age = time.time() - self.last_sync_at
+        if age > READY_SYNC_AGE:
+            problems.append("no successful sync yet" if not self.last_sync_at else f"last sync {age:.0f}s ago")
+        try:
+            async with self.services.db.session() as s:
+                await s.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means "database unreachable"
+            problems.append(f"database unreachable ({type(exc).__name__})")
+        return problems
+
+    def _display_name_of(self, user_id: str) -> str | None:
+        """A member's display name from any room the bot shares with them (no request)."""
+        for room in self.client.rooms.values():
+            user = room.users.get(user_id)
+            if user is not None and user.display_name and user.display_name != user_id:
+                return user.display_name
+        return None
 
     async def _keys(self) -> None:
         """What nio's sync_forever does after each sync, done here because we own the loop."""
@@ -300,24 +336,18 @@ class MatrixRuntime:
         log.info("followed the upgrade of %s to %s", room_id, ev.replacement_room)
 
     async def _message(self, room, ev: RoomMessageText, direct_with: str | None) -> None:
-        content = ev.source.get("content", {})
-        relates = content.get("m.relates_to") or {}
-        if relates.get("rel_type") == "m.replace":
+        content = ev.source.get("content")
+        if is_edit(content):
             return  # an edit is not a new command
         if not self.services.access.is_allowed(ev.sender):
             log.info("ignoring %s from %s (not allowed)", ev.event_id, ev.sender)
             return
-        mentions = (content.get("m.mentions") or {}).get("user_ids") or []
-        incoming = Incoming(
-            sender=ev.sender, room_id=room.room_id if room else "", event_id=ev.event_id, body=ev.body or "",
-            formatted_body=ev.formatted_body,
-            is_direct=direct_with is not None,
-            thread_root=relates.get("event_id") if relates.get("rel_type") == "m.thread" else None,
-            mentions=tuple(m for m in mentions if isinstance(m, str)),
-            power_level=room.power_levels.get_user_level(ev.sender) if room else 0,
-            timestamp_ms=ev.server_timestamp,
-            room_grants_roles=bool(room) and direct_with is None and room.joined_count > 2,
-        )
+        facts = RoomFacts(room_id=room.room_id if room else "", direct_with=direct_with,
+                          joined_count=room.joined_count if room else 0,
+                          power_level=room.power_levels.get_user_level(ev.sender) if room else 0)
+        incoming = incoming_from_message(sender=ev.sender, event_id=ev.event_id, body=ev.body,
+                                         formatted_body=ev.formatted_body, content=content,
+                                         timestamp_ms=ev.server_timestamp, room=facts)
         replies = await self.dispatcher.handle(incoming)
         if replies:
             self.sender.wake()
@@ -326,12 +356,9 @@ class MatrixRuntime:
         """Events nio has no class for (polls), for the capabilities that listen to them."""
         if not self.services.access.is_allowed(ev.sender):
             return
-        content = ev.source.get("content")
-        if not isinstance(content, dict):
-            return
-        event = RoomEvent(type=ev.type, sender=ev.sender, room_id=room_id, event_id=ev.event_id,
-                          content=content, timestamp_ms=ev.server_timestamp)
-        if await self.dispatcher.handle_event(event):
+        event = room_event(type_=ev.type, sender=ev.sender, event_id=ev.event_id, content=ev.source.get("content"),
+                           timestamp_ms=ev.server_timestamp, room_id=room_id)
+        if event is not None and await self.dispatcher.handle_event(event):
             self.sender.wake()
 
     async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:
@@ -357,6 +384,8 @@ class MatrixRuntime:
 
     # -- stop ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        if self.metrics_server:
+            await self.metrics_server.stop()
         if self.sender:
             drained = await self.sender.drain(timeout=5)
             if not drained:

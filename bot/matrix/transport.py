@@ -18,12 +18,21 @@ NOT_SYNCED_RETRY = 5.0  # seconds between tries while a new direct room is not k
 
 
 class MatrixTransport:
-    def __init__(self, client: AsyncClient, db):
+    def __init__(self, client: AsyncClient, db, metrics=None):
         self.client = client
         self.db = db
+        self.metrics = metrics
         self._dm_lock = asyncio.Lock()
 
     async def send(self, row: OutboxMessage) -> SendResult:
+        result = await self._send(row)
+        if self.metrics is not None:
+            label = ("sent" if result.event_id else "rate_limited" if result.retry_after is not None
+                     else "transient" if result.transient else "failed")
+            self.metrics.sent.labels(label).inc()
+        return result
+
+    async def _send(self, row: OutboxMessage) -> SendResult:
         try:
             room_id = row.room_id or await self.direct_room(row.to_user)
         except (ClientError, asyncio.TimeoutError, OSError) as exc:

@@ -71,7 +71,7 @@ async def participants(db, session_id: int, state: str | None = "going") -> list
     query = select(Participant).where(Participant.session_id == session_id)
     if state:
         query = query.where(Participant.state == state)
-    return list((await db.scalars(query.order_by(Participant.joined_at, Participant.user_id))).all())
+    return list((await db.scalars(query.order_by(Participant.position, Participant.joined_at))).all())
 
 
 async def going_count(db, session_id: int) -> int:

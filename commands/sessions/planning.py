@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from bot.framework import Choice, Duration, Int, Text, When, argument, option
 from bot.framework.errors import BadArgument
@@ -77,7 +77,9 @@ async def add_participant(ctx, s: ReviewSession, user_id: str, role: str = "revi
             existing.state = "going"
         return existing.state
     state = "going" if force or await going_count(ctx.db, s.id) < s.capacity else "waiting"
-    ctx.db.add(Participant(session_id=s.id, user_id=user_id, role=role, state=state, joined_at=ctx.now))
+    last = await ctx.db.scalar(select(func.max(Participant.position)).where(Participant.session_id == s.id))
+    ctx.db.add(Participant(session_id=s.id, user_id=user_id, role=role, state=state, joined_at=ctx.now,
+                           position=(last or 0) + 1))
     await ctx.db.flush()
     return state
 

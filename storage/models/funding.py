@@ -1,10 +1,10 @@
-"""Funding instruments (the Funding Lane). Status is never stored: see storage.funding_status."""
+"""Funding instruments (the Funding Lane). Status is never stored: see storage.funding_data.status_of."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Float, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
@@ -17,6 +17,7 @@ class FundingInstrument(Base):
     title_nl: Mapped[str | None] = mapped_column(String(500), default=None)
     programme: Mapped[str | None] = mapped_column(String(300), default=None)
     identifier: Mapped[str | None] = mapped_column(String(200), default=None)
+    kind: Mapped[str] = mapped_column(String(20), default="grant")   # storage.funding_data.KINDS
     level: Mapped[str] = mapped_column(String(20))
     managing_body: Mapped[str | None] = mapped_column(String(300), default=None)
     themes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -30,13 +31,22 @@ class FundingInstrument(Base):
     deadline_model: Mapped[str] = mapped_column(String(20), default="single")
     # [{"at": "2026-10-08T17:00:00", "tz": "Europe/Brussels", "label": "deadline"}, ...] local wall time + zone
     deadlines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    dates_indicative: Mapped[bool] = mapped_column(Boolean, default=False)
     deadline_note: Mapped[str | None] = mapped_column(String(500), default=None)
     summary: Mapped[str | None] = mapped_column(Text, default=None)
     summary_nl: Mapped[str | None] = mapped_column(Text, default=None)
     url: Mapped[str | None] = mapped_column(String(1000), default=None)
     source: Mapped[str | None] = mapped_column(Text, default=None)
     last_checked: Mapped[date | None] = mapped_column(Date, default=None)
+    checked_by: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Where the record comes from (bundled, eu-ft, import, chat) and the source's own id/status.
+    origin: Mapped[str] = mapped_column(String(20), default="bundled")
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    external_status: Mapped[str | None] = mapped_column(String(20), default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)    # last refresh that saw it
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)            # no longer listed at its source
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(255), default=None)
 
-    __table_args__ = (Index("ix_funding_instruments_level", "level"),)
+    __table_args__ = (Index("ix_funding_instruments_level", "level"),
+                      Index("ix_funding_instruments_origin_external_id", "origin", "external_id"))

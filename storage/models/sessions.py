@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
@@ -35,8 +35,25 @@ class ReviewSession(Base):
     language: Mapped[str] = mapped_column(String(8), default="nl")  # of room notices
     report_sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # iCalendar SEQUENCE: bumped whenever time, place, title or status change (see
+    # _bump_sequence), so a calendar replaces the event it already has for this UID.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_review_sessions_starts", "status", "starts_at"),)
+
+
+# What an invitation shows: a change to any of these makes earlier .ics files outdated.
+_CALENDAR_FIELDS = ("starts_at", "ends_at", "location", "title", "status")
+
+
+@event.listens_for(ReviewSession, "before_update")
+def _bump_sequence(_mapper, _connection, target: ReviewSession) -> None:
+    state = inspect(target)
+    for name in _CALENDAR_FIELDS:
+        history = state.attrs[name].history
+        if history.added and list(history.added) != list(history.deleted or ()):
+            target.sequence = (target.sequence or 0) + 1
+            return
 
 
 class Participant(Base):
@@ -45,7 +62,8 @@ class Participant(Base):
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), default="reviewer")
     state: Mapped[str] = mapped_column(String(16), default="going")  # going | waiting
-    joined_at: Mapped[datetime] = mapped_column(default=utcnow)       # waiting-list order
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order of joining: the waiting list's order
 
 
 class Review(Base):

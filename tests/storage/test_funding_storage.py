@@ -8,7 +8,7 @@ import yaml
 from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.funding_data import FUNDING_INDEX
+from storage.funding_data import FUNDING_INDEX, load_bundled
 from storage.funding_io import export_text, import_file
 from storage.models.core import AuditLog
 from storage.models.funding import FundingInstrument
@@ -26,6 +26,7 @@ def pg():
 
 
 _n = iter(range(1000))
+BUNDLED = len(load_bundled())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -40,7 +41,7 @@ async def services(request, tmp_path):
 
 async def test_search_engine_finds_synonyms_and_stems(services):
     async with services.db.session() as s:
-        assert await FUNDING_INDEX.count(s) == 35
+        assert await FUNDING_INDEX.count(s) == BUNDLED
         for q, expect in [("klimaatadaptatie", "impulsregeling-klimaatadaptatie"),
                           ("adapting to heat", "rotterdam-subsidie-klimaatadaptatie"),
                           ("circulaire economie", "life-circular-economy-2026"),
@@ -65,7 +66,7 @@ async def test_generic_index_upsert_delete(services):
         await idx.upsert(s, "zz-new", {"title": "Renamed"})
         assert await idx.search(s, "quantum") == []
         await idx.delete(s, "zz-new")
-        assert await idx.count(s) == 35
+        assert await idx.count(s) == BUNDLED
 
 
 async def test_export_import_roundtrip_all_formats(services, tmp_path):
@@ -75,7 +76,7 @@ async def test_export_import_roundtrip_all_formats(services, tmp_path):
         path = tmp_path / f"funding.{fmt}"
         path.write_text(text, encoding="utf-8")
         report = await import_file(db, path, actor="test")
-        assert "35 new" not in report and "35 updated" in report, report
+        assert f"0 new, {BUNDLED} updated" in report, report
         assert await export_text(db, fmt) == text  # stable round trip
 
 
@@ -93,7 +94,7 @@ async def test_import_is_validated_all_or_nothing_and_upserts(services, tmp_path
     assert "record 3, field cofinancing_rate" in msg and "record 3, field deadlines.0.at" in msg
     assert "record 3, field deadlines.0.tz" in msg
     async with db.session() as s:
-        assert await s.scalar(select(func.count()).select_from(FundingInstrument)) == 35
+        assert await s.scalar(select(func.count()).select_from(FundingInstrument)) == BUNDLED
         assert await s.get(FundingInstrument, "new-fund-1") is None
     path.write_text(json.dumps([good, changed]), encoding="utf-8")
     assert "1 new, 1 updated" in await import_file(db, path, actor="test")

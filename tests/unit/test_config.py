@@ -52,3 +52,19 @@ def test_check_config_exit_codes(tmp_path):
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "change-me" not in ok.stdout
+
+
+def test_durations_are_written_as_people_write_them(tmp_path):
+    from datetime import timedelta
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("bot:\n  max_command_age: 15m\n  rate_limit_window: PT60S\n"
+                   "sessions:\n  reminders: [1h, 24h, 3m]\n  report_after: 2d\n")
+    s = load_settings(cfg)
+    assert s.bot.max_command_age == timedelta(minutes=15) and s.bot.rate_limit_window == timedelta(seconds=60)
+    # Offsets sorted longest first; short ones work so tests can use them.
+    assert s.sessions.reminders == [timedelta(hours=24), timedelta(hours=1), timedelta(minutes=3)]
+    assert s.sessions.report_after == timedelta(days=2)
+    cfg.write_text("sessions:\n  reminders: [soon]\n")
+    with pytest.raises(ConfigError, match="sessions.reminders.0.*not a duration"):
+        load_settings(cfg)

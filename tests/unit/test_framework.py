@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
 
 from bot.framework import Cog, Duration, Int, Money, Role, Text, argument, option
@@ -260,3 +261,87 @@ async def test_english_command_word_alone_keeps_the_default_language(tmp_path):
         assert "Remind you" in await chat.text("!help remindme please explain this for me")
     finally:
         await services.db.dispose()
+
+
+@given(st.lists(st.text(min_size=1, max_size=9000), min_size=0, max_size=12), st.integers(1, 6))
+@settings(max_examples=40, deadline=None)
+def test_pages_keep_every_item_in_order_and_stay_below_the_limit(items, page_size):
+    from bot.framework.context import paginate
+    from bot.render import MAX_CONTENT_BYTES, content_size, md_escape, message_content
+
+    escaped = [md_escape(i) for i in items]
+    pages = paginate("Header", escaped, "Footer", page_size, "More ({remaining} left)")
+    assert all(content_size(message_content(p)) <= MAX_CONTENT_BYTES for p in pages)
+    joined = "\n\n".join(pages)
+    pos = 0
+    for item in escaped:
+        found = joined.find(item, pos)
+        assert found >= 0
+        pos = found + len(item)
+
+
+@given(st.sampled_from(["@admin:test", "@facil:test", "@member:test"]), st.integers(-10, 10**6), st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_a_room_never_lends_more_than_room_rights(user, power, grants):
+    from bot.framework.roles import Access
+
+    access = Access(admins=["@admin:test"], facilitators=["@facil:test"], allowed_users=[], own_server="test")
+    role = access.role_of(user, power, room_grants=grants)
+    configured = access.global_role(user)
+    # The configured role is never lowered, and a room adds at most ROOM_FACILITATOR.
+    assert role >= configured
+    assert role == configured or (role == Role.ROOM_FACILITATOR and grants and power >= 50)
+
+
+def test_backup_and_restore_cli(tmp_path):
+    import subprocess
+    import sys
+
+    def run(data_dir, *args):
+        env = {"DSIH_BOT__STORAGE__DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env)
+
+    assert run(tmp_path / "a", "console", "!ping").returncode == 0  # loads the bundled data
+    made = run(tmp_path / "a", "backup", str(tmp_path / "b.jsonl.gz"))
+    assert made.returncode == 0 and "backup written" in made.stdout, made.stderr
+    back = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
+    assert back.returncode == 0 and "restored" in back.stdout and "restored 0 rows" not in back.stdout, back.stderr
+    again = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
+    assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
+    nowhere = run(tmp_path / "a", "backup", str(tmp_path / "missing" / "b.gz"))
+    assert nowhere.returncode == 1 and "does not exist" in nowhere.stderr and "Traceback" not in nowhere.stderr
+
+
+async def test_log_lines_carry_the_command_and_never_its_text(services):
+    import io
+    import json
+    import logging
+
+    from bot.logs import ContextFilter, JsonFormatter
+
+    cog = Cog("t", "Test")
+
+    @cog.command("boom")
+    async def boom(ctx):
+        """Fails."""
+        raise RuntimeError("bug")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("bot.framework.dispatcher")
+    logger.addHandler(handler)
+    try:
+        d = Dispatcher(_test_services(services, cog))
+        out = await d.handle(Incoming(sender="@alice:test", room_id="!r", event_id="$boom", body="!boom"))
+        await d.handle(Incoming(sender="@alice:test", room_id="!r", event_id="$boom2", body="!nope"))
+        logger.error("after the command")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(x) for x in stream.getvalue().splitlines()]
+    ref = out[0].markdown.split("reference ")[1].split(")")[0]
+    first = lines[0]
+    assert (first["room"], first["sender"], first["command"], first["ref"]) == ("!r", "@alice:test", "boom", ref)
+    assert "bug" in first["traceback"]
+    assert "room" not in lines[-1]  # outside a command, no stale context

@@ -57,12 +57,16 @@ async def test_any_command_text_is_answered_safely(unlimited_chat, text):
 
 ALL_NAMES = NAMES + ["funding", "subsidie", "deadlines", "sluitingsdata", "labs", "proeftuinen", "lab", "proeftuin",
                      "lab request", "lab aanvraag", "request", "request accept", "request decline", "requests",
-                     "funding set"]
+                     "funding set", "session", "sessie", "sessions", "sessies", "session new", "sessie nieuw",
+                     "session join", "session leave", "session move", "session cancel", "session assign",
+                     "session 1", "session join 1", "session move 1", "session assign 1"]
 ALL_FRAGMENTS = st.one_of(FRAGMENTS, st.sampled_from([
     "--level", "--niveau", "--theme", "--thema", "--near", "--within", "--province", "--open", "--applicant",
     "--closing-within", "--min-budget", "eu", "klimaatadaptatie", "Zwolle", "Bergen", "50km", "30d", "1",
     "the-green-village", "horizon-mission-cities-2026", "NEAR", "*", "(", ")", "-", "AND", "OR", "DROP TABLE",
-    "'; --", "x" * 3000]))
+    "'; --", "x" * 3000, "morgen 9:00", "dinsdag 14 uur", "next tuesday 2pm", "in 4 minutes", "gisteren",
+    "2026-12-03 14:00", "--duration", "--capacity", "--every", "--until", "--as", "reviewer", "@bob:test",
+    '"Groene daken"', "6m", "3mnd"]))
 ANY_COMMAND_TEXT = st.builds(
     lambda prefix, name, parts: prefix + name + " " + " ".join(parts),
     st.sampled_from(["!", "", "bot: "]), st.sampled_from(ALL_NAMES),

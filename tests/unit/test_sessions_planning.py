@@ -202,3 +202,13 @@ async def test_capacity_and_waiting_list_invariants(env, steps):
         waiting = {p.user_id for p in rows if p.state == "waiting"}
         # The first three still in are going, the rest wait: nobody skips the queue.
         assert going == set(order[:3]) and waiting == set(order[3:])
+
+
+async def test_people_are_shown_by_display_name_escaped(env):
+    services, chat = env
+    names = {"@b:test": "Bea <b>Bakker</b>"}
+    services.extras["display_name_of"] = names.get
+    await _new(chat, "2026-12-01 14:00")
+    await chat.text("!session join 1", sender="@b:test")
+    shown = await chat.text("!session 1")
+    assert "Bea \\<b\\>Bakker\\</b\\>" in shown and "(https://matrix.to/#/@b:test)" in shown

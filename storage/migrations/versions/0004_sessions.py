@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(8), nullable=False),
         sa.Column("report_sent_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("sequence", sa.Integer, nullable=False, server_default="0"),
     )
     op.create_index("ix_review_sessions_starts", "review_sessions", ["status", "starts_at"])
     op.create_table(
@@ -57,6 +58,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("joined_at", UTCDateTime(), nullable=False),
+        sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     )
     op.create_table(
         "session_reviews",

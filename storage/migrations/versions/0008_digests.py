@@ -1,7 +1,7 @@
 """Knowledge digests: subscriptions, a record per sent (or empty) period, deadline alerts.
 
 Revision ID: 0008_digests
-Revises: 0007_knowledge
+Revises: 0005_funding_data
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision = "0008_digests"
-down_revision = "0007_knowledge"
+down_revision = "0005_funding_data"
 branch_labels = None
 depends_on = None
 

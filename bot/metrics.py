@@ -1,0 +1,94 @@
+"""Operational metrics (Prometheus) and the optional HTTP listener that serves them with
+liveness and readiness probes. Off by default (`metrics.listen`); loopback unless the
+operator names another address. Each process has its own registry, so tests and the
+console never share counters."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Awaitable, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.commands = Counter("dsih_commands", "Commands handled, by command and outcome",
+                                ["command", "outcome"], registry=r)
+        self.reply_seconds = Histogram("dsih_reply_seconds", "From the command's server timestamp to its reply "
+                                       "being committed to the outbox", buckets=LATENCY_BUCKETS, registry=r)
+        self.sent = Counter("dsih_messages", "Outbox messages by result (sent, rate_limited, transient, failed)",
+                            ["result"], registry=r)
+        self.jobs = Counter("dsih_jobs", "Scheduled jobs run, by kind and result (done, skipped, retry, failed)",
+                            ["kind", "result"], registry=r)
+        self.job_lateness = Histogram("dsih_job_lateness_seconds", "From a job's due time to its messages being "
+                                      "committed", ["kind"], buckets=LATENCY_BUCKETS, registry=r)
+        self.last_sync = Gauge("dsih_last_sync_timestamp_seconds", "Unix time of the last successful sync",
+                               registry=r)
+        self.internal_errors = Counter("dsih_internal_errors", "Internal errors answered with a reference",
+                                       registry=r)
+        self.started = Gauge("dsih_start_timestamp_seconds", "Unix time the process started", registry=r)
+        self.started.set(time.time())
+
+    def command(self, name: str, outcome: str, since_ms: int | None = None) -> None:
+        self.commands.labels(name, outcome).inc()
+        if since_ms:
+            self.reply_seconds.observe(max(0.0, time.time() - since_ms / 1000))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+ReadyCheck = Callable[[], Awaitable[list[str]]]  # returns what is not ready (empty = ready)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`9464` (loopback), `127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464` (explicitly all)."""
+    value = value.strip()
+    if value.isdigit():
+        return "127.0.0.1", int(value)
+    host, _, port = value.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class MetricsServer:
+    """/metrics, /healthz (the process answers) and /readyz (logged in, synced recently,
+    database reachable) on aiohttp, which matrix-nio already brings."""
+
+    def __init__(self, metrics: Metrics, listen: str, ready: ReadyCheck):
+        self.metrics, self.ready = metrics, ready
+        self.host, self.port = parse_listen(listen)
+        self._runner = None
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        async def metrics_handler(_request):
+            return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        async def healthz(_request):
+            return web.Response(text="ok\n")
+
+        async def readyz(_request):
+            problems = await self.ready()
+            if problems:
+                return web.Response(status=503, text="not ready: " + "; ".join(problems) + "\n")
+            return web.Response(text="ready\n")
+
+        app = web.Application()
+        app.add_routes([web.get("/metrics", metrics_handler), web.get("/healthz", healthz), web.get("/readyz", readyz)])
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        log.info("metrics and probes on http://%s:%d (/metrics, /healthz, /readyz)", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
