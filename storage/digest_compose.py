@@ -26,6 +26,7 @@ EVENT_KINDS = ("event", "training")
 SETTLE = timedelta(seconds=10)
 # Titles this similar (rapidfuzz token_sort_ratio) in one digest are one item.
 SIMILAR_TITLE = 92
+_NUMBERS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
     """One subscriber's digest, grouped by topic in the subscriber's order; anything on
     several of their topics appears once, under the first. In memory only."""
     shown_items: set[int] = set()
-    shown_titles: list[str] = []
+    shown_titles: list[tuple[str, list[str]]] = []  # (title key, its numbers)
     shown_other: set[tuple[str, object]] = set()
     parts: list[TopicPart] = []
     fresh = 0
@@ -214,9 +215,13 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
     def similar(title: str) -> bool:
         # Numbers must agree: "Webinar 1" and "Webinar 2" are two items, however alike.
         key = title_key(title)
-        digits = re.findall(r"\d+", key)
-        return any(fuzz.token_sort_ratio(key, other) >= SIMILAR_TITLE and re.findall(r"\d+", other) == digits
-                   for other in shown_titles)
+        digits = _NUMBERS.findall(key)
+        return any(other_digits == digits and fuzz.token_sort_ratio(key, other) >= SIMILAR_TITLE
+                   for other, other_digits in shown_titles)
+
+    def shown(title: str) -> None:
+        key = title_key(title)
+        shown_titles.append((key, _NUMBERS.findall(key)))
 
     def take(pool, limit, kind):
         picked, more = [], 0
@@ -244,21 +249,23 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
                 continue
             part.new.append(item)
             shown_items.add(item.id)
-            shown_titles.append(title_key(item.title))
+            shown(item.title)
         part.new_more = max(0, window - len(part.new))
         fresh += len(part.new) + part.new_more
 
         for item in cand.events_by_topic.get(topic, []):
-            if item.id in shown_items or similar(item.title):
+            if item.id in shown_items:
                 continue
             if len(part.events) >= max_items:
                 part.events_more += 1
+                fresh += watermark < item.shared_at
+                continue
+            if similar(item.title):
                 continue
             part.events.append(item)
             shown_items.add(item.id)
-            shown_titles.append(title_key(item.title))
-            if item.shared_at > watermark:
-                fresh += 1
+            shown(item.title)
+            fresh += watermark < item.shared_at
 
         part.deadlines, _ = take((d for d in cand.deadlines if topic in d.themes), max_items, "funding")
         new_instr = [i for i in cand.instruments if topic in i.themes and i.updated_at > watermark]

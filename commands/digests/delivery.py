@@ -10,6 +10,7 @@ a resend after a crash reuses the same transaction ids and a period can never be
 twice (unique constraint)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ RUN_JOB_ID = "digest-run"
 CHUNK = 500  # subscriptions per write transaction: a big run never holds the write lock long
 ALERT_EVERY = timedelta(minutes=15)  # deadline alerts are checked at most this often
 MANY = 500  # above this many ids, load the whole (small) table instead of a huge IN (...)
+YIELD_EVERY = 50  # digests composed or rendered between two yields to the event loop
 
 
 @dataclass
@@ -117,7 +119,9 @@ async def run_due(services, now: datetime) -> RunReport:
                 if active else None)
     # Compose everything in memory, then write chunk by chunk.
     plans = []
-    for sub in subs:
+    for n, sub in enumerate(subs):
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # a big run must not freeze command handling
         try:
             period = sub.next_due_at
             nxt = due_after(sub, max(period, now), zone_of(sub, prefs, settings))
@@ -155,15 +159,19 @@ async def run_due(services, now: datetime) -> RunReport:
 
 
 async def _write(services, chunk) -> None:
+    # Render the messages (Markdown -> HTML + text, the costly part) before taking the write lock.
+    rows = []
+    for n, (sub, _, record, markdown) in enumerate(chunk):
+        if markdown:
+            rows += outbox.build_rows([outgoing_for(sub, markdown)], origin=f"digest {sub.id}", key=record["outbox_key"])
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)
     async with services.db.transaction() as session:
         await session.execute(update(DigestSubscription), [values for _, values, _, _ in chunk])
         records = [record for _, _, record, _ in chunk if record is not None]
         if records:
             await session.execute(insert(DigestRecord), records)
-        await outbox.enqueue_many(session, [
-            row for sub, _, record, markdown in chunk if markdown
-            for row in outbox.build_rows([outgoing_for(sub, markdown)], origin=f"digest {sub.id}",
-                                         key=record["outbox_key"])])
+        await outbox.enqueue_many(session, rows)
 
 
 async def run_alerts(services, now: datetime) -> int:
