@@ -15,7 +15,7 @@ from bot.framework.roles import Role
 from bot.i18n import N_
 from bot.render import md_escape
 from commands.digests import delivery
-from commands.digests.render import WEEKDAYS, render_digest, schedule_text, topic_label
+from commands.digests.render import render_digest, schedule_text, topic_label
 from storage import topics as topic_list
 from storage.digest_compose import gather, select_for
 from storage.digest_schedule import PERIOD, next_due
@@ -335,6 +335,3 @@ async def plan_run(services) -> None:
 @cog.stat
 async def stats(session):
     return [(N_("digest subscriptions"), await session.scalar(select(func.count()).select_from(DigestSubscription)))]
-
-
-__all__ = ["cog", "WEEKDAYS"]
