@@ -150,6 +150,8 @@ async def naive_one(services, sub) -> bool:
                 text(_HAS_TOPIC).bindparams(topic=topic)).order_by(KnowledgeItem.event_date))).all()
             cand.events_by_topic[topic] = [Item(r.id, r.title, r.url, r.kind, tuple(r.topics), r.organisation,
                                                 r.event_date, r.shared_at) for r in events]
+            if events:
+                cand.events_latest[topic] = max(r.shared_at for r in events)
         for fid, title, title_nl, themes, deadlines, updated in (await s.execute(select(
                 FundingInstrument.id, FundingInstrument.title, FundingInstrument.title_nl, FundingInstrument.themes,
                 FundingInstrument.deadlines, FundingInstrument.updated_at))).all():

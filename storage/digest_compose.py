@@ -85,6 +85,7 @@ class Candidates:
     new_by_topic: dict[str, list[Item]] = field(default_factory=dict)  # oldest first (bisect on shared_at)
     new_keys: dict[str, list[datetime]] = field(default_factory=dict)
     events_by_topic: dict[str, list[Item]] = field(default_factory=dict)  # soonest first
+    events_latest: dict[str, datetime] = field(default_factory=dict)  # newest shared_at per topic
     deadlines: list[Deadline] = field(default_factory=list)  # soonest first
     instruments: list[Instrument] = field(default_factory=list)  # newest first
     sessions: list[Session] = field(default_factory=list)  # soonest first
@@ -167,6 +168,8 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
         for t in item.topics:
             if t in topics:
                 cand.events_by_topic.setdefault(t, []).append(item)
+                if item.shared_at > cand.events_latest.get(t, item.shared_at - SETTLE):
+                    cand.events_latest[t] = item.shared_at
 
     funding = (await session.execute(select(
         FundingInstrument.id, FundingInstrument.title, FundingInstrument.title_nl, FundingInstrument.themes,
@@ -241,7 +244,8 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
         items = cand.new_by_topic.get(topic, [])
         start = bisect.bisect_right(cand.new_keys.get(topic, []), watermark)
         window = len(items) - start
-        for item in reversed(items[start:]):  # newest first
+        for index in range(len(items) - 1, start - 1, -1):  # newest first, no copy of the window
+            item = items[index]
             if len(part.new) >= max_items:
                 break
             if item.id in shown_items or similar(item.title):
@@ -253,19 +257,18 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
         part.new_more = max(0, window - len(part.new))
         fresh += len(part.new) + part.new_more
 
-        for item in cand.events_by_topic.get(topic, []):
-            if item.id in shown_items:
-                continue
+        events = cand.events_by_topic.get(topic, [])
+        for index, item in enumerate(events):
             if len(part.events) >= max_items:
-                part.events_more += 1
-                fresh += watermark < item.shared_at
-                continue
-            if similar(item.title):
+                part.events_more = len(events) - index
+                break
+            if item.id in shown_items or similar(item.title):
                 continue
             part.events.append(item)
             shown_items.add(item.id)
             shown(item.title)
-            fresh += watermark < item.shared_at
+        # An event shared since the watermark makes the digest worth sending, shown or counted.
+        fresh += cand.events_latest.get(topic, watermark) > watermark
 
         part.deadlines, _ = take((d for d in cand.deadlines if topic in d.themes), max_items, "funding")
         new_instr = [i for i in cand.instruments if topic in i.themes and i.updated_at > watermark]
