@@ -87,7 +87,9 @@ def parse_topics(text: str, *, allow_frequency: bool = True, allow_all: bool = F
             i += 1
             continue
         for span in range(min(MAX_TOPIC_WORDS, len(words) - i), 0, -1):
-            match = topic_list.lookup(" ".join(words[i:i + span]))
+            # "klimaat adaptatie" is typed as often as "klimaatadaptatie".
+            match = topic_list.lookup(" ".join(words[i:i + span])) or (
+                topic_list.lookup("".join(words[i:i + span])) if span > 1 else None)
             if match is not None:
                 found.append(match.id)
                 i += span

@@ -135,6 +135,7 @@ async def test_dutch_monthly_last_day_and_clear_errors(env):
     assert "Je volgt: **Klimaatadaptatie**" in reply and "maandelijks op de laatste dag om 07:30" in reply
     assert "maandag 30 november 2026 07:30 CET" in reply
     assert "geen thema" in await chat.text("!abonneer klimaatadaptatie onzinwoord")
+    assert "Energietransitie" in await chat.text("!abonneer energie transitie")  # sloppy spacing
     assert "1 tot en met 28" in await chat.text("!abonneer klimaatadaptatie --dag 31")
     assert "weekday" in await chat.text("!subscribe mobility --day friday")  # monthly takes a day of month
     status = await chat.text("!abonnementen")
