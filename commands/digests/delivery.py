@@ -36,6 +36,7 @@ RUN_JOB_ID = "digest-run"
 CHUNK = 500  # subscriptions per write transaction: a big run never holds the write lock long
 ALERT_EVERY = timedelta(minutes=15)  # deadline alerts are checked at most this often
 MANY = 500  # above this many ids, load the whole (small) table instead of a huge IN (...)
+MAX_LOOKBACK = timedelta(days=62)  # a digest never reaches further back than this
 YIELD_EVERY = 50  # digests composed or rendered between two yields to the event loop
 
 
@@ -115,8 +116,9 @@ async def run_due(services, now: datetime) -> RunReport:
         report.due = len(subs)
         active = [s for s in subs if not (s.paused_until and s.paused_until > now)]
         prefs = await load_prefs(session, [s.subscriber for s in subs if not s.is_room])
-        cand = (await gather(session, min(s.watermark for s in active), topics_of(active), now, cfg.horizon)
-                if active else None)
+        # One long pause or a monthly subscriber must not drag the whole run's reads back for ever.
+        since = max(min(s.watermark for s in active), now - MAX_LOOKBACK) if active else now
+        cand = await gather(session, since, topics_of(active), now, cfg.horizon) if active else None
     # Compose everything in memory, then write chunk by chunk.
     plans = []
     for n, sub in enumerate(subs):
