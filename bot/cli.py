@@ -45,16 +45,32 @@ def cmd_console(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     from bot.console import run_console
 
-    return asyncio.run(run_console(settings, user_id=args.user, commands=args.command))
+    return asyncio.run(run_console(settings, user_id=args.user, role=args.role, commands=args.command))
 
 
 def cmd_check_config(args) -> int:
     settings = _settings(args)
     if not args.console_only:
         settings.require_matrix()
+    for warning in config_warnings(settings):
+        print(f"{args.config}: warning: {warning}", file=sys.stderr)
     print(f"{args.config}: OK (homeserver {settings.matrix.homeserver}, user {settings.matrix.user_id}, "
           f"database {settings.storage.effective_database_url.split('://')[0]})")
     return 0
+
+
+EXAMPLE_PASSWORDS = {"change-me", "changeme", "password", "secret"}
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """Things that are valid but almost certainly a mistake (the example file's values)."""
+    out = []
+    password = settings.matrix.password
+    value = password.get_secret_value() if hasattr(password, "get_secret_value") else password
+    if value and str(value).strip().lower() in EXAMPLE_PASSWORDS:
+        out.append("matrix.password is the example value 'change-me': set the bot account's real password "
+                   "(or DSIH_BOT__MATRIX__PASSWORD)")
+    return out
 
 
 def cmd_health(args) -> int:
@@ -122,9 +138,18 @@ def cmd_export(args) -> int:
     settings = _settings(args)
     _setup_logging(settings)
     dataset = _dataset_module(args.kind)
+    if args.output:
+        folder = Path(args.output).expanduser().resolve().parent
+        if not folder.is_dir():
+            print(f"export failed: the folder {folder} does not exist", file=sys.stderr)
+            return 1
     text = asyncio.run(_with_db(settings, lambda db: dataset.export_text(db, args.format)))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"export failed: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     else:
         sys.stdout.write(text)
     return 0
@@ -198,7 +223,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("console", help="try every command in a terminal, no homeserver needed")
     c.add_argument("--config", "-c")
-    c.add_argument("--user", default="@you:console", help="who you are in the console (default: an admin)")
+    c.add_argument("--user", default="@you:console", help="who you are in the console (default @you:console)")
+    c.add_argument("--role", choices=("member", "facilitator", "admin"), default="admin",
+                   help="your role in the console (default admin); 'member' shows what an ordinary member sees")
     c.add_argument("command", nargs="*", help="run these commands and exit (default: read stdin)")
     c.set_defaults(func=cmd_console)
 

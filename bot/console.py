@@ -36,10 +36,17 @@ class ConsoleTransport:
         return SendResult(event_id=f"$console-{row.txn_id}")
 
 
-async def run_console(settings: Settings, *, user_id: str, commands: list[str] | None = None) -> int:
+async def run_console(settings: Settings, *, user_id: str, role: str = "admin",
+                      commands: list[str] | None = None) -> int:
     services = await build_services(settings, bot_user_id="@dsih-bot:console")
-    # The person at the terminal operates the bot: make them admin for this session.
-    services.access.admins.add(user_id)
+    # The person at the terminal operates the bot (admin), unless they ask to see what a
+    # member or facilitator sees; the config's own role lists do not apply to them here.
+    services.access.admins.discard(user_id)
+    services.access.facilitators.discard(user_id)
+    if role == "admin":
+        services.access.admins.add(user_id)
+    elif role == "facilitator":
+        services.access.facilitators.add(user_id)
     dispatcher = build_dispatcher(services)
     sender = OutboxSender(services.db, ConsoleTransport())
     scheduler = Scheduler(services, sender.wake)
@@ -49,7 +56,7 @@ async def run_console(settings: Settings, *, user_id: str, commands: list[str] |
     interactive = not commands and sys.stdin.isatty()
     if not commands:
         p = settings.bot.command_prefix
-        print(f"dsih-bot console — you are {user_id} (admin), in a direct chat with the bot.\n"
+        print(f"dsih-bot console — you are {user_id} ({role}), in a direct chat with the bot.\n"
               f"Try: {p}help · {p}funding klimaatadaptatie · {p}labs --near Zwolle · "
               f"welke proeftuinen zijn er in Limburg? (Ctrl-D to quit)\n",
               file=sys.stdout if interactive else sys.stderr, flush=True)

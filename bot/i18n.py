@@ -118,15 +118,42 @@ _EN = set(
     "language remind reminder timezone any about within days show me have has must".split()
 )
 _WORD = re.compile(r"[a-zà-ÿ']+")
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|(?<!\w)'[^']*'(?!\w)")
+
+
+def _vocabulary() -> dict[str, frozenset[str]]:
+    # The hub's own words (topic aliases, bundled records in both languages): short queries
+    # such as "climate adaptation" or "klimaat" have no stop words to go by.
+    try:
+        from storage.vocabulary import language_words
+    except ImportError:   # pragma: no cover - bot without the storage package
+        return {"nl": frozenset(), "en": frozenset()}
+    return language_words()
 
 
 def detect_language(text: str) -> str | None:
-    """'nl', 'en', or None when the text gives no clear signal. Identifiers such as
-    `de-ceuvel` or `horizon-2026` are not language (their parts would mislead)."""
-    plain = " ".join(tok for tok in text.lower()[:2000].split() if not re.search(r"[\w][-_/.:][\w]|\d", tok))
+    """'nl', 'en', or None when the text gives no clear signal."""
+    return language_signal(text)[0]
+
+
+def language_signal(text: str) -> tuple[str | None, bool]:
+    """(language or None, whether the signal is clear). Identifiers such as `de-ceuvel` or
+    `horizon-2026` are not language (their parts would mislead). Marker words (stop words,
+    greetings) count first; the hub vocabulary decides a tie, and is clear only when two or
+    more of its words agree (one word such as "set" or "data" may be either)."""
+    # Quoted text is a name or title ("Klimaatadaptatie Zwolle"), and --options are the
+    # command's own (English) words: neither says which language the user writes in.
+    text = _QUOTED.sub(" ", text[:2000])
+    plain = " ".join(tok for tok in text.lower().split()
+                     if not tok.startswith("-") and not re.search(r"[\w][-_/.:][\w]|\d", tok))
     words = _WORD.findall(plain)
     nl = sum(w in _NL for w in words)
     en = sum(w in _EN for w in words)
+    if nl != en:
+        return ("nl" if nl > en else "en"), True
+    vocab = _vocabulary()
+    nl = sum(w in vocab["nl"] and w not in _EN for w in words)
+    en = sum(w in vocab["en"] and w not in _NL for w in words)
     if nl == en:
-        return None
-    return "nl" if nl > en else "en"
+        return None, False
+    return ("nl" if nl > en else "en"), abs(nl - en) >= 2

@@ -52,9 +52,9 @@ def build_content(out: Outgoing) -> dict:
 
 
 def file_content(out: Outgoing) -> dict:
-    """An m.file message without its URL (added after the upload at send time)."""
+    """An m.file (or m.image, …) message without its URL (added after the upload at send time)."""
     att = out.attachment
-    content: dict = {"msgtype": "m.file", "body": att.filename, "filename": att.filename,
+    content: dict = {"msgtype": att.msgtype, "body": att.filename, "filename": att.filename,
                      "info": {"mimetype": att.mimetype, "size": len(att.data)}}
     if out.reply_to and not out.markdown:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": out.reply_to}}

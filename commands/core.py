@@ -1,6 +1,7 @@
 """Built-in commands: help, language, time zone, ping, about, more."""
 from __future__ import annotations
 
+import re
 
 from sqlalchemy import func, select
 
@@ -110,3 +111,82 @@ async def more(ctx):
     page, rest = pager.pages[0], pager.pages[1:]
     await ctx.reply(page)
     await ctx.store_pages(rest)
+
+
+# --------------------------------------------------------------------------- small talk
+# Greetings, thanks and "what can you do?" get a short, useful answer instead of "I did not
+# understand"; a request for something not built yet (regular digests) is answered honestly.
+GREETINGS = frozenset("hoi hallo hey hi hello hee heey hai hoihoi goedemorgen goedemiddag goedenavond morgen "
+                      "dag yo howdy greetings".split())
+THANKS = frozenset("bedankt dank dankjewel dankje dankuwel thanks thank thx ty merci top super fijn great".split())
+SMALL_FILLER = frozenset("je u wel you very much so veel daar there bot dsih goede good morning afternoon evening "
+                         "allemaal all team".split())
+CAPABILITY = re.compile(
+    r"\b(wat\s+(kun|kan|kunt|doe)\s+(je|jij|u)(\s+(allemaal|doen|voor mij|voor me))?|wat\s+kan\s+ik\s+(hier|met\s+(je|jou|u))"
+    r"|hoe\s+werk(t)?\s+(dit|het|je|jij)|wie\s+ben\s+(je|jij)|waar\s+kun\s+je\s+mee\s+helpen|wat\s+zijn\s+je\s+mogelijkheden"
+    r"|what\s+(can|do)\s+(you|u)\s+do|what\s+can\s+i\s+(do|ask)|how\s+do(es)?\s+(this|it|you)\s+work|who\s+are\s+you"
+    r"|what\s+are\s+you\s+for|what\s+do\s+you\s+know|help\s+me)\b", re.I)
+DIGEST = re.compile(
+    r"(\b(stuur|send|mail|e-?mail|geef|give)\b.*\b(elke|iedere|every|wekelijks|weekly|dagelijks|daily|maandelijks"
+    r"|monthly|regelmatig|regularly)\b)|\b(abonneer|abonneren|subscribe|nieuwsbrief|newsletter|digest|"
+    r"houd\s+me\s+op\s+de\s+hoogte|hou\s+me\s+op\s+de\s+hoogte|keep\s+me\s+(posted|updated|informed)|notify\s+me)\b",
+    re.I)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-zà-ÿ]+", text.lower())
+
+
+def capability_overview(ctx) -> str:
+    """What this build can do, from the commands that are actually loaded."""
+    t, p, reg = ctx.t, ctx.settings.bot.command_prefix, ctx.services.registry
+    lines = [t("I help civil servants with funding, living labs, peer reviews and what others learned, "
+               "in Dutch or English. For example:")]
+    if reg.get("funding"):
+        lines.append("- " + t("**Funding**: `{prefix}funding klimaatadaptatie`, `{prefix}funding energy --open`, "
+                              "`{prefix}funding <id>` for the whole record", prefix=p))
+    if reg.get("deadlines"):
+        lines.append("- " + t("**Deadlines**: `{prefix}deadlines 60d`, or ask *which grants close soon?*", prefix=p))
+    if reg.get("labs"):
+        lines.append("- " + t("**Living labs**: `{prefix}labs climate adaptation --near Zwolle`, "
+                              "`{prefix}lab request <id> <what you want to test>`", prefix=p))
+    if reg.get("sessions"):
+        lines.append("- " + t("**Peer-review sessions**: `{prefix}sessions`, `{prefix}session join <number>`, "
+                              "`{prefix}review <number>`; facilitators plan with `{prefix}session new`", prefix=p))
+    if reg.get("knowledge"):
+        lines.append("- " + t("**Knowledge**: `{prefix}knowledge circular procurement`, "
+                              "`{prefix}share <link> \"title\"`", prefix=p))
+    if reg.get("subscribe"):
+        lines.append("- " + t("**Digests**: `{prefix}subscribe climate adaptation weekly`, `{prefix}topics`",
+                              prefix=p))
+    if reg.get("remindme"):
+        lines.append("- " + t("**Reminders**: `{prefix}remindme 1w check the DUMAVA round`", prefix=p))
+    lines.append(t("You can also just ask, e.g. *is er subsidie voor klimaatadaptatie voor gemeenten?* "
+                   "`{prefix}help` lists every command.", prefix=p))
+    return "\n".join(lines)
+
+
+@cog.question
+async def small_talk(ctx, text: str) -> bool:
+    p = ctx.settings.bot.command_prefix
+    words = _words(text[:300])
+    if DIGEST.search(text[:500]):
+        lines = [ctx.t("I cannot send regular digests or updates yet; that is being built.")]
+        if ctx.services.registry.get("deadlines"):
+            lines.append(ctx.t("What works now: `{prefix}deadlines 30d` lists the funding deadlines of the next "
+                               "30 days whenever you ask.", prefix=p))
+        if ctx.services.registry.get("remindme"):
+            lines.append(ctx.t("And `{prefix}remindme 7d check the funding deadlines` reminds you once, "
+                               "in a week.", prefix=p))
+        await ctx.reply(" ".join(lines))
+        return True
+    if CAPABILITY.search(text[:300]) and len(words) <= 12:
+        await ctx.reply(capability_overview(ctx))
+        return True
+    if not words or len(words) > 5 or not all(w in GREETINGS | THANKS | SMALL_FILLER for w in words):
+        return False
+    if any(w in THANKS for w in words) and not any(w in GREETINGS for w in words):
+        await ctx.reply(ctx.t("You're welcome! Ask me anytime about funding or living labs."))
+        return True
+    await ctx.reply(ctx.t("Hello! 👋") + " " + capability_overview(ctx))
+    return True

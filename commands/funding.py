@@ -18,6 +18,7 @@ from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, W
 from bot.framework.errors import BadArgument
 from bot.i18n import N_
 from bot.render import md_escape, md_link
+from commands import asking, deadline_words
 from storage import topics
 from storage.bundled import DataSet
 from storage.funding_data import (
@@ -123,6 +124,8 @@ class Outcome:
     applied: list[str] = field(default_factory=list)
 
 
+# Within a tier: what one can apply for (now or soon) first, then unknown, then closed.
+_OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "invitation_only": 2, "closed": 2}
 _STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "unknown": 3, "invitation_only": 4, "closed": 5}
 
 
@@ -133,20 +136,51 @@ def _sort_key(now):
     return key
 
 
+# Tiers, then open/forthcoming/continuous before closed within a tier, then relevance:
+#  0  the instrument is about what was asked: one of its (at most three) themes is a topic
+#     the words name (other words such as "gemeente" may be missing), or it has every word
+#     and they carry weight in its text;
+#  1  every word matches, with less weight;  2  partial or incidental matches.
+# A broad scheme (more than three themes, e.g. an always-open innovation programme) reaches
+# tier 0 only when the words are prominent in its own text, so it never outranks an
+# instrument about the topic; closed instruments stay findable, marked, and sink.
+BROAD_THEMES = 3
+STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25
+
+
+def tier(coverage: float, strength: float, themes: set[str], wanted: set[str]) -> int:
+    broad = len(themes) > BROAD_THEMES
+    if wanted & themes and not broad:
+        return 0
+    if coverage < 0.99:
+        return 2
+    if strength >= (STRONG_BROAD if broad else STRONG):
+        return 0
+    return 1 if strength >= MEDIUM else 2
+
+
+def rank(hits, by_id: dict, query: str, now) -> list[FundingInstrument]:
+    wanted = set(topics.query_topics(query))
+    ranked = []
+    for h in hits:
+        r = by_id.get(h.doc_id)
+        if r is None:
+            continue
+        themes = set(r.themes or ())
+        focus = len(themes & wanted) / len(themes) if themes else 0.0
+        key = (tier(h.coverage, h.strength, themes, wanted), _OPENNESS[status_of(r, now)], -(h.score + focus))
+        ranked.append((key, r))
+    ranked.sort(key=lambda p: (p[0], p[1].id))
+    return [r for _, r in ranked]
+
+
 async def find(ctx, query: str, filters: Filters) -> Outcome:
     rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
     by_id = {r.id: r for r in rows}
     now = ctx.now
     if query.strip():
-        hits = await FUNDING_INDEX.search(ctx.db, query, ctx.lang, limit=200)
-        scored = []
-        for doc_id, score in hits:
-            r = by_id.get(doc_id)
-            if r is not None:
-                # Only what a newcomer can apply for (now or soon) gets a lift; unknown is neutral.
-                scored.append((score + (0.1 if status_of(r, now) in ("open", "continuous", "forthcoming") else 0.0), r))
-        scored.sort(key=lambda p: -p[0])
-        candidates = [r for _, r in scored]
+        hits = await FUNDING_INDEX.hits(ctx.db, query, limit=200)
+        candidates = rank(hits, by_id, query, now)
     else:
         candidates = sorted(rows, key=_sort_key(now))
     outcome = Outcome(candidates, len(candidates))
@@ -173,7 +207,7 @@ def suggestions_for(query: str, rows: list[FundingInstrument], limit: int = 4) -
         for m in process.extract(w, vocab_list, scorer=fuzz.ratio, limit=2, score_cutoff=75):
             if m[0] != w and m[0] not in out:
                 out.append(m[0])
-    if not out and query.strip():
+    if not out and len(re.sub(r"[^a-z]", "", query.lower())) >= 4:   # not for "1" or "!!"
         out = [m[0] for m in process.extract(query[:100].lower(), vocab_list, scorer=fuzz.WRatio, limit=3,
                                              score_cutoff=80)]
     return out[:limit]
@@ -206,6 +240,21 @@ def _indicative(t, indicative: bool) -> str:
     return " " + t("(indicative date)") if indicative else ""
 
 
+_STAGE = re.compile(r"^(stage|round|cut-off|cutoff)\s*(\d{1,2})$", re.I)
+STAGE_LABELS = {"stage": N_("stage {n}"), "round": N_("round {n}"), "cut-off": N_("cut-off {n}"),
+                "cutoff": N_("cut-off {n}")}
+OTHER_LABELS = {"deadline": N_("deadline"), "end date": N_("end date"), "cut-off": N_("cut-off")}
+
+
+def stage_label(t, label: str) -> str:
+    """A deadline's label in the user's language ("stage 2" -> "fase 2"); free text as is."""
+    key = label.strip().lower()
+    if key in OTHER_LABELS:
+        return t(OTHER_LABELS[key])
+    m = _STAGE.match(key)
+    return t(STAGE_LABELS[m.group(1).lower()], n=m.group(2)) if m else label
+
+
 def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
     status = status_of(r, now)
     nd = next_deadline_info(r, now)
@@ -217,7 +266,7 @@ def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
             left = t.n("{count} day left", "{count} days left", days)
         if status == "continuous":   # the end of a scheme one can apply to any time
             return t("runs until {date}, {left}", date=t.short_date(nd.at), left=left) + _indicative(t, nd.indicative)
-        stage = f" ({md_escape(deadline_label(t, nd.label))})" if nd.label and nd.label != "deadline" else ""
+        stage = f" ({md_escape(stage_label(t, nd.label))})" if nd.label and nd.label != "deadline" else ""
         return (t("next deadline {when}{stage}, {left}", when=t.datetime(nd.at), stage=stage, left=left)
                 + _indicative(t, nd.indicative))
     if status == "continuous":
@@ -228,15 +277,6 @@ def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
     if dl:
         return t("last deadline was {date}", date=t.short_date(dl[-1].at)) + _indicative(t, dl[-1].indicative)
     return t("no deadline known")
-
-
-DEADLINE_LABELS = {"stage 1": N_("stage 1"), "stage 2": N_("stage 2"), "end date": N_("end date"),
-                   "cut-off": N_("cut-off")}
-
-
-def deadline_label(t, label: str) -> str:
-    """Translate the common deadline labels; other labels are shown as written in the data."""
-    return t(DEADLINE_LABELS[label]) if label in DEADLINE_LABELS else label
 
 
 def freshness_note(t, r: FundingInstrument, now: datetime, stale_after) -> str | None:
@@ -275,6 +315,12 @@ def summary_line(t, r: FundingInstrument, now: datetime, stale_after=None) -> st
 def list_item(t, r: FundingInstrument, n: int, now: datetime, stale_after=None) -> str:
     head = f"**{n}. {md_link(title_of(r, t.lang), r.url)}**"
     return f"{head}  \n{summary_line(t, r, now, stale_after)} · `{r.id}`"
+
+
+def public_sources(source: str | None) -> list[str]:
+    """The web addresses in a record's source note; notes to ourselves (file paths,
+    remarks) are for maintainers and stay out of the chat."""
+    return list(dict.fromkeys(re.findall(r"https?://[^\s;,)]+", source or "")))
 
 
 def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after=None) -> str:
@@ -320,14 +366,15 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
         days = days_left(d.at, now, t.tz)
         rel = (t.n("{count} day left", "{count} days left", days) if days > 0
                else t("today") if days == 0 else t("passed"))
-        facts.append((t("Deadline ({label})", label=md_escape(deadline_label(t, d.label))),
-                      f"{t.datetime(d.at)} ({rel}){_indicative(t, d.indicative)}"))
+        name = t("Deadline") if d.label == "deadline" else t("Deadline ({label})", label=md_escape(stage_label(t, d.label)))
+        facts.append((name, f"{t.datetime(d.at)} ({rel}){_indicative(t, d.indicative)}"))
     if r.deadline_note:
         facts.append((t("Note"), md_escape(r.deadline_note)))
     if r.url:
         facts.append((t("More information"), md_link(r.url, r.url)))
-    if r.source:
-        facts.append((t("Source"), md_escape(r.source)))
+    sources = public_sources(r.source)
+    if sources:
+        facts.append((t("Source"), " ; ".join(md_link(u, u) for u in sources)))
     if r.last_checked:
         checked = t.short_date(r.last_checked)
         if r.checked_by:
@@ -340,8 +387,10 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
     return "\n\n".join(lines)
 
 
-async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | None = None) -> None:
-    """Reply with the results of `query` + `filters` (shared by !funding and questions)."""
+async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | None = None,
+                 lead: str | None = None) -> None:
+    """Reply with the results of `query` + `filters` (shared by !funding and questions), in
+    one message; `lead` (how a question was understood) is its first line."""
     t = ctx.t
     outcome = await find(ctx, query, filters)
     shown_query = md_escape(query[:120] + ("…" if len(query) > 120 else ""))
@@ -356,13 +405,17 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
                            filter=outcome.emptied_by, count=outcome.before_emptied))
         elif outcome.applied and query.strip() and outcome.text_hits == 0:
             lines.append(t("No instrument matches these words, even without filters."))
+        # Close terms also when filters emptied the list: a typo may have found only a stray match.
         close = suggestions_for(query, list((await ctx.db.scalars(select(FundingInstrument))).all())) \
-            if query.strip() and not outcome.text_hits else []
+            if query.strip() else []
         if close:
             lines.append(t("Close terms: {terms}", terms=", ".join(f"`{md_escape(c)}`" for c in close)))
+        elif query.strip():
+            lines.append(t("Topics you can search for: {topics}.",
+                           topics=", ".join(md_escape(x.label(t.lang).lower()) for x in topics.all_topics())))
         lines.append(t("Try fewer words or filters, or `{prefix}funding` to list everything.",
                        prefix=ctx.settings.bot.command_prefix))
-        await ctx.reply("\n\n".join(lines))
+        await ctx.reply("\n\n".join([lead, *lines] if lead else lines))
         return
     count = len(outcome.rows)
     if query.strip():
@@ -375,7 +428,7 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
         header += "\n\n" + t("Filters: {filters}.", filters=", ".join(applied))
     items = [list_item(t, r, n, ctx.now, _stale_after(ctx)) for n, r in enumerate(outcome.rows, 1)]
     footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
-    await ctx.reply_pages(header, items, footer)
+    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items, footer)
 
 
 # --------------------------------------------------------------------------- commands
@@ -408,12 +461,58 @@ async def funding(ctx, **args):
     filters = Filters(level=args.get("level"), theme=args.get("theme"), applicant=args.get("applicant"),
                       open=bool(args.get("open")), closing_within=args.get("closing-within"),
                       min_budget=args.get("min-budget"))
+    if filters.closing_within is None:
+        # "!funding klimaat voor de zomer", "!funding closing before March": a time window, not words.
+        words = query.lower().split()
+        win = deadline_words.window(query, ctx.now)
+        if win is not None or deadline_words.is_deadline_question(words):
+            filters.closing_within = win.span if win else timedelta(days=deadline_words.SOON_DAYS)
+            drop = (win.words if win else set()) | deadline_words.DEADLINE_WORDS | deadline_words.SOON_WORDS
+            query = " ".join(w for w in re.findall(r"[\w-]+", query) if w.lower() not in drop)
     await answer(ctx, query, filters)
 
 
 # Where a record comes from and what its source last said are kept by import and refresh, not by hand.
 EDITABLE = tuple(f for f in FIELDS if f not in ("id", "origin", "external_id", "external_status", "last_seen_at",
                                                  "stale"))
+
+# pydantic error types -> what the value must be, in words we translate (never the raw
+# English pydantic message inside a Dutch reply).
+VALIDATION_MESSAGES = {
+    "string_too_long": N_("at most {max_length} characters"),
+    "string_too_short": N_("at least {min_length} characters"),
+    "too_long": N_("at most {max_length} items"),
+    "greater_than_equal": N_("a number of at least {ge}"),
+    "less_than_equal": N_("a number of at most {le}"),
+    "int_parsing": N_("a whole number, e.g. 250000"),
+    "int_from_float": N_("a whole number, e.g. 250000"),
+    "float_parsing": N_("a number, e.g. 0.7"),
+    "date_parsing": N_("a date such as 2027-03-31"),
+    "date_from_datetime_parsing": N_("a date such as 2027-03-31"),
+    "date_from_datetime_inexact": N_("a date such as 2027-03-31"),
+    "datetime_parsing": N_("a date and time such as 2027-03-31T17:00"),
+    "datetime_from_date_parsing": N_("a date and time such as 2027-03-31T17:00"),
+    "literal_error": N_("one of {expected}"),
+    "string_pattern_mismatch": N_("not in the expected form"),
+}
+
+
+def validation_message(err: dict, field_name: str) -> tuple[str, dict]:
+    kind, ctx_ = err.get("type", ""), err.get("ctx") or {}
+    if field_name.startswith("themes"):
+        return N_("one of the hub topics: {topics}"), {"topics": ", ".join(topics.ids())}
+    if field_name == "url" and kind == "string_pattern_mismatch":
+        return N_("a web address starting with https://"), {}
+    if "time zone" in str(err.get("msg", "")):
+        return N_("a time zone such as Europe/Brussels"), {}
+    if kind in VALIDATION_MESSAGES:
+        params = {k: str(v) for k, v in ctx_.items() if k in ("max_length", "min_length", "ge", "le", "expected")}
+        try:
+            VALIDATION_MESSAGES[kind].format(**params)
+        except (KeyError, IndexError):
+            return N_("not a valid value"), {}
+        return VALIDATION_MESSAGES[kind], params
+    return N_("not a valid value"), {}
 
 
 def parse_field_value(name: str, raw: str) -> Any:
@@ -440,11 +539,15 @@ def parse_field_value(name: str, raw: str) -> Any:
 
 
 @funding.subcommand("set", dutch=("zet", "wijzig"), role=Role.FACILITATOR)
-@argument("id", Word(max_length=120), help=N_("the instrument id"))
-@argument("field", Word(max_length=40), help=N_("the field to change"))
-@argument("value", Text(max_length=5000), rest=True, help=N_("the new value (none to clear)"))
+@argument("id", Word(max_length=120), required=False, help=N_("the instrument id"))
+@argument("field", Word(max_length=40), required=False, help=N_("the field to change"))
+@argument("value", Text(max_length=5000), rest=True, required=False, help=N_("the new value (none to clear)"))
 async def funding_set(ctx, **args):
     """Correct one field of a funding instrument (facilitators and admins; logged)."""
+    if not (args.get("id") and args.get("field") and args.get("value")):
+        # Without all three, say what can be changed rather than "missing argument".
+        raise BadArgument("Give the instrument id, the field and the new value. Fields I can change: {fields}.",
+                          fields=", ".join(EDITABLE))
     doc_id, name, raw = args["id"].lower(), args["field"].lower().replace("-", "_"), args["value"]
     row = await ctx.db.get(FundingInstrument, doc_id)
     if row is None:
@@ -453,7 +556,8 @@ async def funding_set(ctx, **args):
         raise BadArgument("There is no funding instrument with id {value}.", value=doc_id, suggestions=close)
     if name not in EDITABLE:
         close = [m[0] for m in process.extract(name, EDITABLE, limit=3, score_cutoff=60)]
-        raise BadArgument("{value} is not a field I can change.", value=name, suggestions=close)
+        raise BadArgument("{value} is not a field I can change. Fields: {fields}.", value=name,
+                          fields=", ".join(EDITABLE), suggestions=close)
     record = {k: v for k, v in record_of(row).items()}
     old = record[name]
     record[name] = parse_field_value(name, raw)
@@ -462,7 +566,9 @@ async def funding_set(ctx, **args):
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or name
-        raise BadArgument("That value is not valid for {field}: {error}", field=where, error=err["msg"][:300])
+        msgid, params = validation_message(err, where)
+        raise BadArgument("That value is not valid for {field}: {error}", field=where,
+                          error=ctx.t(msgid, **params))
     new_row = rec.to_row()
     setattr(row, name, new_row[name])
     row.updated_at, row.updated_by = ctx.now, ctx.sender
@@ -478,22 +584,44 @@ async def funding_set(ctx, **args):
                           field=f"`{name}`", id=f"`{row.id}`"))
 
 
+class DeadlineWindow(Converter):
+    """A duration (30d, 2mnd) or a time phrase ("deze maand", "this year", "voor de zomer")."""
+    metavar = N_("period")
+
+    def __init__(self):
+        self.duration = Duration(minimum=timedelta(days=1), maximum=timedelta(days=1100))
+
+    async def convert(self, raw, ctx):
+        try:
+            return await self.duration.convert(raw, ctx)
+        except BadArgument:
+            win = deadline_words.window(raw, ctx.now)
+            if win is None:
+                raise
+            return win.span
+
+
 @cog.command("deadlines", dutch=("sluitingsdata", "deadlijnen"))
-@argument("window", Duration(minimum=timedelta(days=1), maximum=timedelta(days=1100)), required=False,
-          help=N_("how far ahead, e.g. 30d (default 30 days)"))
+@argument("window", DeadlineWindow(), required=False, rest=True,
+          help=N_("how far ahead, e.g. 30d, this month, voor de zomer (default 30 days)"))
 @option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
 async def deadlines(ctx, **args):
     """List upcoming funding deadlines in date order."""
+    await deadline_list(ctx, args.get("window") or timedelta(days=30), theme=args.get("theme"),
+                        level=args.get("level"))
+
+
+async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, level: str | None = None,
+                        lead: str | None = None) -> None:
     t, now = ctx.t, ctx.now
-    window = args.get("window") or timedelta(days=30)
     end = now + window
     days = max(1, round(window.total_seconds() / 86400))
     rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
-    if args.get("theme"):
-        rows = [r for r in rows if args["theme"] in (r.themes or [])]
-    if args.get("level"):
-        rows = [r for r in rows if r.level == args["level"]]
+    if theme:
+        rows = [r for r in rows if theme in (r.themes or [])]
+    if level:
+        rows = [r for r in rows if r.level == level]
     upcoming = sorted(((d, r) for r in rows for d in deadline_infos(r) if now <= d.at <= end),
                       key=lambda p: (p[0].at, p[1].id))
     if not upcoming:
@@ -503,14 +631,14 @@ async def deadlines(ctx, **args):
             msg += " " + t("The next one is {title} on {date}.", title=md_link(title_of(later[0][1], t.lang),
                                                                                later[0][1].url),
                            date=t.short_date(later[0][0]))
-        await ctx.reply(msg)
+        await ctx.reply(f"{lead}\n\n{msg}" if lead else msg)
         return
     items = []
     stale_after = _stale_after(ctx)
     for d, r in upcoming:
         left = days_left(d.at, now, t.tz)
         rel = t.n("{count} day left", "{count} days left", left) if left > 0 else t("today")
-        stage = f" ({md_escape(deadline_label(t, d.label))})" if d.label != "deadline" else ""
+        stage = f" ({md_escape(stage_label(t, d.label))})" if d.label != "deadline" else ""
         extra = [t(LEVEL_LABELS.get(r.level, r.level))]
         if (r.kind or "grant") != "grant":
             extra.append(t(KIND_LABELS.get(r.kind, r.kind)))
@@ -522,7 +650,8 @@ async def deadlines(ctx, **args):
                      f"{md_link(title_of(r, t.lang), r.url)}{stage} · {' · '.join(extra)} · `{r.id}`")
     header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(items),
                  period=_period(t, days))
-    await ctx.reply_pages(header, items, t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
+    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items,
+                          t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
 
 
 def _period(t, days: int) -> str:
@@ -537,12 +666,6 @@ cofinanciering cofinancing cofunding deadline deadlines aanvragen apply sluiting
 """.split())
 OPEN_WORDS = ("nu open", "currently open", "open now", "still open", "nog open", "openstaand", "openstaande",
               "lopende", "open")
-_WITHIN = re.compile(r"\b(?:binnen|within|komende|next|in de komende|in the next)\s+(\d{1,3})\s*"
-                     r"(dagen|dag|days|day|weken|week|weeks|maanden|maand|months|month)\b")
-_UNIT_DAYS = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7,
-              "maand": 31, "maanden": 31, "month": 31, "months": 31}
-_THIS = {"deze maand": 31, "this month": 31, "deze week": 7, "this week": 7, "dit jaar": 366, "this year": 366,
-         "binnenkort": 60, "soon": 60}
 FILLER = frozenset("""
 there er welke which wat what is are zijn any some voor for in the de het een a an van of bij with met
 waar where kan can i ik we wij mijn my our onze hoe how do does voor about over iets something
@@ -558,16 +681,20 @@ class Understood:
     notes: list[str]
 
 
-def understand(text: str) -> Understood | None:
-    """Read level, theme, applicant and time words (nl/en) from a question; None when it is
-    not about funding."""
+def understand(text: str, now: datetime) -> Understood | None:
+    """Read level, theme, applicant, openness and time window (nl/en) from a question; None
+    when it is not about funding. "welke subsidies sluiten binnenkort?" and "what grants close
+    in the next two months?" become a deadline window, not search words."""
     low = " " + " ".join(re.findall(r"[a-zà-ÿ0-9]+", text[:2000].lower())) + " "
     words = low.split()
-    intent = any(w in INTENT_WORDS for w in words) or any(w.startswith(("subsidie", "financier")) for w in words)
+    deadline_q = deadline_words.is_deadline_question(words)
+    intent = (any(w in INTENT_WORDS for w in words) or any(w.startswith(("subsidie", "financier")) for w in words)
+              or (deadline_q and not any(w in ("lab", "labs", "proeftuin", "proeftuinen") for w in words)))
     if not intent:
         return None
     f = Filters()
     used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie"))
+    used |= {w for w in words if w in deadline_words.DEADLINE_WORDS or w in deadline_words.SOON_WORDS}
     for w in words:
         if w in ("eu", "eu-", "europe", "europa", "european", "europees", "europese"):
             f.level = f.level or "eu"; used.add(w)
@@ -581,16 +708,12 @@ def understand(text: str) -> Understood | None:
             a = "municipality"
         if a:
             f.applicant = f.applicant or a; used.add(w)
-    m = _WITHIN.search(low)
-    if m:
-        f.closing_within = timedelta(days=int(m.group(1)) * _UNIT_DAYS[m.group(2)])
-        used.update(m.group(0).split())
-    else:
-        for phrase, days in _THIS.items():
-            if f" {phrase} " in low:
-                f.closing_within = timedelta(days=days)
-                used.update(phrase.split())
-                break
+    win = deadline_words.window(text, now)
+    if win is not None:
+        f.closing_within = win.span
+        used |= win.words
+    elif deadline_q and not any(w in ("open", "openstaand", "openstaande") for w in words):
+        f.closing_within = timedelta(days=deadline_words.SOON_DAYS)
     for phrase in OPEN_WORDS:
         if f" {phrase} " in low:
             f.open = True
@@ -599,26 +722,71 @@ def understand(text: str) -> Understood | None:
     found = topics.find_in_text(text[:2000])
     if found:
         f.theme = found[0].id
-    rest = [w for w in words if w not in used and w not in FILLER]
+    rest = [w for w in words if w not in used and w not in FILLER and w not in QUESTION_FILLER]
     return Understood(" ".join(rest), f, [])
+
+
+# Words of a question about deadlines or openness that are not search words.
+QUESTION_FILLER = frozenset("""
+er eraan komen komt coming up next upcoming nu now currently still nog zijn are is weer again
+instrumenten instruments regelingen schemes programma programmes opportunities kansen
+""".split())
+async def named_instrument(ctx, name: str) -> FundingInstrument | None:
+    """The one instrument a name refers to (id, acronym or title word such as DUMAVA, SBIR),
+    or None when it is not clearly one."""
+    key = name.strip().lower().strip("\"'“”‘’`")
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]{1,118}", key):
+        row = await ctx.db.get(FundingInstrument, key)
+        if row is not None:
+            return row
+    wanted = [w for w in tokens(key) if w not in STOPWORDS and w not in FILLER]
+    if not wanted:
+        return None
+    rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
+    # Every word of the name in the instrument's id, titles, identifier or programme, and
+    # only one instrument like that; a search would guess (a lab may have the name).
+    named = [r for r in rows if set(wanted) <= set(tokens(" ".join(filter(None, [
+        r.id.replace("-", " "), r.title, r.title_nl, r.identifier, r.programme]))))]
+    return named[0] if len(named) == 1 else None
+
+
+@cog.question
+async def instrument_question(ctx, text: str) -> bool:
+    """"vertel me meer over DUMAVA", "tell me more about SBIR": the record."""
+    name = asking.named_in(text)
+    if not name:
+        return False
+    row = await named_instrument(ctx, name)
+    if row is None:
+        return False
+    await ctx.reply(full_record(ctx.t, row, ctx.now, ctx.settings.bot.command_prefix))
+    return True
 
 
 @cog.question
 async def funding_question(ctx, text: str) -> bool:
-    u = understand(text)
+    u = understand(text, ctx.now)
     if u is None:
         return False
-    t = ctx.t
-    steps = [label for label, _ in u.filters.steps(t, ctx.now)]
+    t, f = ctx.t, u.filters
+    only_time = not (u.query or f.level or f.theme or f.applicant or f.open or f.min_budget)
+    if only_time and f.closing_within:
+        # "welke subsidies sluiten binnenkort?": the deadlines in that window, in date order.
+        days = max(1, round(f.closing_within.total_seconds() / 86400))
+        lead = t("I understood your question like this: {notes}.",
+                 notes=t("funding deadlines in {period}", period=_period(t, days))) + " " + \
+            t("(Same as `{command}`.)", command=f"{ctx.settings.bot.command_prefix}deadlines {days}d")
+        await deadline_list(ctx, f.closing_within, lead=lead)
+        return True
+    steps = [label for label, _ in f.steps(t, ctx.now)]
     # A theme recognised from the words is used as filter; the words stay in the search.
     notes = [t("I searched for {query}", query=f"“{md_escape(u.query[:120])}”")] if u.query else []
     notes += [t("applied the filters {filters}", filters=", ".join(steps))] if steps else []
-    outcome_query = u.query
     if not notes:
         notes = [t("I listed all funding instruments")]
-    await ctx.reply(t("I understood your question like this: {notes}.", notes="; ".join(notes)) +
-                    " " + t("(Same as `{command}`.)", command=md_escape_code(command_for(ctx, u))))
-    await answer(ctx, outcome_query, u.filters, understood=[])
+    lead = (t("I understood your question like this: {notes}.", notes="; ".join(notes)) +
+            " " + t("(Same as `{command}`.)", command=md_escape_code(command_for(ctx, u))))
+    await answer(ctx, u.query, f, understood=[], lead=lead)
     return True
 
 

@@ -15,19 +15,22 @@ from bot.framework import Cog, Converter, Int, Role, Text, Word, argument, optio
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.i18n import N_, Translator
 from bot.render import md_escape, md_link
+from commands import asking
 from storage import topics
 from storage.geo import Gazetteer, Resolution, gazetteer
 from storage.bundled import DataSet
 from storage.labs_data import (
+    LAB_WORDS,
     LABS_INDEX, MAX_RADIUS_KM, LabQuery, has_lab_signal, load_sample_data, parse_words, reindex, search_labs,
 )
 from storage.models.core import AuditLog
 from storage.models.labs import Lab, LabRequest
-from storage.search import query_terms
+from storage.search import STOPWORDS, query_terms, tokens
 
 cog = Cog("labs", N_("Living labs"))
 
-MAX_RESULTS = 25
+# Every match is listed (paged with !more); beyond this many the answer says to narrow down.
+MAX_RESULTS = 200
 MAX_PENDING_REQUESTS = 20
 TOP_FACILITIES = 3
 
@@ -116,6 +119,11 @@ def km(ctx, distance: float) -> str:
     return ctx.t("{km} km", km=ctx.t.number(round(distance, 1) if distance < 10 else round(distance)))
 
 
+def facilities_of(ctx, lab: Lab) -> list[str]:
+    """Facilities in the user's language (Dutch when the record has them, else English)."""
+    return (lab.facilities_nl if ctx.lang == "nl" and lab.facilities_nl else lab.facilities) or []
+
+
 def place_of(lab: Lab) -> str:
     return md_escape(f"{lab.municipality}, {lab.province}" if lab.municipality else lab.province)
 
@@ -129,9 +137,10 @@ def result_item(ctx, n: int, hit) -> str:
     lines = [head]
     if lab.themes:
         lines.append(ctx.t("Themes: {themes}", themes=theme_labels(ctx, lab.themes)))
-    if lab.facilities:
+    facilities = facilities_of(ctx, lab)
+    if facilities:
         lines.append(ctx.t("Facilities: {facilities}",
-                           facilities="; ".join(md_escape(f) for f in lab.facilities[:TOP_FACILITIES])))
+                           facilities="; ".join(md_escape(f) for f in facilities[:TOP_FACILITIES])))
     lines.append(ctx.t("Details: {command}", command=f"`{p}lab {lab.id}`"))
     return "\n".join(lines)
 
@@ -152,14 +161,16 @@ def describe_query(ctx, q: LabQuery) -> str:
     return " ".join(parts)
 
 
-async def answer(ctx, q: LabQuery) -> None:
-    hits = await search_labs(ctx.db, q, limit=MAX_RESULTS)
+async def answer(ctx, q: LabQuery, *, lead: str | None = None) -> None:
+    """The labs for `q` in one message (`lead`, how a question was understood, first); the
+    header gives the true total and every result is reachable with !more."""
+    hits = await search_labs(ctx.db, q, limit=MAX_RESULTS + 1)
     note = ""
     if not hits and query_terms(q.text) and (q.province or q.themes or q.near):
         # Nothing matches the words: show what the place/theme filters give, and say so.
         fallback = LabQuery(themes=q.themes, boost_themes=q.boost_themes, province=q.province, near=q.near,
                             within_km=q.within_km)
-        hits = await search_labs(ctx.db, fallback, limit=MAX_RESULTS)
+        hits = await search_labs(ctx.db, fallback, limit=MAX_RESULTS + 1)
         if hits:
             note = ctx.t("No lab matches the words {words}; these are all labs that fit the other criteria.",
                          words=f"“{md_escape(q.text[:120])}”")
@@ -167,17 +178,45 @@ async def answer(ctx, q: LabQuery) -> None:
     p = ctx.settings.bot.command_prefix
     if not hits:
         msg = ctx.t("I found no living labs {query}.", query=described) if described else ctx.t("I found no living labs.")
-        hint = ctx.t("Try fewer words, another theme, or a larger radius (e.g. `--within 100km`). "
-                     "All themes: {themes}.", themes=", ".join(f"`{t.id}`" for t in topics.all_topics()))
-        await ctx.reply(msg + "\n\n" + hint)
+        lines = [lead, msg] if lead else [msg]
+        nearest = await _nearest_outside(ctx, q)
+        if nearest is not None:
+            lines.append(ctx.t("The nearest is {lab} in {place}, {km} away.", lab=md_link(nearest.lab.name,
+                                                                                         nearest.lab.website),
+                               place=place_of(nearest.lab), km=km(ctx, nearest.distance_km)) + " " +
+                         ctx.t("Details: {command}", command=f"`{p}lab {nearest.lab.id}`"))
+        lines.append(ctx.t("Try fewer words, another theme, or a larger radius (e.g. `--within 100km`). "
+                           "All themes: {themes}.", themes=", ".join(f"`{t.id}`" for t in topics.all_topics())))
+        await ctx.reply("\n\n".join(lines))
         return
-    header = (ctx.t("**Living labs {query}** ({count} found):", query=described, count=len(hits)) if described
-              else ctx.t("**Living labs** ({count}):", count=len(hits)))
+    more = len(hits) > MAX_RESULTS
+    hits = hits[:MAX_RESULTS]
+    count = f"{len(hits)}+" if more else str(len(hits))
+    header = (ctx.t("**Living labs {query}** ({count} found):", query=described, count=count) if described
+              else ctx.t("**Living labs** ({count}):", count=count))
+    if more:
+        header += "\n\n" + ctx.t("These are the best {count}; add words, a theme or a place to narrow down.",
+                                  count=len(hits))
     if note:
         header += "\n\n" + note
+    if lead:
+        header = lead + "\n\n" + header
     items = [result_item(ctx, n, h) for n, h in enumerate(hits, 1)]
     footer = ctx.t("Ask a lab for access: `{prefix}lab request <id> <what you want to test>`.", prefix=p)
     await ctx.reply_pages(header, items, footer)
+
+
+async def _nearest_outside(ctx, q: LabQuery):
+    """With a radius that holds no lab: the nearest lab that fits everything else."""
+    if not (q.near and q.within_km):
+        return None
+    wider = LabQuery(text=q.text, themes=q.themes, boost_themes=q.boost_themes, province=q.province, near=q.near)
+    hits = await search_labs(ctx.db, wider, limit=MAX_RESULTS)
+    if not hits and query_terms(q.text):
+        wider.text = ""
+        hits = await search_labs(ctx.db, wider, limit=MAX_RESULTS)
+    hits = [h for h in hits if h.distance_km is not None]
+    return min(hits, key=lambda h: h.distance_km) if hits else None
 
 
 # --------------------------------------------------------------------------- !labs
@@ -254,15 +293,16 @@ def profile(ctx, lab: Lab) -> str:
             f"mailto:{contact}" if "@" in contact and not contact.startswith("http") else contact)
         facts.append(t("Contact: {contact}", contact=md_link(contact, link)))
     lines.append("\n".join(f"- {f}" for f in facts))
-    if lab.facilities:
-        lines.append(t("**Facilities**") + "\n" + "\n".join(f"- {md_escape(f)}" for f in lab.facilities))
+    facilities = facilities_of(ctx, lab)
+    if facilities:
+        lines.append(t("**Facilities**") + "\n" + "\n".join(f"- {md_escape(f)}" for f in facilities))
     description = (lab.description_nl or lab.description) if ctx.lang == "nl" else (lab.description or lab.description_nl)
     if description:
         lines.append(md_escape(description))
     src = []
-    if lab.source:
-        src.append(t("Source: {source}", source=md_link(lab.source, lab.source) if lab.source.startswith("http")
-                     else md_escape(lab.source)))
+    urls = list(dict.fromkeys(re.findall(r"https?://[^\s;,)]+", lab.source or "")))
+    if urls:   # web addresses only: notes and file paths in the source are for maintainers
+        src.append(t("Source: {source}", source=" ; ".join(md_link(u, u) for u in urls)))
     if lab.last_checked:
         src.append(t("last checked {date}", date=t.short_date(lab.last_checked)))
     if src:
@@ -456,6 +496,25 @@ async def request_decline(ctx, number, message):
 
 # --------------------------------------------------------------------------- plain language
 @cog.question
+async def lab_named_question(ctx, text: str) -> bool:
+    """"tell me more about The Green Village", "vertel me meer over de ceuvel": the profile."""
+    name = asking.named_in(text)
+    if not name:
+        return False
+    key = " ".join(tokens(name))
+    words = [w for w in key.split() if w not in STOPWORDS and w not in LAB_WORDS]
+    if not words:
+        return False
+    rows = (await ctx.db.execute(select(Lab.id, Lab.name))).all()
+    named = [lab_id for lab_id, lab_name in rows
+             if set(words) <= set(tokens(f"{lab_name} {lab_id.replace('-', ' ')}"))]
+    if len(named) != 1:
+        return False
+    await ctx.reply(profile(ctx, await ctx.db.get(Lab, named[0])))
+    return True
+
+
+@cog.question
 async def labs_question(ctx, text: str) -> bool:
     if not has_lab_signal(text):
         return False
@@ -471,10 +530,9 @@ async def labs_question(ctx, text: str) -> bool:
         await ctx.reply("⚠️ " + msg)
         return True
     described = describe_query(ctx, q)
-    if described:
-        await ctx.reply(ctx.t("I understood: living labs {query}. (Same as `{command}`.)", query=described,
-                              command=command_for(ctx, q)))
-    await answer(ctx, q)
+    lead = ctx.t("I understood: living labs {query}. (Same as `{command}`.)", query=described,
+                 command=command_for(ctx, q)) if described else None
+    await answer(ctx, q, lead=lead)
     return True
 
 

@@ -175,6 +175,62 @@ class SessionSettings(BaseModel):
         return sorted(set(value), reverse=True)
 
 
+class KnowledgeSettings(BaseModel):
+    """Knowledge items and partners' feeds (commands/knowledge.py, commands/knowledge_feeds.py)."""
+    model_config = ConfigDict(extra="forbid")
+
+    class Feed(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        url: AnyHttpUrl
+        topics: list[str] = Field(default_factory=list)   # topic ids (or labels/aliases) every entry gets
+        kind: str = "publication"
+        organisation: str | None = None                   # shown with its items; default: the feed's title
+        moderation: bool | None = None                    # None: as knowledge.moderation
+
+        @field_validator("url")
+        @classmethod
+        def _short_enough(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+            if len(str(value)) > 1000:
+                raise ValueError("a feed URL of at most 1000 characters is expected")
+            return value
+
+        @field_validator("topics")
+        @classmethod
+        def _known_topics(cls, value: list[str]) -> list[str]:
+            from storage import topics
+
+            out = []
+            for raw in value:
+                topic = topics.lookup(raw)
+                if topic is None:
+                    raise ValueError(f"unknown topic {raw!r}; known: {', '.join(topics.ids())}")
+                out.append(topic.id)
+            return out
+
+        @field_validator("kind")
+        @classmethod
+        def _known_kind(cls, value: str) -> str:
+            from storage.knowledge_data import KIND_SYNONYMS, KINDS
+
+            kind = KIND_SYNONYMS.get(value.strip().lower(), value.strip().lower())
+            if kind not in KINDS:
+                raise ValueError(f"unknown kind {value!r}; expected one of {', '.join(KINDS)}")
+            return kind
+
+    # Shared items wait for a configured facilitator's !approve before others see them.
+    moderation: bool = False
+    feeds: list[Feed] = Field(default_factory=list)
+    # How often the feeds are polled; a failing feed backs off from this up to a day.
+    poll_interval: HumanDuration = timedelta(hours=1)
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _sane_interval(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 1:
+            raise ValueError("the poll interval must be at least one second")
+        return value
+
+
 class DigestSettings(BaseModel):
     """Knowledge digests and deadline alerts (commands/digests.py)."""
     model_config = ConfigDict(extra="forbid")
@@ -225,6 +281,7 @@ class Settings(BaseSettings):
     bot: BotSettings = Field(default_factory=BotSettings)
     funding: FundingSettings = Field(default_factory=FundingSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     digests: DigestSettings = Field(default_factory=DigestSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

@@ -28,7 +28,10 @@ class DataSet:
         async with services.db.transaction() as session:
             if services.settings.storage.load_sample_data:
                 await self.load_sample(session)
-            if await self.count(session) != await self.index.count(session):
+            # Rebuild when rows and index disagree, or the index was built by another version
+            # of the analysis or of this data set's documents (SearchIndex.version).
+            if (await self.count(session) != await self.index.count(session)
+                    or await self.index.needs_rebuild(session)):
                 await self.reindex(session)
 
     async def stats(self, session: AsyncSession) -> list[tuple[str, int]]:

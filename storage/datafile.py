@@ -69,6 +69,7 @@ class DataFile:
     record_of: Callable[[Any], dict[str, Any]] | None = None   # row -> exportable record
     reindex: Callable[[Any], Awaitable[None]] | None = None    # refresh the search index
     stamp: Callable[[str], dict[str, Any]] = lambda actor: {}  # extra columns set on every upsert
+    key_column: str = "id"            # the column a CSV file must have (knowledge items are keyed by url)
 
     # -- database -------------------------------------------------------------------
     async def import_file(self, db, path, actor: str) -> str:
@@ -138,8 +139,8 @@ class DataFile:
 
     def _from_csv(self, text: str) -> list[dict[str, Any]]:
         reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise ImportError_("the CSV file needs a header row with at least an `id` column")
+        if not reader.fieldnames or self.key_column not in reader.fieldnames:
+            raise ImportError_(f"the CSV file needs a header row with at least the `{self.key_column}` column")
         records = []
         for n, raw in enumerate(reader, 1):
             rec: dict[str, Any] = {}

@@ -187,7 +187,10 @@ def map_result(res: dict[str, Any], topic_id: str | None, now: datetime) -> Inst
     title = _text(_one(md, "title") or res.get("title") or ident)[:500]
     b = _budget(md)
     model = DEADLINE_MODELS.get(str(b.get("model") or _one(md, "deadlineModel") or "").lower(), "single")
-    days = sorted({d for d in (_day(x) for x in (b.get("dates") or md.get("deadlineDate") or [])) if d})
+    raw_dates = b.get("dates") or md.get("deadlineDate") or []
+    if not isinstance(raw_dates, (list, tuple)):   # the portal's shapes vary; one value or odd types
+        raw_dates = [raw_dates] if isinstance(raw_dates, str) else []
+    days = sorted({d for d in (_day(x) for x in raw_dates) if d})
     if model == "single" and len(days) > 1 or model == "two_stage" and len(days) > 2:
         model = "multiple_cutoffs"
     label = {"two_stage": ["stage 1", "stage 2"], "multiple_cutoffs": ["cut-off"] * len(days)}.get(model, ["deadline"])

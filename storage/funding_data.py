@@ -51,7 +51,7 @@ SECONDARY_HOSTS = ("grantalist.com", "findmymoney.app", "euro-access.eu", "funds
                    "longform.social", "subsidieradar.nl", "subsidiesvoorjou.nl")
 
 FUNDING_INDEX = SearchIndex("funding_search", {"title": 6.0, "topics": 3.0, "body": 1.0},
-                            expand=topics.expand_query)
+                            synonyms=topics.expand_words)
 
 
 # ----------------------------------------------------------------------------- schema

@@ -44,9 +44,9 @@ SERVICES = ("co-creation", "exploration", "experimentation", "evaluation")
 TARGET_USERS = ("municipality", "province", "water_board", "central_government", "company", "sme",
                 "knowledge_institution", "ngo", "citizens", "citizen_initiative")
 FIELDS = ("id", "name", "host_organisation", "ecosystem", "municipality", "province", "latitude", "longitude",
-          "themes", "facilities", "target_users", "services", "enoll_member", "cost_note", "website", "contact",
+          "themes", "facilities", "facilities_nl", "target_users", "services", "enoll_member", "cost_note", "website", "contact",
           "description", "description_nl", "source", "last_checked")
-LIST_FIELDS = ("themes", "facilities", "target_users", "services")
+LIST_FIELDS = ("themes", "facilities", "facilities_nl", "target_users", "services")
 
 # The Netherlands incl. the Wadden islands and a margin.
 LAT_RANGE = (50.6, 53.7)
@@ -87,7 +87,8 @@ def expand_query(text: str) -> list[str]:
 
 
 LABS_INDEX = SearchIndex("labs_search", {"name": 5.0, "themes": 3.0, "facilities": 2.0, "body": 1.0},
-                         expand=expand_query)
+                         expand=expand_query, synonyms=topics.expand_words,
+                         version=2)   # 2: Dutch facilities indexed too
 
 
 # ----------------------------------------------------------------------------- schema
@@ -108,6 +109,7 @@ class LabRecord(BaseModel):
     longitude: float | None = Field(default=None, ge=LON_RANGE[0], le=LON_RANGE[1])
     themes: list[str] = Field(default_factory=list, max_length=12)
     facilities: list[str] = Field(default_factory=list, max_length=50)
+    facilities_nl: list[str] = Field(default_factory=list, max_length=50)   # the same, in Dutch (optional)
     target_users: list[Literal["municipality", "province", "water_board", "central_government", "company", "sme",
                                "knowledge_institution", "ngo", "citizens", "citizen_initiative"]] = Field(
         default_factory=list)
@@ -128,7 +130,7 @@ class LabRecord(BaseModel):
     _none_is_empty = field_validator("host_organisation", "description", "description_nl", "source",
                                      mode="before")(classmethod(lambda cls, v: "" if v is None else v))
 
-    @field_validator("facilities")
+    @field_validator("facilities", "facilities_nl")
     @classmethod
     def _facilities(cls, v: list[str]) -> list[str]:
         out = []
@@ -212,7 +214,7 @@ def search_fields(row: Lab) -> dict[str, str]:
     return {
         "name": " ".join(filter(None, [row.name, row.id.replace("-", " ")])),
         "themes": topics.index_text(row.themes or []),
-        "facilities": " ".join(row.facilities or []),
+        "facilities": " ".join([*(row.facilities or []), *(row.facilities_nl or [])]),
         "body": " ".join(filter(None, [row.description, row.description_nl, row.host_organisation, row.ecosystem,
                                        " ".join(row.services or [])])),
     }

@@ -3,7 +3,7 @@
 Import: CSV, JSON or YAML by extension; every record validated (pydantic, see
 storage.labs_data.LabRecord); errors name the record number (1-based, in file order) and
 the field; all-or-nothing: one bad record rejects the whole file and changes nothing;
-upsert by `id`. CSV encodes lists (themes, facilities, target_users, services) as
+upsert by `id`. CSV encodes lists (themes, facilities, facilities_nl, target_users, services) as
 `|`-joined values and enoll_member as true/false (also ja/nee, yes/no, 1/0)."""
 from __future__ import annotations
 

@@ -161,6 +161,75 @@ def index_text(topic_ids) -> str:
     return " ".join(parts)
 
 
+# First words of multi-word labels/aliases that say nothing about a topic on their own.
+_GENERIC_HEADS = frozenset("""duurzame duurzaam sustainable gezonde gezond healthy sociale social digitale digitaal
+digital publieke public slimme smart local lokale urban stedelijke open extreem extreme groene green
+betaalbare affordable""".split())
+
+
+@lru_cache(maxsize=1)
+def _heads() -> list[tuple[str, str, Topic]]:
+    """(word, kind, topic): kind 'whole' = the first word of a multi-word term (climate ->
+    "climate adaptation"), 'prefix' = a one-word term that a query word may begin
+    (klimaat -> klimaatadaptatie, water -> wateroverlast) or that begins a query word
+    (hittestressplan -> hittestress)."""
+    out = []
+    for t in all_topics():
+        for term in t.terms:
+            words = [w for w in tokens(term) if w not in STOPWORDS]
+            if len(words) > 1 and len(words[0]) >= 5 and words[0] not in _GENERIC_HEADS:
+                out.append((words[0], "whole", t))
+            elif len(words) == 1 and len(words[0]) > 5:
+                out.append((words[0], "prefix", t))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _word_topics(word: str) -> tuple[str, ...]:
+    found = [t.id for t in find_in_text(word)]
+    if len(word) >= 5 and not word.isdigit():
+        for head, kind, t in _heads():
+            if t.id in found:
+                continue
+            if ((kind == "whole" and head == word) or (kind == "prefix" and head != word and (
+                    head.startswith(word) or (len(head) >= 6 and word.startswith(head))))):
+                found.append(t.id)
+    return tuple(found)
+
+
+def expand_words(words: list[str]) -> list[list[str]]:
+    """For each content word of a query, the tags of the topics it belongs to: as part of a
+    label/alias phrase ("climate adaptation"), alone ("hittestress"), as the head of a
+    compound alias ("klimaat" -> klimaatadaptatie, klimaatneutraal) or as the first word
+    of a multi-word term ("climate"). For storage.search.SearchIndex(synonyms=...)."""
+    out: list[list[str]] = [[] for _ in words]
+    owner: list[int] = []   # content token -> the (possibly hyphenated) query word it is part of
+    for i, w in enumerate(words):
+        owner.extend(i for tok in tokens(w) if tok not in STOPWORDS)
+    in_phrase: set[int] = set()
+    for t, span in spans_in_text(" ".join(words)):
+        if len(span) > 1:
+            for k in span:
+                i = owner[k] if k < len(owner) else None
+                if i is not None and t.tag not in out[i]:
+                    out[i].append(t.tag)
+                    in_phrase.add(i)
+    for i, w in enumerate(words):
+        if i not in in_phrase:   # inside a phrase, the phrase decides ("climate adaptation")
+            out[i] = [tag(x) for x in _word_topics(w)]
+    return out
+
+
+def query_topics(text: str) -> list[str]:
+    """Ids of the topics the words of a query stand for (see expand_words), in order."""
+    from storage.search.text import content_words
+    by_tag = {t.tag: t.id for t in all_topics()}
+    out: list[str] = []
+    for tags in expand_words(content_words(text or "")):
+        out.extend(by_tag[x] for x in tags if by_tag[x] not in out)
+    return out
+
+
 def expand_query(text: str) -> list[str]:
     """Synonym expansion for storage.search.SearchIndex: the tags of topics mentioned."""
     return [t.tag for t in find_in_text(text)]

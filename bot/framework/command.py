@@ -152,11 +152,17 @@ class Cog:
             return fn
         return deco
 
-    def question(self, fn: QuestionHandler) -> QuestionHandler:
+    def question(self, fn: QuestionHandler | None = None, *, first: bool = False):
         """A handler for plain-language text addressed to the bot. It returns True
-        when it answered; the dispatcher tries handlers in cog order."""
-        self.questions.append(fn)
-        return fn
+        when it answered; the dispatcher tries handlers in cog order. `first=True` (as
+        `@cog.question(first=True)`) is for a dialogue waiting for this user's answer:
+        such handlers are tried before every other cog's, so an answer like "4, goed
+        idee maar subsidie nodig" is not taken for a funding question."""
+        def deco(f: QuestionHandler) -> QuestionHandler:
+            f.__dict__["__dsih_first__"] = first
+            self.questions.append(f)
+            return f
+        return deco(fn) if fn is not None else deco
 
     def on_startup(self, fn: Handler) -> Handler:
         self.startup_hooks.append(fn)
@@ -192,11 +198,18 @@ class Registry:
 
     @property
     def questions(self) -> list[QuestionHandler]:
-        return [q for cog in self.cogs for q in cog.questions]
+        handlers = [q for cog in self.cogs for q in cog.questions]
+        return ([q for q in handlers if getattr(q, "__dsih_first__", False)] +
+                [q for q in handlers if not getattr(q, "__dsih_first__", False)])
 
     @property
     def datasets(self) -> dict:
         return {cog.dataset.name: cog.dataset for cog in self.cogs if cog.dataset is not None}
+
+    @property
+    def first_questions(self) -> list[QuestionHandler]:
+        """Handlers of waiting dialogues (`@cog.question(first=True)`)."""
+        return [q for q in self.questions if getattr(q, "__dsih_first__", False)]
 
     @property
     def startup_hooks(self) -> list[Handler]:

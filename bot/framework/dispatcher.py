@@ -199,6 +199,12 @@ class Dispatcher:
         command_context.set({**command_context.get(), "command": cmd.qualified_name})
 
         async def endpoint(c: Context) -> None:
+            # A dialogue waiting for this user's answer (a review question in a direct chat)
+            # takes unprefixed text before command words: there "lab access is great" is an answer.
+            if not addressed.explicit_command:
+                for handler in self.registry.first_questions:
+                    if await handler(c, text):
+                        return
             kwargs = await parse_arguments(cmd, rest, c)
             await cmd.callback(c, **kwargs)
 
@@ -222,7 +228,10 @@ class Dispatcher:
         t, p = ctx.t, self.prefix
         cmd = ctx.command
         if isinstance(exc, UserInputError):
-            lines = ["⚠️ " + t(exc.message, **escape_params(exc.params))]
+            params = escape_params(exc.params)
+            if isinstance(exc, MissingArgument) and exc.describe:
+                params["name"] = f"{md_escape(t(exc.describe))} (`{exc.params['name']}`)"
+            lines = ["⚠️ " + t(exc.message, **params)]
             suggestions = exc.params.get("suggestions") if isinstance(exc, BadArgument) else None
             if suggestions:
                 lines.append(t("Did you mean: {names}?", names=", ".join(md_escape(s) for s in suggestions)))
@@ -362,7 +371,7 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
             raw = ""
         if not raw:
             if arg.required:
-                raise MissingArgument(arg.name)
+                raise MissingArgument(arg.name, arg.help or getattr(arg.converter, "metavar", None))
             kwargs[arg.name] = arg.default
             continue
         try:

@@ -34,8 +34,12 @@ class BadArgument(UserInputError):
 
 
 class MissingArgument(UserInputError):
-    def __init__(self, argument: str):
+    """`describe` is the argument's help (an English msgid, translated when shown), so the
+    user reads "the instrument id", not the internal name `id`."""
+
+    def __init__(self, argument: str, describe: str | None = None):
         super().__init__("Missing argument: {name}.", name=argument)
+        self.describe = describe
         self.argument = argument
 
 

@@ -31,6 +31,11 @@ def command_help(cmd: Command, prefix: str, t: Translator) -> str:
             opt_lines.append(f"- {names}: {t(o.help)}" if o.help else f"- {names}")
         lines.append(t("Options:") + "\n" + "\n".join(opt_lines))
     aliases = [*cmd.aliases, *cmd.dutch]
+    if cmd.parent is not None:
+        # A subcommand's other names are typed after its parent's: `!sessie peiling`.
+        parent = cmd.parent
+        dutch_parent = parent.dutch[0] if parent.dutch else parent.qualified_name
+        aliases = [f"{parent.qualified_name} {a}" for a in cmd.aliases] + [f"{dutch_parent} {a}" for a in cmd.dutch]
     if aliases:
         lines.append(t("Also: {names}", names=", ".join(f"`{prefix}{a}`" for a in aliases)))
     subs = sorted({s.name: s for s in cmd.subcommands.values() if not s.hidden}.values(), key=lambda s: s.name)

@@ -28,6 +28,7 @@ class Attachment:
     filename: str
     mimetype: str
     data: bytes
+    msgtype: str = "m.file"  # or m.image (a picture clients show inline), m.audio, m.video
 
 
 @dataclass(frozen=True)

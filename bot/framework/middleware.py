@@ -2,6 +2,7 @@
 language -> flood guard -> permission -> handler. Each link is one small class."""
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict, deque
 from typing import Awaitable, Callable
@@ -9,8 +10,8 @@ from typing import Awaitable, Callable
 from bot.framework.context import Context
 from bot.framework.errors import MissingRole, RateLimited
 from bot.framework.roles import Role
-from bot.i18n import detect_language
-from storage.models.core import UserPrefs
+from bot.i18n import language_signal
+from storage.models.core import KeyValue, UserPrefs
 
 Next = Callable[[Context], Awaitable[None]]
 
@@ -21,27 +22,61 @@ class Middleware:
 
 
 class LanguageMiddleware(Middleware):
-    """Reply language: the user's saved choice > the language of the message (or of the
-    Dutch command alias used) > bot.language. Zone: saved choice > bot.timezone."""
+    """Reply language, first that applies: the user's saved choice (`!lang`) > the language
+    of the message (words after the command; the hub's vocabulary counts, so "climate
+    adaptation" is English) or a Dutch command alias (`!hulp`) > the language the user last
+    wrote in clearly > an English command name that has a Dutch alias (`!help`, not `!hulp`)
+    > bot.language. Zone: saved choice > bot.timezone.
+
+    The last clear language is kept per user in the kv table (restart-safe, no schema
+    change), so "!funding sbir" after a Dutch question stays Dutch."""
 
     async def __call__(self, handler, ctx):
         prefs = await ctx.db.get(UserPrefs, ctx.sender)
         lang = prefs.language if prefs and prefs.language else None
         if lang is None:
             cmd = ctx.command
+            english_name, clear = False, True
+            text = ctx.incoming.body
             top = cmd.parent if cmd is not None and cmd.parent is not None else cmd
+            if ctx.invoked_as:
+                # Command words are English by design: judge only what follows them
+                # (`!about` alone says little; `!funding klimaat voor gemeenten` does),
+                # and not a subcommand's word either (`!subsidie set …`).
+                text = text.split(ctx.invoked_as, 1)[-1]
+                if ctx.invoked_sub:
+                    text = text.split(ctx.invoked_sub, 1)[-1]
             if cmd is not None and ((ctx.invoked_as and ctx.invoked_as.lower() in top.dutch) or
                                     (ctx.invoked_sub and ctx.invoked_sub.lower() in cmd.dutch)):
                 lang = "nl"
             else:
-                text = ctx.incoming.body
-                if ctx.invoked_as:
-                    # Command words are English by design: judge only what follows them
-                    # (`!about` alone says nothing; `!funding klimaat voor gemeenten` does).
-                    text = text.split(ctx.invoked_as, 1)[-1]
-                lang = detect_language(text)
+                english_name = cmd is not None and bool(top.dutch or cmd.dutch)
+                lang, clear = language_signal(text)
+            key = _last_key(ctx.sender)
+            if lang is not None and clear:
+                await _remember(ctx, key, lang)
+            if lang is None or not clear:
+                weak = lang
+                row = await ctx.db.get(KeyValue, key)
+                lang = row.value if row is not None and row.value in ("nl", "en") else weak
+                if lang is None and english_name:
+                    lang = "en"
         ctx.set_language(lang or ctx.settings.bot.language, prefs.timezone if prefs and prefs.timezone else None)
         await handler(ctx)
+
+
+def _last_key(user_id: str) -> str:
+    if len(user_id) > 80:   # kv keys are at most 100 characters; MXIDs may be 255
+        user_id = hashlib.sha256(user_id.encode()).hexdigest()[:40]
+    return f"lang.last:{user_id}"
+
+
+async def _remember(ctx, key: str, lang: str) -> None:
+    row = await ctx.db.get(KeyValue, key)
+    if row is None:
+        ctx.db.add(KeyValue(key=key, value=lang))
+    elif row.value != lang:
+        row.value = lang
 
 
 class RateLimitMiddleware(Middleware):

@@ -104,6 +104,10 @@ class MatrixTransport:
                     import time
                     session.add(RoomState(room_id=resp.room_id, joined_at_ms=int(time.time() * 1000),
                                           is_direct_with=user_id))
+                elif state.is_direct_with is None:
+                    # The sync loop saw the new room first and recorded it as an ordinary room;
+                    # it is the direct chat with user_id (their answers there need no prefix).
+                    state.is_direct_with = user_id
             # The room becomes known to nio with the next sync; wait briefly for it.
             for _ in range(100):
                 if resp.room_id in self.client.rooms:

@@ -32,4 +32,21 @@ class KnowledgeItem(Base):
     shared_at: Mapped[datetime] = mapped_column(default=utcnow)  # when it became known to the hub
     status: Mapped[str] = mapped_column(String(16), default="published")
 
-    __table_args__ = (Index("ix_knowledge_status_shared", "status", "shared_at"),)
+    __table_args__ = (Index("ix_knowledge_status_shared", "status", "shared_at"),
+                      Index("ix_knowledge_feed_entry", "feed", "entry_id"))
+
+
+class KnowledgeFeed(Base):
+    """Polling state of one configured feed (config knowledge.feeds): what the conditional
+    request sends next time, and the backoff of a feed that fails."""
+    __tablename__ = "knowledge_feeds"
+    url: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(500), default=None)
+    etag: Mapped[str | None] = mapped_column(String(500), default=None)
+    last_modified: Mapped[str | None] = mapped_column(String(100), default=None)
+    last_poll: Mapped[datetime | None] = mapped_column(default=None)
+    last_ok: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt: Mapped[datetime | None] = mapped_column(default=None)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    items: Mapped[int] = mapped_column(Integer, default=0)  # knowledge items this feed brought in

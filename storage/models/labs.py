@@ -22,6 +22,7 @@ class Lab(Base):
     longitude: Mapped[float] = mapped_column(Float)
     themes: Mapped[list[str]] = mapped_column(JSON, default=list)
     facilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    facilities_nl: Mapped[list[str]] = mapped_column(JSON, default=list)   # Dutch text of `facilities`
     target_users: Mapped[list[str]] = mapped_column(JSON, default=list)
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     enoll_member: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -78,6 +78,7 @@ class Review(Base):
     recommendations: Mapped[str | None] = mapped_column(Text, default=None)
     named: Mapped[bool] = mapped_column(Boolean, default=False)  # reviewer chose to be named in the report
     step: Mapped[int | None] = mapped_column(Integer, default=None)  # guided dialogue: next question, None = idle
+    language: Mapped[str | None] = mapped_column(String(8), default=None)  # of the guided dialogue, kept per answer
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -2,13 +2,27 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
+from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Mapping
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.search.text import MAX_QUERY_CHARS, MAX_QUERY_TERMS, analyze, query_terms, tokens
+from storage.search.text import (
+    MAX_QUERY_CHARS, MAX_QUERY_TERMS, STOPWORDS, analyze, content_words, is_weak, prefixes, query_terms, stems,
+    tokens,
+)
+
+# A document must match at least this share of a short query's (idf-weighted) words to be
+# a result; longer queries need less (2 / (words + 1)), so a pasted paragraph still finds.
+# Measured on the relevance sets: 0.5 lost sloppy lab queries with one absent word.
+MIN_COVERAGE = 0.4
+COUNT_TTL = 300.0   # seconds the document count (for idf) is reused
+# Bump when analyze() (what is stored for a document) changes.
+ANALYSIS_VERSION = 2
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PG_WEIGHT_LETTERS = "ABCD"
@@ -23,11 +37,14 @@ def _quote(stem: str) -> str:
 class SearchIndex:
     """A full-text index named `table` over `fields` (name -> weight, > 0).
 
-    `expand(query_text) -> list[str]`: optional synonym expansion; the returned phrases are
-    analysed like the query and OR-ed in as optional terms."""
+    `synonyms(words) -> list[list[str]]`: per content word of a query, extra index terms
+    (e.g. topic tags) that count as that word (storage.topics.expand_words).
+    `expand(query_text) -> list[str]`: optional older expansion; the returned phrases are
+    analysed like the query and OR-ed in as optional terms that do not count for coverage."""
 
     def __init__(self, table: str, fields: Mapping[str, float],
-                 expand: Callable[[str], list[str]] | None = None):
+                 expand: Callable[[str], list[str]] | None = None,
+                 synonyms: Callable[[list[str]], list[list[str]]] | None = None, version: int = 1):
         if not _IDENT.match(table) or not fields or not all(_IDENT.match(f) for f in fields):
             raise ValueError("table and field names must be simple lower-case identifiers")
         if "doc_id" in fields or any(w <= 0 for w in fields.values()):
@@ -35,6 +52,11 @@ class SearchIndex:
         self.table = table
         self.fields = dict(fields)
         self.expand = expand
+        self.synonyms = synonyms
+        # What is in the index = the engine's analysis + the caller's documents; when either
+        # changes, existing databases are rebuilt at start-up (see needs_rebuild).
+        self.version = f"{ANALYSIS_VERSION}.{version}"
+        self._count_cache: tuple[int, float] | None = None
 
     # ------------------------------------------------------------------ schema
     def ddl(self, dialect: str) -> list[str]:
@@ -105,9 +127,28 @@ class SearchIndex:
         if rows:
             await session.execute(sql, rows)
             count += len(rows)
+        await self._set_version(session)
+        self._count_cache = None
         return count
 
+    @property
+    def _version_key(self) -> str:
+        return f"search.version:{self.table}"
+
+    async def _set_version(self, session: AsyncSession) -> None:
+        await session.execute(text("DELETE FROM kv WHERE key = :k"), {"k": self._version_key})
+        await session.execute(text("INSERT INTO kv (key, value) VALUES (:k, :v)"),
+                              {"k": self._version_key, "v": self.version})
+
+    async def needs_rebuild(self, session: AsyncSession) -> bool:
+        """True when the index was built by another version of the analysis or of the
+        caller's documents (or never): call at start-up and rebuild."""
+        stored = (await session.execute(text("SELECT value FROM kv WHERE key = :k"),
+                                        {"k": self._version_key})).scalar_one_or_none()
+        return stored != self.version
+
     async def upsert(self, session: AsyncSession, doc_id: str, fields: Mapping[str, str]) -> None:
+        self._count_cache = None
         dialect = self._dialect(session)
         row = self._row(doc_id, fields)
         if dialect == "sqlite":
@@ -116,59 +157,168 @@ class SearchIndex:
         await session.execute(text(self._insert_sql(dialect)), row)
 
     async def delete(self, session: AsyncSession, doc_id: str) -> None:
+        self._count_cache = None
         await session.execute(text(f"DELETE FROM {self.table} WHERE doc_id = :doc_id"), {"doc_id": str(doc_id)})
 
     async def count(self, session: AsyncSession) -> int:
         return (await session.execute(text(f"SELECT count(*) FROM {self.table}"))).scalar_one()
 
     # ------------------------------------------------------------------ querying
+    def plan(self, query: str) -> list[Group]:
+        """The query as word groups: each content word with its stems, prefix terms and the
+        synonym tags (topics) it stands for."""
+        words = content_words((query or "")[:MAX_QUERY_CHARS])
+        syn = self.synonyms(words) if self.synonyms and words else [[] for _ in words]
+        groups = []
+        for w, tags in zip(words, syn):
+            tag_stems = tuple(dict.fromkeys(s for t in tags for s in stems(t)))
+            parts = [p for p in w.split("-") if p not in STOPWORDS] or [w]
+            exact = tuple(dict.fromkeys(s for p in parts for s in stems(p)))
+            pre = tuple(dict.fromkeys(x for p in parts for x in prefixes(p)))
+            groups.append(Group(w, exact, pre, tag_stems, all(is_weak(p) for p in parts)))
+        return groups
+
+    def _extra(self, query: str, groups: list[Group]) -> list[tuple[str, ...]]:
+        """Old-style `expand` phrases: optional OR alternatives, not counted in coverage."""
+        if not self.expand:
+            return []
+        seen = {s for g in groups for s in (*g.exact, *g.tags)}
+        extra = []
+        for phrase in self.expand(query)[:50]:
+            for g in query_terms(phrase):
+                if not seen.intersection(g):
+                    seen.update(g)
+                    extra.append(g)
+        return extra[:MAX_QUERY_TERMS]
+
+    @staticmethod
+    def _fts_group(alts: Iterable[str], prefixes_: Iterable[str] = ()) -> str:
+        parts = [_quote(s) for s in alts] + [_quote(p) + "*" for p in prefixes_]
+        return f"({' OR '.join(parts)})" if len(parts) > 1 else parts[0]
+
     def expressions(self, query: str) -> tuple[str | None, str | None, list[str]]:
-        """(AND expression, OR expression, raw words) in FTS5 syntax; tsquery uses the
-        same structure with &/|. None when the query has no content words."""
-        query = (query or "")[:MAX_QUERY_CHARS]
-        groups = query_terms(query)
-        extra: list[tuple[str, ...]] = []
-        if self.expand:
-            seen = set(groups)
-            for phrase in self.expand(query)[:50]:
-                for g in query_terms(phrase):
-                    if g not in seen:
-                        seen.add(g)
-                        extra.append(g)
-        extra = extra[:MAX_QUERY_TERMS]
+        """(AND expression, OR expression, content words) in FTS5 syntax (PostgreSQL gets
+        the same structure as a tsquery). None when the query has no content words."""
+        groups = self.plan(query)
+        extra = self._extra(query, groups)
         if not groups and not extra:
             return None, None, []
-        def grp(g, op):
-            inner = f" {op} ".join(_quote(s) for s in g)
-            return f"({inner})" if len(g) > 1 else inner
-        and_expr = " AND ".join(grp(g, "OR") for g in groups) if len(groups) > 1 else None
-        or_expr = " OR ".join(grp(g, "OR") for g in [*groups, *extra])
-        raw = [w for w in tokens(query)[:MAX_QUERY_TERMS]]
-        return and_expr, or_expr, raw
+        parts = [self._fts_group((*g.exact, *g.tags), g.prefixes) for g in groups]
+        and_expr = " AND ".join(parts) if len(parts) > 1 else None
+        or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
+        return and_expr, or_expr, [g.word for g in groups]
 
     async def search(self, session: AsyncSession, query: str, lang: str | None = None, limit: int = 20,
                      ids_filter: Collection[str] | None = None) -> list[tuple[str, float]]:
-        """Documents matching `query`, best first, as (doc_id, score) with 0 < score <= 2."""
-        if ids_filter is not None and not ids_filter:
+        """Documents matching `query` above the relevance floor, best first, as
+        (doc_id, score) with 0 < score <= 2 (coverage + strength, see `hits`)."""
+        return [(h.doc_id, h.score) for h in await self.hits(session, query, limit=limit, ids_filter=ids_filter)]
+
+    async def hits(self, session: AsyncSession, query: str, *, limit: int = 20,
+                   ids_filter: Collection[str] | None = None, trace: list | None = None) -> list[Hit]:
+        """Ranked hits with their coverage (idf-weighted share of the query's words a
+        document contains: its words, their compounds, or a topic they name) and strength
+        (bm25 / ts_rank relative to the best candidate). Documents under the relevance floor
+        -- matching only a minor part of the query, or only short numbers -- are left out.
+        `trace`, if given, receives every statement run as (kind, expression, row limit),
+        for benchmarks that repeat the same database work without the engine."""
+        if (ids_filter is not None and not ids_filter) or limit <= 0:
             return []
-        and_expr, or_expr, raw = self.expressions(query)
-        if or_expr is None or limit <= 0:
+        groups = self.plan(query)
+        extra = self._extra(query, groups)
+        if not groups:
             return []
         dialect = self._dialect(session)
         ids = sorted(set(map(str, ids_filter))) if ids_filter is not None else None
-        results: list[tuple[str, float]] = []
-        found: set[str] = set()
-        if and_expr:
-            part = await self._run(session, dialect, and_expr, None, ids, limit)
-            results += [(d, 1.0 + s) for d, s in part]
-            found.update(d for d, _ in part)
-        if len(results) < limit:
-            part = await self._run(session, dialect, or_expr, raw, ids, limit + len(found))
-            results += [(d, s) for d, s in part if d not in found][:limit - len(results)]
-        return results
+        parts = [self._fts_group((*g.exact, *g.tags), g.prefixes) for g in groups]
+        pool = max(limit * 4, 100)
+        trace = trace if trace is not None else []
+        candidates: dict[str, tuple[float, tuple[str, ...]]] = {}
+        if len(parts) > 1:
+            trace.append(("rows", " AND ".join(parts), pool))
+            for d, s, body in await self._run(session, dialect, " AND ".join(parts), ids, pool):
+                candidates[d] = (s, body)
+        if len(candidates) < pool:
+            # Documents with only some of the words: needed unless those with all of them
+            # already fill the pool (then partial matches could not reach the top anyway).
+            or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
+            trace.append(("rows", or_expr, pool))
+            for d, s, body in await self._run(session, dialect, or_expr, ids, pool):
+                if d not in candidates or candidates[d][0] < s:
+                    candidates[d] = (s, body)
+        if not candidates:
+            return []
+        # Word weights: rare words decide more than common ones ("gemeenten" is everywhere);
+        # a word absent from the index weighs most (nonsense next to a real word stays nonsense).
+        # Only needed when some candidate lacks a word (else every coverage is 1).
+        if len(groups) > 1 and any(
+                not all(any(g.matches(ft.split()) for ft in texts) for g in groups)
+                for _, texts in candidates.values()):
+            total = await self._total(session, trace)
+            weights = []
+            for g, expr in zip(groups, parts):
+                trace.append(("count", expr, 0))
+                df = await self._df(session, dialect, expr)
+                w = math.log(1 + total / max(df, 0.5))
+                # A word that names a topic outweighs a generic one ("klimaat gemeenten").
+                weights.append(w * (0.25 if g.weak else 2.0 if g.tags else 1.0))
+        else:
+            weights = [1.0] * len(groups)
+        wsum = sum(weights) or 1.0
+        floor = min(MIN_COVERAGE, 2 / (len(groups) + 1))
+        fields = list(self.fields)
+        docs = {d: [f.split() for f in texts] for d, (_, texts) in candidates.items()}
+        avg = [max(1.0, sum(len(v[i]) for v in docs.values()) / len(docs)) for i in range(len(fields))]
+        scored = []
+        for d, field_terms in docs.items():
+            matched = [any(g.matches(ft) for ft in field_terms) for g in groups]
+            if not any(m and not g.weak for m, g in zip(matched, groups)):
+                continue
+            coverage = sum(w for w, m in zip(weights, matched) if m) / wsum
+            if coverage + 1e-9 < floor:
+                continue
+            scored.append((d, coverage, self._strength(groups, weights, field_terms, avg)))
+        if not scored:
+            return []
+        top = max(s for _, _, s in scored) or 1.0
+        out = [Hit(d, c + max(1e-6, s / top), c, max(1e-6, s / top)) for d, c, s in scored]
+        out.sort(key=lambda h: (-h.score, h.doc_id))
+        return out[:limit]
 
-    async def _run(self, session, dialect, expr, raw, ids, limit) -> list[tuple[str, float]]:
+    def _strength(self, groups: list[Group], weights: list[float], field_terms: list[list[str]],
+                  avg: list[float], k1: float = 1.2, b: float = 0.75) -> float:
+        """BM25 over word groups: a token counts once for its group however many synonyms
+        of the word it matches (so a document listing many topics gains nothing from it),
+        with the field weights and length normalisation per field."""
+        total = 0.0
+        for g, w in zip(groups, weights):
+            for (fname, fw), terms, a in zip(self.fields.items(), field_terms, avg):
+                tf = g.count(terms)
+                if tf:
+                    total += w * fw * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(terms) / a))
+        return total
+
+    async def _total(self, session: AsyncSession, trace: list) -> int:
+        """Documents in the index, for idf. Counting an FTS5 table scans it, so the figure is
+        kept for a few minutes (idf hardly moves; writes through this object reset it)."""
+        now = time.monotonic()
+        if self._count_cache is None or now - self._count_cache[1] > COUNT_TTL:
+            trace.append(("count", "", 0))
+            self._count_cache = (await self.count(session), now)
+        return self._count_cache[0]
+
+    async def _df(self, session, dialect, expr: str) -> int:
+        if dialect == "sqlite":
+            sql, params = f"SELECT count(*) FROM {self.table} WHERE {self.table} MATCH :q", {"q": expr}
+        else:
+            sql, params = (f"SELECT count(*) FROM {self.table} WHERE tsv @@ to_tsquery('simple', :q)",
+                           {"q": _tsquery(expr)})
+        return (await session.execute(text(sql), params)).scalar_one()
+
+    async def _run(self, session, dialect, expr, ids, limit) -> list[tuple[str, float, tuple[str, ...]]]:
+        """(doc_id, rank, analysed text per field) of the best `limit` matches."""
         params: dict = {"limit": int(limit)}
+        cols = ", ".join(self.fields)
         if dialect == "sqlite":
             weights = ", ".join(["0", *(repr(float(w)) for w in self.fields.values())])
             where = f"{self.table} MATCH :q"
@@ -176,29 +326,61 @@ class SearchIndex:
             if ids is not None:
                 where += " AND doc_id IN (SELECT value FROM json_each(:ids))"
                 params["ids"] = json.dumps(ids)
-            sql = (f"SELECT doc_id, bm25({self.table}, {weights}) AS r FROM {self.table} "
+            sql = (f"SELECT doc_id, bm25({self.table}, {weights}) AS r, {cols} FROM {self.table} "
                    f"WHERE {where} ORDER BY r LIMIT :limit")
             rows = (await session.execute(text(sql), params)).all()
-            scored = [(d, -r) for d, r in rows]
-        else:
-            params["q"] = expr.replace(" AND ", " & ").replace(" OR ", " | ").replace('"', "'")
-            tsq = "to_tsquery('simple', :q)"
-            if raw:
-                params["raw"] = " | ".join(raw)
-                tsq = f"({tsq} || to_tsquery('dutch', :raw) || to_tsquery('english', :raw))"
-            maxw = max(self.fields.values())
-            letters = self._weight_letters()
-            by_letter = {letters[f]: self.fields[f] / maxw for f in self.fields}
-            weights = "{" + ",".join(str(by_letter.get(L, 0.1)) for L in "DCBA") + "}"
-            where = "tsv @@ q.query"
-            if ids is not None:
-                where += " AND doc_id = ANY(:ids)"
-                params["ids"] = ids
-            sql = (f"SELECT doc_id, ts_rank('{weights}'::float4[], tsv, q.query) AS r "
-                   f"FROM {self.table}, (SELECT {tsq} AS query) AS q WHERE {where} ORDER BY r DESC, doc_id LIMIT :limit")
-            rows = (await session.execute(text(sql), params)).all()
-            scored = [(d, float(r)) for d, r in rows]
-        if not scored:
-            return []
-        top = max(s for _, s in scored) or 1.0
-        return [(d, max(1e-6, s / top) if top > 0 else 1e-6) for d, s in scored]
+            return [(row[0], -row[1], tuple(x or "" for x in row[2:])) for row in rows]
+        params["q"] = _tsquery(expr)
+        maxw = max(self.fields.values())
+        letters = self._weight_letters()
+        by_letter = {letters[f]: self.fields[f] / maxw for f in self.fields}
+        weights = "{" + ",".join(str(by_letter.get(L, 0.1)) for L in "DCBA") + "}"
+        where = "tsv @@ q.query"
+        if ids is not None:
+            where += " AND doc_id = ANY(:ids)"
+            params["ids"] = ids
+        sql = (f"SELECT doc_id, ts_rank('{weights}'::float4[], tsv, q.query) AS r, {cols} "
+               f"FROM {self.table}, (SELECT to_tsquery('simple', :q) AS query) AS q WHERE {where} "
+               f"ORDER BY r DESC, doc_id LIMIT :limit")
+        rows = (await session.execute(text(sql), params)).all()
+        return [(row[0], float(row[1]), tuple(x or "" for x in row[2:])) for row in rows]
+
+
+def _tsquery(expr: str) -> str:
+    """FTS5 expression (built above from quoted [a-z0-9] terms) -> PostgreSQL tsquery."""
+    expr = re.sub(r'"([a-z0-9]+)"\*', r"'\1':*", expr)
+    return expr.replace(" AND ", " & ").replace(" OR ", " | ").replace('"', "'")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One query word: exact stems, prefix terms (compounds) and topic tags it stands for."""
+    word: str
+    exact: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    tags: tuple[str, ...]
+    weak: bool
+
+    def hit(self, term: str) -> bool:
+        return term in self.exact or term in self.tags or bool(self.prefixes and term.startswith(self.prefixes))
+
+    def matches(self, terms: list[str]) -> bool:
+        return any(self.hit(t) for t in terms)
+
+    def count(self, terms: list[str]) -> int:
+        """Occurrences of the word in `terms`; a word's stems sit side by side in the index
+        (en, nl), so adjacent hits count once."""
+        n, prev = 0, False
+        for t in terms:
+            h = self.hit(t)
+            n += h and not prev
+            prev = h
+        return n
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: str
+    score: float      # coverage + strength, 0 < score <= 2
+    coverage: float   # 0..1: idf-weighted share of the query's words this document matches
+    strength: float   # 0..1: bm25 / ts_rank relative to the best candidate

@@ -56,6 +56,54 @@ def analyze(text: str) -> str:
     return " ".join(out)
 
 
+# Dutch glues words together ("klimaat" + "adaptatie"): a query word of at least this many
+# letters also matches index terms that start with it (klimaat -> klimaatadaptatie,
+# klimaatbestendig; energie -> energietransitie). Measured against decompounding on the
+# relevance set (see the report in tests/unit/test_funding_relevance.py).
+MIN_PREFIX = 5
+
+
+def prefixes(word: str) -> tuple[str, ...]:
+    """Prefix terms of one query word: the word and its stems, each if long enough; a
+    term already covered by a shorter prefix is left out."""
+    if len(word) < MIN_PREFIX or word.isdigit():
+        return ()
+    out: list[str] = []
+    for p in sorted({word, *stems(word)}, key=len):
+        if len(p) >= MIN_PREFIX and not any(p.startswith(q) for q in out):
+            out.append(p)
+    return tuple(out)
+
+
+def is_weak(word: str) -> bool:
+    """Words that cannot make a document relevant on their own: short numbers and one- or
+    two-letter tokens ('1', 'x3'); they still help ranking."""
+    return len(word) <= 2 or (word.isdigit() and len(word) < 4)
+
+
+_HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def content_words(text: str, *, max_terms: int = MAX_QUERY_TERMS) -> list[str]:
+    """The distinct content words of a query (stop words dropped), in order. A hyphenated
+    word stays one word ("self-sufficient", "co2-neutraal"): it is one idea."""
+    out: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for w in _HYPHENATED.findall(normalize((text or "")[:MAX_QUERY_CHARS])):
+        w = "-".join(p[:MAX_WORD] for p in w.split("-")[:4])
+        if w in STOPWORDS:
+            continue
+        g = tuple(s for p in w.split("-") if p not in STOPWORDS for s in stems(p))
+        if not g:
+            continue
+        if g not in seen:
+            seen.add(g)
+            out.append(w)
+            if len(out) >= max_terms:
+                break
+    return out
+
+
 def query_terms(text: str, *, max_terms: int = MAX_QUERY_TERMS) -> list[tuple[str, ...]]:
     """The query as groups of alternative stems, one group per distinct content word."""
     groups: list[tuple[str, ...]] = []

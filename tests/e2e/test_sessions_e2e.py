@@ -71,7 +71,8 @@ async def test_plan_join_remind_move_cancel(alice, bob, bot, room, ask, bot_opti
 
 FACILITATOR_COMMANDS = ['!session new "Mijn sessie" morgen 14:00', "!session move 1 overmorgen 10:00",
                         "!session cancel 1", "!session assign 1 {me} presenter", "!funding set horizon-mission-soil-2027 status closed",
-                        "!request accept 1"]
+                        "!request accept 1", '!session poll "Wanneer?" morgen 10:00 | overmorgen 10:00',
+                        "!session poll close 1", "!session report 1", "!session format 1 intervisie"]
 
 
 @pytest.mark.parametrize("bot_options", [{"bot": {"rate_limit_count": 1000}}])

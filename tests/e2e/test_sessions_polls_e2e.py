@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 from icalendar import Calendar
 
-from support.e2e_helpers import body_of
+from support.e2e_helpers import body_of, html_of
 from support.matrix_user import MatrixUser, content_of, type_of
 from support.polls import POLL_END, POLL_START, download_file, send_poll_response
 
@@ -99,9 +99,9 @@ async def test_poll_votes_close_plans_the_session_and_voters_get_the_ics(alice, 
         told = user.messages(file_event.room_id, bot.user_id, since=marks[user.user_id])
         assert any("You voted for this time in poll 1" in body_of(m) for m in told)
 
-    shown = body_of(await ask(alice, room, "!session 1", bot_id=bot.user_id))
-    for user in (bob, carol, dave):
-        assert user.user_id in shown
+    shown = html_of(await ask(alice, room, "!session 1", bot_id=bot.user_id))
+    for user in (bob, carol, dave):  # shown by display name, linked to their ID
+        assert f"https://matrix.to/#/{user.user_id}" in shown
 
     # Votes after the end do not count; the room can still fetch the calendar file.
     await send_poll_response(bob, room, start.event_id, ["a2"])

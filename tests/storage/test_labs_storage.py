@@ -178,3 +178,38 @@ def test_cli_import_and_export(tmp_path, monkeypatch, capsys):
     assert main(["export", "labs", "--format", "csv", "--output", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("id,name,host_organisation") and "test-lab-zwolle" in text
+
+
+async def test_facilities_nl_migration_fills_unchanged_bundled_labs(db):
+    """Migration 0008 on a database that has labs: the Dutch facilities are filled for a
+    bundled lab whose English facilities are unchanged, never for an edited or unknown one."""
+    import sqlalchemy as sa
+    from alembic import command as alembic_command
+    from datetime import datetime, timezone
+    from storage.db import alembic_config
+    from storage.labs_data import load_bundled
+
+    from alembic.script import ScriptDirectory
+    bundled = {r.id: r for r in load_bundled()}
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0008_labs_facilities_nl").down_revision
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda c: alembic_command.downgrade(alembic_config(c), before))
+    from storage.models.base import UTCDateTime
+    old = sa.table("labs", *(sa.column(c) for c in (
+        "id", "name", "host_organisation", "municipality", "province", "latitude", "longitude", "enoll_member",
+        "description", "description_nl", "source")),
+        *(sa.column(c, sa.JSON) for c in ("facilities", "themes", "target_users", "services")),
+        sa.column("updated_at", UTCDateTime()))
+    base = dict(name="x", host_organisation="", municipality="Amsterdam", province="Noord-Holland", latitude=52.4,
+                longitude=4.9, target_users=[], services=[], enoll_member=False, description="",
+                description_nl="", source="", updated_at=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    async with db.transaction() as s:
+        await s.execute(sa.insert(old).values(id="de-ceuvel", facilities=bundled["de-ceuvel"].facilities,
+                                              themes=[], **base))
+        await s.execute(sa.insert(old).values(id="ams-institute", facilities=["edited by us"], themes=[], **base))
+        await s.execute(sa.insert(old).values(id="our-own-lab", facilities=["a test hall"], themes=[], **base))
+    await db.upgrade()
+    async with db.session() as s:
+        got = {r.id: r.facilities_nl for r in (await s.scalars(select(Lab))).all()}
+    assert got["de-ceuvel"] == bundled["de-ceuvel"].facilities_nl and got["de-ceuvel"]
+    assert got["ams-institute"] == [] and got["our-own-lab"] == []

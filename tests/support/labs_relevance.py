@@ -30,4 +30,14 @@ RELEVANCE = [
     ("gezonde leefomgeving Heerlen wijken", ["surd-urban-living-labs-heerlen"]),
     ("urban test area city centre Amsterdam drones", ["marineterrein-amsterdam-living-lab"]),
     ("smart district new neighbourhood Brainport", ["brainport-smart-district"]),
+    # What people type first: one word (Dutch compounds find their parts)
+    ("klimaat", ["living-lab-ruimtelijke-adaptatie-overijssel"]),
+    ("climate", ["living-lab-ruimtelijke-adaptatie-overijssel"]),
+    ("water", ["living-lab-ruimtelijke-adaptatie-overijssel"]),
+    ("energie", ["entrance-groningen"]),
+    ("waterstof", ["the-green-village", "entrance-groningen"]),
+    ("wonen", ["living-lab-040"]),
+    ("housing", ["living-lab-040"]),
+    ("mobiliteit", ["smart-mobility-helmond"]),
+    ("sensoren", ["living-lab-assen-sensor-city"]),
 ]

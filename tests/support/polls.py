@@ -3,10 +3,8 @@
 authenticated media API Synapse serves; decrypted when the file came encrypted)."""
 from __future__ import annotations
 
-import aiohttp
-from nio.crypto.attachments import decrypt_attachment
-
-from support.matrix_user import MatrixUser, content_of
+from support.matrix_user import MatrixUser
+from support.media import download_media
 
 POLL_START = "org.matrix.msc3381.poll.start"
 POLL_RESPONSE = "org.matrix.msc3381.poll.response"
@@ -22,17 +20,5 @@ async def send_poll_response(user: MatrixUser, room_id: str, start_event_id: str
     return await user.send_event(room_id, content, event_type=event_type)
 
 
-async def download_file(user: MatrixUser, event) -> bytes:
-    """The bytes of an m.file event, fetched with the user's own access token."""
-    content = content_of(event)
-    encrypted = content.get("file")
-    url = encrypted["url"] if encrypted else content["url"]
-    server, media_id = url.removeprefix("mxc://").split("/", 1)
-    endpoint = f"{user.client.homeserver}/_matrix/client/v1/media/download/{server}/{media_id}"
-    async with aiohttp.ClientSession() as http:
-        async with http.get(endpoint, headers={"Authorization": f"Bearer {user.access_token}"}) as resp:
-            resp.raise_for_status()
-            data = await resp.read()
-    if encrypted:
-        data = decrypt_attachment(data, encrypted["key"]["k"], encrypted["hashes"]["sha256"], encrypted["iv"])
-    return data
+# The bytes of an m.file event: one helper for every test (support/media.py).
+download_file = download_media

@@ -52,6 +52,31 @@ def test_check_config_exit_codes(tmp_path):
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "change-me" not in ok.stdout
+    assert "warning: matrix.password is the example value" in ok.stderr   # valid, but surely a mistake
+    real = tmp_path / "real.yaml"
+    real.write_text(EXAMPLE.read_text().replace("change-me", "a-real-one-9f3"))
+    ok = subprocess.run([sys.executable, "-m", "bot.cli", "check-config", "--config", str(real)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "warning" not in ok.stderr, ok.stderr
+
+
+def test_export_into_a_missing_folder_is_a_clean_error(tmp_path):
+    env = {"DSIH_BOT__STORAGE__DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "export", "funding", "-o", str(tmp_path / "no" / "x.yaml")],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 1
+    assert "does not exist" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_console_member_role_sees_what_a_member_sees(tmp_path):
+    env = {"DSIH_BOT__STORAGE__DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    args = [sys.executable, "-m", "bot.cli", "console", "--user", "@someone:example.org"]
+    member = subprocess.run([*args, "--role", "member", "!funding set dumava-2025 title x"],
+                            capture_output=True, text=True, env=env)
+    assert member.returncode == 0 and "facilitator role only" in member.stdout, member.stdout + member.stderr
+    admin = subprocess.run([*args, "!funding set dumava-2025 title Nieuwe titel"], capture_output=True, text=True,
+                           env=env)
+    assert "facilitator role only" not in admin.stdout and "title" in admin.stdout
 
 
 def test_durations_are_written_as_people_write_them(tmp_path):

@@ -137,11 +137,12 @@ async def test_dutch_monthly_last_day_and_clear_errors(env):
     assert "geen thema" in await chat.text("!abonneer klimaatadaptatie onzinwoord")
     assert "Energietransitie" in await chat.text("!abonneer energie transitie")  # sloppy spacing
     assert "1 tot en met 28" in await chat.text("!abonneer klimaatadaptatie --dag 31")
-    assert "weekday" in await chat.text("!subscribe mobility --day friday")  # monthly takes a day of month
+    # Still Dutch (the last clear language), also for the English command name.
+    assert "geen weekdag" in await chat.text("!subscribe mobility --day friday")  # monthly takes a day of month
     status = await chat.text("!abonnementen")
     assert "Volgende" in status and "nog geen" in status
     assert "Klaar" in await chat.text("!opzeggen alle")
-    assert "You follow no topics" in await chat.text("!subscriptions")
+    assert "Je volgt geen thema's" in await chat.text("!subscriptions")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -76,7 +76,8 @@ async def test_bad_argument_shows_usage_in_users_language(chat):
 
 
 async def test_missing_argument_and_unknown_option(chat):
-    assert "Missing argument: when" in await chat.text("!remindme")
+    missing = await chat.text("!remindme")
+    assert "Missing argument:" in missing and "(`when`)" in missing   # what it is, then its name
     assert "Unknown option" in await chat.text("!ping --loud")
 
 
@@ -107,8 +108,10 @@ async def test_language_preference_wins(chat):
 
 
 async def test_dutch_text_gets_dutch_answer(chat):
-    reply = await chat.text("hoe werkt dit eigenlijk voor mij?", direct=True)
+    reply = await chat.text("blauwe olifanten dansen vanavond in de tuin", direct=True)
     assert "begreep ik niet" in reply
+    reply = await chat.text("hoe werkt dit eigenlijk voor mij?", direct=True)
+    assert "Ik help ambtenaren" in reply
 
 
 async def test_each_event_is_answered_once(chat, services):
@@ -252,13 +255,21 @@ async def test_admins_are_not_flood_limited(services):
         assert "quickly" not in out[0].markdown
 
 
-async def test_english_command_word_alone_keeps_the_default_language(tmp_path):
+async def test_english_command_word_alone_answers_a_new_user_in_english(tmp_path):
+    """Default nl: `!help` (not `!hulp`) from a new user is English; a command without a Dutch
+    alias (`!ping`) says nothing; after a clear Dutch message the user's last language wins."""
     from support.chat import Chat, make_services
-    services = await make_services(tmp_path / "data", modules=["core", "reminders"], language="nl")
+    services = await make_services(tmp_path / "data", modules=["core", "funding"], language="nl")
     try:
         chat = Chat(services)
-        assert "Versie" not in await chat.text("!about") and "communitybot" in await chat.text("!about")
-        assert "Remind you" in await chat.text("!help remindme please explain this for me")
+        assert "Show what I can do" in await chat.text("!help", sender="@new:test")
+        assert "community bot" in await chat.text("!about", sender="@new:test")
+        assert "Find funding instruments" in await chat.text("!help funding please explain this", sender="@new:test")
+        assert "funding instrument" in await chat.text("!funding climate adaptation", sender="@new2:test")
+        assert "funding instrument" in await chat.text("!funding digital twins", sender="@new3:test")
+        assert "subsidie" in (await chat.text("!funding klimaat voor gemeenten", sender="@nl:test")).lower()
+        assert "Toon wat ik kan" in await chat.text("!help", sender="@nl:test")     # last clear choice
+        assert "subsidie-instrument" in await chat.text("!funding sbir", sender="@nl:test")
     finally:
         await services.db.dispose()
 

@@ -208,7 +208,7 @@ async def test_outdated_records_say_so_in_list_record_and_deadlines(tmp_path):
         md = await chat.text("!subsidie life-strategic-integrated-projects-2026")
         assert "⚠ laatst gecontroleerd" in md
         md = await chat.text("!deadlines 30d")
-        assert "⚠ last checked" in md
+        assert "⚠ laatst gecontroleerd" in md  # follows the last clear choice (Dutch, above)
         services.settings.funding.stale_after = timedelta(days=400)
         md = await chat.text("!funding life strategic integrated")
         assert "⚠" not in md

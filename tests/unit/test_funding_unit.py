@@ -29,16 +29,39 @@ def dl(at, label="deadline"):
 
 
 def test_understand_dutch_and_english():
-    u = understand("is er subsidie voor klimaatadaptatie voor gemeenten?")
+    u = understand("is er subsidie voor klimaatadaptatie voor gemeenten?", NOW)
     assert u.filters.applicant == "municipality" and u.filters.theme == "climate-adaptation"
     assert "klimaatadaptatie" in u.query and "gemeenten" not in u.query
-    u = understand("which EU funding is there for biodiversity in provinces?")
+    u = understand("which EU funding is there for biodiversity in provinces?", NOW)
     assert u.filters.level == "eu" and u.filters.applicant == "province" and u.filters.theme == "soil-biodiversity"
-    u = understand("welke provinciale subsidies sluiten binnen 3 maanden en zijn nu open?")
-    assert u.filters.level == "provincial" and u.filters.closing_within == timedelta(days=93) and u.filters.open
-    u = understand("any grants closing this month for SMEs")
-    assert u.filters.applicant == "sme" and u.filters.closing_within == timedelta(days=31)
-    assert understand("welke proeftuinen zijn er voor klimaatadaptatie?") is None  # not about funding
+    u = understand("welke provinciale subsidies sluiten binnen 3 maanden en zijn nu open?", NOW)
+    assert u.filters.level == "provincial" and u.filters.closing_within == timedelta(days=90) and u.filters.open
+    u = understand("any grants closing this month for SMEs", NOW)
+    end_of_month = datetime(2026, 11, 30, 23, 59, tzinfo=timezone.utc)
+    assert u.filters.applicant == "sme" and u.filters.closing_within == end_of_month - NOW
+    assert understand("welke proeftuinen zijn er voor klimaatadaptatie?", NOW) is None  # not about funding
+
+
+@pytest.mark.parametrize("question, end", [
+    ("welke subsidies sluiten binnenkort?", NOW + timedelta(days=60)),
+    ("welke deadlines zijn er deze maand?", datetime(2026, 11, 30, 23, 59, tzinfo=timezone.utc)),
+    ("welke subsidies sluiten dit jaar?", datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc)),
+    ("subsidies voor klimaat die voor de zomer sluiten", datetime(2027, 6, 21, tzinfo=timezone.utc)),
+    ("what grants close in the next two months?", NOW + timedelta(days=60)),
+    ("funding closing before March", datetime(2027, 3, 1, tzinfo=timezone.utc)),
+    ("welke subsidies sluiten voor 15 januari?", datetime(2027, 1, 15, tzinfo=timezone.utc)),
+    ("grants with a deadline within 3 weeks", NOW + timedelta(days=21)),
+    ("which deadlines are coming up?", NOW + timedelta(days=60)),
+])
+def test_deadline_questions_become_a_window(question, end):
+    u = understand(question, NOW)
+    assert u is not None and u.filters.closing_within == end - NOW, (question, u)
+    assert not {"sluiten", "close", "closing", "deadlines", "binnenkort", "zomer", "march"} & set(u.query.split())
+
+
+def test_open_question_is_a_filter_not_a_window():
+    u = understand("welke subsidies zijn nu open?", NOW)
+    assert u.filters.open and u.filters.closing_within is None and not u.query
 
 
 @pytest.fixture
@@ -135,3 +158,20 @@ async def test_property_any_input_any_filters(chat, parts, cmd):
         assert "something went wrong" not in o.markdown.lower()
         html = message_content(o.markdown)["formatted_body"].lower()
         assert "<script" not in html and "<img" not in html and "href=\"javascript" not in html
+
+
+TIME_WORDS = st.sampled_from(["voor", "before", "de", "zomer", "maart", "march", "31", "februari", "binnen", "next",
+                              "two", "twee", "weken", "months", "deze", "dit", "jaar", "maand", "sluiten",
+                              "close", "binnenkort", "coming", "up", "0", "999", "een"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(TIME_WORDS, st.text(max_size=12)), max_size=12))
+def test_time_phrases_never_raise_and_stay_in_range(words):
+    from commands.deadline_words import window
+    text = " ".join(words)
+    w = window(text, NOW)
+    if w is not None:
+        assert timedelta(days=1) <= w.span <= timedelta(days=1100) + timedelta(days=366)
+    u = understand(text, NOW)
+    assert u is None or u.filters.closing_within is None or u.filters.closing_within >= timedelta(days=1)

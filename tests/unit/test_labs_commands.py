@@ -262,3 +262,60 @@ def test_parse_words_never_crashes(text, place):
         "Overijssel", "Utrecht", "Zeeland", "Zuid-Holland"}
     for res in q.unresolved:
         assert res.place is None
+
+
+async def test_all_labs_are_counted_and_reachable_with_more(chat):
+    first = await chat.text("!labs")
+    assert "(26)" in first
+    seen = lab_ids(first)
+    for _ in range(10):
+        more = lab_ids(await chat.text("!more"))
+        if not more:
+            break
+        seen += more
+    assert len(seen) == len(set(seen)) == 26
+
+
+async def test_empty_radius_names_the_nearest_lab(chat):
+    md = await chat.text("!labs --near Maastricht --within 10km")
+    assert "I found no living labs within 10 km of Maastricht" in md
+    assert "The nearest is" in md and "Heerlen" in md and "21 km away" in md
+
+
+async def test_facilities_in_the_users_language(chat):
+    assert "phytoremediation" in await chat.text("!lab de-ceuvel")
+    dutch = await chat.text("!proeftuin de-ceuvel")
+    assert "fytoremediatie" in dutch and "phytoremediation" not in dutch
+    assert "fytoremediatie" in await chat.text("!proeftuinen vervuilde bodem planten")
+
+
+async def test_an_index_of_an_older_version_is_rebuilt_at_start_up(tmp_path):
+    from sqlalchemy import text
+    from commands.labs import cog
+    from storage.labs_data import LABS_INDEX
+    services = await labs_services(tmp_path)
+    try:
+        async with services.db.transaction() as s:
+            await s.execute(text("UPDATE kv SET value = 'old' WHERE key = 'search.version:labs_search'"))
+            await s.execute(text("DELETE FROM labs_search WHERE doc_id = 'de-ceuvel'"))
+            await s.execute(text("INSERT INTO labs_search (doc_id, name, themes, facilities, body) "
+                                 "VALUES ('de-ceuvel', '', '', '', '')"))
+        await cog.dataset.start(services)
+        async with services.db.session() as s:
+            assert not await LABS_INDEX.needs_rebuild(s)
+            assert "de-ceuvel" in [d for d, _ in await LABS_INDEX.search(s, "fytoremediatie")]
+    finally:
+        await services.db.dispose()
+
+
+async def test_tell_me_more_about_a_lab_shows_its_profile(tmp_path):
+    from support.funding_env import FundingChat, funding_services
+    services = await funding_services(tmp_path, modules=None)   # funding is asked first: must not claim it
+    try:
+        chat = FundingChat(services)
+        md = await chat.text("tell me more about the green village")
+        assert "**The Green Village** (`the-green-village`)" in md and "Utrecht" not in md
+        assert "(`de-ceuvel`)" in await chat.text("vertel me meer over De Ceuvel")
+        assert "ID: sbir" in (await chat.text("what is SBIR?")).replace("\\", "")
+    finally:
+        await services.db.dispose()

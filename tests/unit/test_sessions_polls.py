@@ -162,8 +162,10 @@ async def test_vote_by_reply_shows_and_replaces(env):
     await _respond(chat, "@carol:test", ["a3"])
     shown = await chat.text("!stem 1", sender="@bob:test")
     assert "3. donderdag 3 december 2026 14:00–16:00 CET — 2 stemmen" in shown and "Je stem: 1, 3." in shown
-    assert "withdrawn" in await chat.text("!vote 1 none", sender="@bob:test")
+    # bob wrote "!stem" above: replies follow his last clear language (Dutch).
+    assert "ingetrokken" in await chat.text("!vote 1 none", sender="@bob:test")
     assert await _votes(services) == {"@bob:test": [], "@carol:test": [2]}
+    await chat.text("!lang en", sender="@bob:test")
     assert "not a time of poll 1" in await chat.text("!vote 1 7", sender="@bob:test")
     assert "Vote in the room where poll 1" in await chat.text("!vote 1 1", sender="@bob:test", room="!other:test")
     assert "There is no poll 9" in await chat.text("!vote 9 1", sender="@bob:test")

@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("recommendations", sa.Text, nullable=True),
         sa.Column("named", sa.Boolean, nullable=False),
         sa.Column("step", sa.Integer, nullable=True),
+        sa.Column("language", sa.String(8), nullable=True),
         sa.Column("submitted_at", UTCDateTime(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )

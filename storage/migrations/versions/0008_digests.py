@@ -1,7 +1,7 @@
 """Knowledge digests: subscriptions, a record per sent (or empty) period, deadline alerts.
 
 Revision ID: 0008_digests
-Revises: 0005_funding_data
+Revises: 0008_labs_facilities_nl
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from storage.models.base import UTCDateTime
 
 revision = "0008_digests"
-down_revision = "0005_funding_data"
+down_revision = "0008_labs_facilities_nl"
 branch_labels = None
 depends_on = None
 
