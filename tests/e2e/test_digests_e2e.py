@@ -4,8 +4,8 @@ upcoming deadline and an upcoming session (and one deadline alert) -> nothing ne
 digest -> unsubscribe stops delivery; kill -9 while digests are due -> after the restart
 every subscriber (two people and a room) has exactly one digest for that period.
 
-Knowledge items are written straight into the bot's SQLite database (the data dir of
-the BotProcess), as `!share` or a feed would."""
+Items are shared with `!share`; a feed's copy, the funding deadline and forced due times
+are written straight into the bot's SQLite database (the data dir of the BotProcess)."""
 from __future__ import annotations
 
 import asyncio
@@ -98,9 +98,14 @@ async def test_digest_once_with_items_deadline_session_then_nothing_then_unsubsc
     assert "Planned session 1" in body_of(planned)
     engine = _db(bot)
     fid, ftitle = _deadline_in_10_days(engine, "energy-transition")
-    _share(engine, "Warmtenet lessen uit Zwolle", ["energy-transition"], "https://example.org/warmtenet")
+    # Shared as members do; the same lesson again under a tracking URL (merged by !share) and
+    # through "a feed" under another URL with the same title (dropped by the digest).
+    for command in ('!share https://example.org/warmtenet "Warmtenet lessen uit Zwolle" #energietransitie',
+                    '!share https://example.org/warmtenet/?utm_source=x "Warmtenet lessen uit Zwolle" #energietransitie',
+                    '!share https://example.org/coop "Energiecoöperatie handboek" #energietransitie #wonen'):
+        shared = await ask(alice, room, command, bot_id=bot.user_id)
+        assert "Warmtenet" in body_of(shared) or "Energiecoöperatie" in body_of(shared), body_of(shared)
     _share(engine, "Warmtenet lessen uit Zwolle", ["energy-transition"], "https://feed.example.net/item/42")
-    _share(engine, "Energiecoöperatie handboek", ["energy-transition", "housing"], "https://example.org/coop")
 
     # Bob subscribes daily at a wall time a minute or so from now (his zone: the bot's default).
     at = (datetime.now(AMS) + timedelta(seconds=90)).strftime("%H:%M")
