@@ -267,8 +267,9 @@ class Scheduler:
                 return None
             delay = min(RETRY_BASE * 2 ** (row.attempts - 1), RETRY_MAX)
             row.run_at = self.now() + delay
-            log.warning("job %s (%s) failed (attempt %d/%d), retrying in %ss: %s", job_id, row.kind,
-                        row.attempts, MAX_ATTEMPTS, int(delay.total_seconds()), exc, exc_info=exc)
+            # A retry is routine (e.g. the database was busy): one line; the traceback comes with the last attempt.
+            log.warning("job %s (%s) failed (attempt %d/%d), retrying in %ss: %s: %s", job_id, row.kind,
+                        row.attempts, MAX_ATTEMPTS, int(delay.total_seconds()), type(exc).__name__, exc)
             return row.run_at
 
     async def shutdown(self) -> None:

@@ -139,13 +139,15 @@ def _budget(md: dict[str, Any]) -> dict[str, Any]:
         blob = json.loads(raw) if isinstance(raw, str) else raw
     except (json.JSONDecodeError, TypeError):
         return {}
-    actions = [a for entries in (blob.get("budgetTopicActionMap") or {}).values() if isinstance(entries, list)
+    topic_map = blob.get("budgetTopicActionMap") if isinstance(blob, dict) else None
+    actions = [a for entries in (topic_map.values() if isinstance(topic_map, dict) else []) if isinstance(entries, list)
                for a in entries if isinstance(a, dict)]
     if not actions:
         return {}
     total = 0
     for a in actions:
-        for v in (a.get("budgetYearMap") or {}).values():
+        years = a.get("budgetYearMap")
+        for v in (years.values() if isinstance(years, dict) else []):
             try:
                 total += int(float(v))
             except (TypeError, ValueError):
@@ -160,7 +162,8 @@ def _budget(md: dict[str, Any]) -> dict[str, Any]:
         return v if v > 0 else None
 
     return {"total": total or None, "min": money("minContribution"), "max": money("maxContribution"),
-            "model": first.get("deadlineModel"), "dates": [d for d in first.get("deadlineDates") or []],
+            "model": first.get("deadlineModel"),
+            "dates": list(first["deadlineDates"]) if isinstance(first.get("deadlineDates"), list) else [],
             "opening": first.get("plannedOpeningDate")}
 
 

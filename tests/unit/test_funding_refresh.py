@@ -189,3 +189,16 @@ def test_cli_refresh_against_local_server(tmp_path, capsys):
         assert main(["export", "funding", "--format", "csv", "--config", str(config)]) == 0
         csv_text = capsys.readouterr().out
         assert "euft-horizon-miss-2027-05-soil-02-two-stage" in csv_text and ",eu-ft," in csv_text
+
+
+@settings(max_examples=200, deadline=None)
+@given(topic_map=_json | st.dictionaries(st.text(max_size=8), st.lists(
+    st.dictionaries(st.sampled_from(["budgetYearMap", "deadlineDates", "deadlineModel", "minContribution",
+                                     "maxContribution", "plannedOpeningDate"]), _json, max_size=6), max_size=3),
+    max_size=2), as_text=st.booleans())
+def test_odd_budget_overviews_never_crash(topic_map, as_text):
+    blob = {"budgetTopicActionMap": topic_map}
+    md = {"identifier": ["HORIZON-CL5-2027-01-D2-01"], "status": ["31094502"],
+          "budgetOverview": [json.dumps(blob) if as_text else blob]}
+    r = map_result({"metadata": md}, "climate-adaptation", T0)
+    assert r is None or r.id == "euft-horizon-cl5-2027-01-d2-01"
