@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.messages import Outgoing
@@ -63,20 +63,15 @@ def file_content(out: Outgoing) -> dict:
     return content
 
 
-async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: str, key: str) -> list[OutboxMessage]:
-    """Add rows for `outgoing`; `key` (a command's event id, a job id) makes the
-    transaction ids deterministic."""
-    rows = []
-    index = 0
+def build_rows(outgoing: list[Outgoing], *, origin: str, key: str) -> list[dict]:
+    """The outbox rows (as column values) for `outgoing`; `key` (a command's event id, a
+    job id, a digest's subscription and period) makes the transaction ids deterministic."""
+    rows: list[dict] = []
 
     def add(content: dict, out: Outgoing, event_type: str, attachment: bytes | None = None) -> None:
-        nonlocal index
-        row = OutboxMessage(txn_id=txn_id(key, index), room_id=out.room_id, to_user=out.to_user, content=content,
-                            status="pending", attempts=0, origin=origin[:255], event_type=event_type,
-                            attachment=attachment)
-        session.add(row)
-        rows.append(row)
-        index += 1
+        rows.append(dict(txn_id=txn_id(key, len(rows)), room_id=out.room_id, to_user=out.to_user, content=content,
+                         status="pending", attempts=0, origin=origin[:255], event_type=event_type,
+                         attachment=attachment))
 
     for out in outgoing:
         if out.event_type != "m.room.message":
@@ -92,28 +87,60 @@ async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: st
     return rows
 
 
+async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: str, key: str) -> list[OutboxMessage]:
+    """Add rows for `outgoing` in the caller's transaction (see build_rows)."""
+    rows = [OutboxMessage(**values) for values in build_rows(outgoing, origin=origin, key=key)]
+    session.add_all(rows)
+    return rows
+
+
+async def enqueue_many(session: AsyncSession, values: list[dict]) -> None:
+    """Rows from build_rows for many messages at once (a broadcast), as one executemany:
+    ORM inserts that need their ids back go one by one on SQLite."""
+    if values:
+        now = datetime.now(timezone.utc)
+        await session.execute(insert(OutboxMessage), [{**v, "created_at": now} for v in values])
+
+
 @dataclass
 class SendResult:
     event_id: str | None = None
-    retry_after: float | None = None  # rate limited: wait this long and retry
+    retry_after: float | None = None  # rate limited (or not ready yet): wait this long and retry
     transient: str | None = None      # homeserver away / 5xx: keep and retry later
     permanent: str | None = None      # will never work (forbidden, unknown room)
+    reason: str | None = None         # why retry_after was asked for, when it is not a 429
 
 
 class Transport(Protocol):
     async def send(self, row: OutboxMessage) -> SendResult: ...
 
 
+def destination(row: OutboxMessage) -> tuple[str, str]:
+    return ("room", row.room_id) if row.room_id else ("user", row.to_user or "")
+
+
 class OutboxSender:
-    def __init__(self, db, transport: Transport, *, max_retries: int = 8, backoff_max: float = 60.0):
+    """Sends pending rows fairly: one lane per destination (a room, or a user whose direct
+    room is found at send time), a few lanes at once. Within a lane rows go out in order;
+    a lane that is rate limited (429), waiting for a new direct room, or cut off from the
+    homeserver waits on its own while the other lanes go on; a row that fails for good is
+    marked failed and its lane moves on. Transaction ids stay deterministic, so exactly-once
+    holds whatever the interleaving."""
+
+    BATCH = 200
+
+    def __init__(self, db, transport: Transport, *, max_retries: int = 8, backoff_max: float = 60.0,
+                 max_lanes: int = 8):
         self.db = db
         self.transport = transport
         self.max_retries = max_retries
         self.backoff_max = backoff_max
+        self.max_lanes = max_lanes
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task | None = None
+        self._lanes: dict[tuple[str, str], asyncio.Task] = {}
 
     def wake(self) -> None:
         self._idle.clear()
@@ -129,48 +156,81 @@ class OutboxSender:
             await self._wake.wait()
             self._wake.clear()
             try:
-                while await self._send_pending():
-                    pass
+                started = await self._dispatch()
                 backoff = 1.0
-                self._idle.set()
-            except _HomeserverAway as away:
-                log.warning("homeserver unreachable while sending (%s); retrying in %.0fs", away, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.backoff_max)
-                self._wake.set()
+                if not started and not self._lanes:
+                    self._idle.set()
             except Exception:  # noqa: BLE001 - the sender must survive anything
                 log.exception("outbox sender error; retrying")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.backoff_max)
                 self._wake.set()
 
-    async def _send_pending(self) -> bool:
-        """Send one batch; True if there may be more."""
-        async with self.db.session() as session:
-            rows = (await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(20)
-            )).all()
-        for row in rows:
-            await self._send_one(row)
-        return len(rows) == 20
+    async def _dispatch(self) -> int:
+        """Start a lane for every destination with pending rows and no lane yet (up to
+        max_lanes). Returns how many lanes were started."""
+        started = 0
+        while len(self._lanes) < self.max_lanes:
+            busy_rooms = [d for kind, d in self._lanes if kind == "room"]
+            busy_users = [d for kind, d in self._lanes if kind == "user"]
+            query = select(OutboxMessage).where(OutboxMessage.status == "pending")
+            if busy_rooms:
+                query = query.where(or_(OutboxMessage.room_id.is_(None), OutboxMessage.room_id.not_in(busy_rooms)))
+            if busy_users:
+                query = query.where(or_(OutboxMessage.to_user.is_(None), OutboxMessage.to_user.not_in(busy_users)))
+            async with self.db.session() as session:
+                rows = (await session.scalars(query.order_by(OutboxMessage.id).limit(self.BATCH))).all()
+            groups: dict[tuple[str, str], list[OutboxMessage]] = {}
+            for row in rows:
+                groups.setdefault(destination(row), []).append(row)
+            for dest, lane_rows in groups.items():
+                if len(self._lanes) >= self.max_lanes:
+                    break
+                self._lanes[dest] = asyncio.create_task(self._lane(dest, lane_rows), name=f"outbox {dest[1]}")
+                started += 1
+            if len(rows) < self.BATCH or not groups:
+                break
+        return started
+
+    async def _lane(self, dest: tuple[str, str], rows: list[OutboxMessage]) -> None:
+        try:
+            for row in rows:
+                if self._stopping:
+                    return
+                await self._send_one(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - one lane's trouble is logged, the others go on
+            log.exception("outbox lane %s stopped; its rows stay pending", dest[1])
+            await asyncio.sleep(1)
+        finally:
+            self._lanes.pop(dest, None)
+            if not self._stopping:
+                self.wake()  # more rows for this destination, or nothing left (idle)
 
     async def _send_one(self, row: OutboxMessage) -> None:
         retries = 0
-        while True:
+        backoff = 1.0
+        while not self._stopping:
             result = await self.transport.send(row)
             if result.event_id:
                 await self._mark(row, status="sent", event_id=result.event_id, sent_at=datetime.now(timezone.utc),
                                  attempts=row.attempts + retries + 1)
                 return
             if result.transient:
-                raise _HomeserverAway(result.transient)
+                # The homeserver is away: this lane waits (and keeps the row), the others try on their own.
+                log.warning("homeserver unreachable while sending to %s (%s); retrying in %.0fs",
+                            row.room_id or row.to_user, result.transient, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.backoff_max)
+                continue
             if result.retry_after is not None and retries < self.max_retries:
                 retries += 1
-                log.info("rate limited sending to %s; waiting %.1fs (retry %d/%d)", row.room_id or row.to_user,
-                         result.retry_after, retries, self.max_retries)
+                log.info("%s sending to %s; waiting %.1fs (retry %d/%d)", result.reason or "rate limited",
+                         row.room_id or row.to_user, result.retry_after, retries, self.max_retries)
                 await asyncio.sleep(min(result.retry_after, 300))
                 continue
-            error = result.permanent or f"still rate limited after {retries} retries"
+            error = result.permanent or f"still {result.reason or 'rate limited'} after {retries} retries"
             log.error("could not deliver message %s to %s (from %s): %s", row.txn_id, row.room_id or row.to_user,
                       row.origin, error)
             await self._mark(row, status="failed", last_error=error[:1000], attempts=row.attempts + retries + 1)
@@ -193,13 +253,11 @@ class OutboxSender:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task:
-            self._task.cancel()
+        tasks = [t for t in [self._task, *self._lanes.values()] if t]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             try:
-                await self._task
+                await task
             except (asyncio.CancelledError, Exception):
                 pass
-
-
-class _HomeserverAway(Exception):
-    pass

@@ -59,12 +59,16 @@ class JobSkipped(Exception):
 
 def next_occurrence(previous: datetime, rule: dict[str, Any]) -> datetime | None:
     """The occurrence after `previous` for {"freq": "daily"|"weekly"|"monthly",
-    "interval": n, "tz": zone, "until": iso or None}: same local wall time, so DST
+    "interval": n, "tz": zone, "until": iso or None} (or {"freq": "seconds", "interval":
+    n}, a plain fixed-rate tick): same local wall time, so DST
     changes do not move it; a monthly job on the 31st runs on the month's last day."""
-    zone = ZoneInfo(rule.get("tz") or "UTC")
-    local = previous.astimezone(zone)
     n = int(rule.get("interval") or 1)
     freq = rule.get("freq")
+    if freq == "seconds":
+        # A fixed-rate tick (e.g. the batched digest run): no wall time to keep.
+        return previous + timedelta(seconds=n)
+    zone = ZoneInfo(rule.get("tz") or "UTC")
+    local = previous.astimezone(zone)
     if freq == "daily":
         day = local.date() + timedelta(days=n)
     elif freq == "weekly":
@@ -231,6 +235,10 @@ class Scheduler:
                     services.metrics.job_lateness.labels(row.kind).observe(max(0.0, (self.now() - occurrence).total_seconds()))
                 row.done_at = self.now()
                 nxt = next_occurrence(occurrence, row.recurrence) if row.recurrence else None
+                if nxt is not None and row.recurrence.get("skip_missed"):
+                    # A tick that only looks at what is due now: after downtime, run once, not once per missed tick.
+                    while nxt is not None and nxt <= now:
+                        nxt = next_occurrence(nxt, row.recurrence)
                 if nxt is not None:
                     row.run_at, row.status, row.attempts = nxt, "pending", 0
                     rearm = nxt

@@ -7,7 +7,7 @@ import importlib
 from bot.framework.command import Cog, Registry
 
 # Order = order in `!help` and in which plain-language question handlers are tried.
-MODULES = ["core", "funding", "labs", "sessions", "knowledge", "reminders"]
+MODULES = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders"]
 
 
 class CapabilityError(RuntimeError):

@@ -231,6 +231,22 @@ class KnowledgeSettings(BaseModel):
         return value
 
 
+class DigestSettings(BaseModel):
+    """Knowledge digests and deadline alerts (commands/digests.py)."""
+    model_config = ConfigDict(extra="forbid")
+    # A subscriber gets one alert when an instrument on a followed topic closes within this.
+    deadline_alert: HumanDuration = timedelta(days=14)
+    # Items per section of a digest; the rest is "and K more: !knowledge --topic …".
+    max_items: int = Field(default=5, ge=1, le=50)
+    # Defaults of `!subscribe` without --at / --day (local wall time of the subscriber).
+    default_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    default_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    # How far ahead a digest looks for deadlines, sessions, events and trainings.
+    horizon: HumanDuration = timedelta(days=30)
+    # One batched run every this long sends every digest that has fallen due.
+    run_every: HumanDuration = timedelta(minutes=5)
+
+
 class MetricsSettings(BaseModel):
     """Optional HTTP listener with /metrics (Prometheus), /healthz and /readyz."""
     model_config = ConfigDict(extra="forbid")
@@ -266,6 +282,7 @@ class Settings(BaseSettings):
     funding: FundingSettings = Field(default_factory=FundingSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    digests: DigestSettings = Field(default_factory=DigestSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

@@ -14,6 +14,8 @@ from storage.models.core import DirectRoom, OutboxMessage, RoomState
 
 log = logging.getLogger(__name__)
 
+NOT_SYNCED_RETRY = 5.0  # seconds between tries while a new direct room is not known to nio yet
+
 
 class MatrixTransport:
     def __init__(self, client: AsyncClient, db, metrics=None):
@@ -38,6 +40,9 @@ class MatrixTransport:
         if room_id is None:
             return SendResult(permanent=f"could not open a direct room with {row.to_user}")
         if room_id not in self.client.rooms:
+            if row.to_user:
+                # A direct room created moments ago: nio learns of it with a later sync.
+                return SendResult(retry_after=NOT_SYNCED_RETRY, reason="direct room not synced yet")
             return SendResult(permanent=f"not a member of {room_id}")
         content = row.content
         try:
@@ -50,6 +55,10 @@ class MatrixTransport:
         except (ClientError, asyncio.TimeoutError, OSError) as exc:
             return SendResult(transient=f"{type(exc).__name__}: {exc}")
         except (SendRetryError, LocalProtocolError) as exc:
+            if row.to_user:
+                # "No such room" / "not a member" right after creating the direct room: a
+                # bounded retry (the outbox's max_send_retries), not a permanent failure.
+                return SendResult(retry_after=NOT_SYNCED_RETRY, reason=f"direct room not ready ({exc})")
             return SendResult(transient=f"{type(exc).__name__}: {exc}")
         if isinstance(resp, RoomSendResponse):
             return SendResult(event_id=resp.event_id)

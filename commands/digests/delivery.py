@@ -1,0 +1,238 @@
+"""Sending digests and deadline alerts, exactly once and batched.
+
+One recurring scheduler job ("digest-run", every `digests.run_every`) picks every
+subscription whose next_due_at has passed — also those that fell due while the bot was
+down, once — and composes all their digests from one `gather` (a fixed number of
+queries, see storage/digest_compose.py), then writes them in chunks. Per subscription
+and period (the due occurrence) the new watermark, the DigestRecord and the outbox rows
+are committed in ONE transaction; the outbox key is `digest:<subscription>:<period>`, so
+a resend after a crash reuses the same transaction ids and a period can never be recorded
+twice (unique constraint)."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot import outbox
+from bot.framework.messages import Outgoing
+from bot.i18n import Translator
+from commands.digests.render import render_alert, render_digest
+from storage.digest_compose import gather, select_for, topics_of
+from storage.digest_schedule import next_due
+from storage.funding_data import next_deadline
+from storage.models.core import ScheduledJob, UserPrefs
+from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.models.funding import FundingInstrument
+
+log = logging.getLogger(__name__)
+
+RUN_JOB_ID = "digest-run"
+CHUNK = 500  # subscriptions per write transaction: a big run never holds the write lock long
+ALERT_EVERY = timedelta(minutes=15)  # deadline alerts are checked at most this often
+MANY = 500  # above this many ids, load the whole (small) table instead of a huge IN (...)
+MAX_LOOKBACK = timedelta(days=62)  # a digest never reaches further back than this
+YIELD_EVERY = 50  # digests composed or rendered between two yields to the event loop
+
+
+@dataclass
+class RunReport:
+    due: int = 0
+    sent: int = 0
+    empty: int = 0
+    paused: int = 0
+    failed: int = 0
+
+
+def run_rule(services) -> dict:
+    every = max(1, int(services.settings.digests.run_every.total_seconds()))
+    return {"freq": "seconds", "interval": every, "skip_missed": True}
+
+
+async def ensure_run_job(session, services, now: datetime) -> bool:
+    """Make sure the recurring digest run exists (written in the caller's transaction).
+    True when it was (re)created and needs arming."""
+    row = await session.get(ScheduledJob, RUN_JOB_ID)
+    rule = run_rule(services)
+    if row is None:
+        session.add(ScheduledJob(id=RUN_JOB_ID, kind="digest-run", run_at=now, payload={}, status="pending",
+                                 owner=services.bot_user_id, room_id="", recurrence=rule, attempts=0))
+        return True
+    if row.status != "pending" or row.recurrence != rule:
+        row.status, row.recurrence, row.attempts, row.last_error = "pending", rule, 0, None
+        row.run_at = min(row.run_at, now)
+        return True
+    return False
+
+
+def translator_of(sub: DigestSubscription, prefs: dict, settings) -> Translator:
+    if sub.is_room:
+        return Translator(sub.language or settings.bot.language, sub.timezone or settings.bot.timezone)
+    p = prefs.get(sub.subscriber)
+    return Translator((p and p.language) or settings.bot.language, (p and p.timezone) or settings.bot.timezone)
+
+
+def zone_of(sub: DigestSubscription, prefs: dict, settings) -> str:
+    if sub.is_room:
+        return sub.timezone or settings.bot.timezone
+    p = prefs.get(sub.subscriber)
+    return (p and p.timezone) or settings.bot.timezone
+
+
+def due_after(sub: DigestSubscription, after: datetime, tz: str) -> datetime:
+    return next_due(after, sub.frequency, sub.at_time, tz, weekday=sub.weekday, day_of_month=sub.day_of_month)
+
+
+async def load_prefs(session, user_ids: list[str]) -> dict[str, UserPrefs]:
+    query = select(UserPrefs)
+    if len(user_ids) <= MANY:
+        query = query.where(UserPrefs.user_id.in_(user_ids))
+    return {p.user_id: p for p in (await session.scalars(query)).all()}
+
+
+def outgoing_for(sub: DigestSubscription, markdown: str) -> Outgoing:
+    if sub.is_room:
+        return Outgoing(markdown, room_id=sub.subscriber)
+    return Outgoing(markdown, to_user=sub.subscriber)
+
+
+async def run_due(services, now: datetime) -> RunReport:
+    """Send every digest that is due at `now`."""
+    settings = services.settings
+    cfg = settings.digests
+    prefix = settings.bot.command_prefix
+    report = RunReport()
+    async with services.db.session() as session:
+        subs = list((await session.scalars(select(DigestSubscription).where(
+            DigestSubscription.next_due_at <= now).order_by(DigestSubscription.next_due_at,
+                                                             DigestSubscription.id))).all())
+        if not subs:
+            return report
+        report.due = len(subs)
+        active = [s for s in subs if not (s.paused_until and s.paused_until > now)]
+        prefs = await load_prefs(session, [s.subscriber for s in subs if not s.is_room])
+        # One long pause or a monthly subscriber must not drag the whole run's reads back for ever.
+        since = max(min(s.watermark for s in active), now - MAX_LOOKBACK) if active else now
+        cand = await gather(session, since, topics_of(active), now, cfg.horizon) if active else None
+    # Compose everything in memory, then write chunk by chunk.
+    plans = []
+    for n, sub in enumerate(subs):
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # a big run must not freeze command handling
+        try:
+            period = sub.next_due_at
+            nxt = due_after(sub, max(period, now), zone_of(sub, prefs, settings))
+            if cand is None or (sub.paused_until and sub.paused_until > now):
+                report.paused += 1
+                plans.append((sub, {"id": sub.id, "next_due_at": nxt}, None, None))
+                continue
+            digest = select_for(cand, sub.topics, sub.watermark, cfg.max_items)
+            key = f"digest:{sub.id}:{period.isoformat()}"
+            record = {"subscription_id": sub.id, "period_key": period.isoformat()[:40], "composed_at": now,
+                      "items": digest.count if digest.fresh else 0, "outbox_key": key if digest.fresh else None}
+            values = {"id": sub.id, "next_due_at": nxt, "watermark": cand.cutoff}
+            markdown = None
+            if digest.fresh:
+                t = translator_of(sub, prefs, settings)
+                markdown = render_digest(t, digest, now=now, prefix=prefix, room=sub.is_room)
+                values["last_sent_at"] = now
+                report.sent += 1
+            else:
+                report.empty += 1
+            plans.append((sub, values, record, markdown))
+        except Exception:  # noqa: BLE001 - one odd subscription must not stop the others
+            report.failed += 1
+            log.exception("could not compose the digest of subscription %s; retried next run", sub.id)
+    for start in range(0, len(plans), CHUNK):
+        chunk = plans[start:start + CHUNK]
+        try:
+            await _write(services, chunk)
+        except IntegrityError:
+            # A period recorded by an overlapping run (or a subscription deleted meanwhile):
+            # this chunk is rolled back whole and recomposed by the next run.
+            log.warning("digest chunk of %d rolled back (already recorded or changed meanwhile)", len(chunk))
+            report.failed += len(chunk)
+    return report
+
+
+async def _write(services, chunk) -> None:
+    # Render the messages (Markdown -> HTML + text, the costly part) before taking the write lock.
+    rows = []
+    for n, (sub, _, record, markdown) in enumerate(chunk):
+        if markdown:
+            rows += outbox.build_rows([outgoing_for(sub, markdown)], origin=f"digest {sub.id}", key=record["outbox_key"])
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)
+    async with services.db.transaction() as session:
+        await session.execute(update(DigestSubscription), [values for _, values, _, _ in chunk])
+        records = [record for _, _, record, _ in chunk if record is not None]
+        if records:
+            await session.execute(insert(DigestRecord), records)
+        await outbox.enqueue_many(session, rows)
+
+
+async def run_alerts(services, now: datetime) -> int:
+    """One alert per subscriber, instrument and deadline when the deadline comes within
+    `digests.deadline_alert`; several in one run go in one message. Returns messages."""
+    settings = services.settings
+    window = settings.digests.deadline_alert
+    async with services.db.session() as session:
+        funding = (await session.execute(select(
+            FundingInstrument.id, FundingInstrument.title, FundingInstrument.title_nl, FundingInstrument.themes,
+            FundingInstrument.deadlines))).all()
+        closing = []
+        for fid, title, title_nl, themes, deadlines in funding:
+            nxt = next_deadline(FundingInstrument(id=fid, deadlines=deadlines), now)
+            if nxt is not None and nxt[0] <= now + window and themes:
+                closing.append((fid, title, title_nl, set(themes), nxt[0]))
+        if not closing:
+            return 0
+        subs = (await session.scalars(select(DigestSubscription))).all()
+        sent = {(a.subscriber, a.instrument_id, a.deadline_at) for a in (await session.execute(select(
+            DeadlineAlert.subscriber, DeadlineAlert.instrument_id, DeadlineAlert.deadline_at).where(
+            DeadlineAlert.instrument_id.in_([c[0] for c in closing]), DeadlineAlert.deadline_at >= now))).all()}
+        prefs = await load_prefs(session, [s.subscriber for s in subs if not s.is_room])
+    plans = []
+    for sub in subs:
+        if sub.paused_until and sub.paused_until > now:
+            continue
+        mine = [c for c in closing if c[3].intersection(sub.topics or ()) and (sub.subscriber, c[0], c[4]) not in sent]
+        if not mine:
+            continue
+        t = translator_of(sub, prefs, settings)
+        markdown = render_alert(t, [(c[0], c[1], c[2], c[4]) for c in mine], now=now,
+                                prefix=settings.bot.command_prefix)
+        ident = ",".join(f"{c[0]}@{c[4].isoformat()}" for c in mine)
+        key = f"digest-alert:{sub.id}:" + hashlib.sha256(ident.encode()).hexdigest()[:16]
+        rows = [{"subscriber": sub.subscriber, "instrument_id": c[0], "deadline_at": c[4], "sent_at": now} for c in mine]
+        plans.append((sub, rows, markdown, key))
+    for start in range(0, len(plans), CHUNK):
+        chunk = plans[start:start + CHUNK]
+        try:
+            async with services.db.transaction() as session:
+                await session.execute(insert(DeadlineAlert), [r for _, rows, _, _ in chunk for r in rows])
+                await outbox.enqueue_many(session, [
+                    row for sub, _, markdown, key in chunk
+                    for row in outbox.build_rows([outgoing_for(sub, markdown)], origin=f"deadline alert {sub.id}",
+                                                 key=key)])
+        except IntegrityError:
+            log.warning("deadline alert chunk rolled back (already sent by an overlapping run)")
+    return len(plans)
+
+
+async def tick(services, now: datetime) -> RunReport:
+    """The scheduled run: due digests, then (at most every ALERT_EVERY) deadline alerts."""
+    report = await run_due(services, now)
+    last = services.extras.get("digests.alerts_checked")
+    if last is None or now - last >= ALERT_EVERY:
+        await run_alerts(services, now)
+        services.extras["digests.alerts_checked"] = now
+    if report.due:
+        log.info("digest run: %d due, %d sent, %d empty, %d paused, %d failed", report.due, report.sent,
+                 report.empty, report.paused, report.failed)
+    return report

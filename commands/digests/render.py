@@ -1,0 +1,103 @@
+"""A digest and a deadline alert as Markdown, in the subscriber's language and zone
+(the renderer turns it into sanitised HTML and a real plain-text body)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.i18n import N_, Translator
+from bot.render import md_escape, md_link
+from storage import topics
+from storage.digest_compose import Digest, Item
+
+KIND_LABELS = {"lesson": N_("lesson"), "case": N_("case"), "tool": N_("tool"), "publication": N_("publication"),
+               "event": N_("event"), "training": N_("training"), "dataset": N_("dataset")}
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+            N_("Sunday"))
+
+
+def topic_label(t: Translator, topic_id: str) -> str:
+    found = topics.get(topic_id)
+    return found.label(t.lang) if found else topic_id
+
+
+def schedule_text(t: Translator, frequency: str, at: str, weekday: int | None, day_of_month: int | None) -> str:
+    if frequency == "daily":
+        return t("daily at {time}", time=at)
+    if frequency == "weekly":
+        return t("weekly on {weekday} at {time}", weekday=t(WEEKDAYS[weekday or 0]), time=at)
+    if day_of_month == -1:
+        return t("monthly on the last day at {time}", time=at)
+    return t("monthly on day {day} at {time}", day=day_of_month or 1, time=at)
+
+
+def _title(t: Translator, title: str, title_nl: str | None) -> str:
+    return md_escape(title_nl if t.lang == "nl" and title_nl else title)
+
+
+def _item_line(t: Translator, item: Item) -> str:
+    bits = [md_link(item.title, item.url), t(KIND_LABELS.get(item.kind, item.kind))]
+    if item.organisation:
+        bits.append(md_escape(item.organisation))
+    return "- " + " · ".join(bits)
+
+
+def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, room: bool = False,
+                  preview: bool = False) -> str:
+    if preview:
+        head = t("**Preview of your next digest** (as it would be now)")
+    elif room:
+        head = t("📬 **Knowledge digest for this room** — {date}", date=t.short_date(now))
+    else:
+        head = t("📬 **Your knowledge digest** — {date}", date=t.short_date(now))
+    blocks = [head]
+    for part in digest.parts:
+        label = topic_label(t, part.topic)
+        lines = [f"### {md_escape(label)}"]
+        if part.new or part.new_more:
+            lines.append("**" + t("New knowledge") + "**")
+            lines += [_item_line(t, i) for i in part.new]
+            if part.new_more:
+                lines.append("- " + t("…and {count} more: `{command}`", count=part.new_more,
+                                      command=f"{prefix}knowledge --topic {part.topic}"))
+        if part.events:
+            lines.append("**" + t("Events and trainings") + "**")
+            lines += [f"- {t.datetime(i.event_date)} — " + _item_line(t, i)[2:] for i in part.events]
+            if part.events_more:
+                lines.append("- " + t("…and {count} more: `{command}`", count=part.events_more,
+                                      command=f"{prefix}knowledge --topic {part.topic} --kind event"))
+        if part.deadlines:
+            lines.append("**" + t("Funding deadlines") + "**")
+            for d in part.deadlines:
+                days = (d.at.astimezone(t.tz).date() - now.astimezone(t.tz).date()).days
+                lines.append("- " + t("{title} — closes {when} ({days} days left) · `{command}`",
+                                      title=_title(t, d.title, d.title_nl), when=t.datetime(d.at), days=days,
+                                      command=f"{prefix}funding {d.id}"))
+        if part.instruments:
+            lines.append("**" + t("New or updated funding") + "**")
+            lines += [f"- {_title(t, i.title, i.title_nl)} · `{prefix}funding {i.id}`" for i in part.instruments]
+        if part.sessions:
+            lines.append("**" + t("Peer-review sessions") + "**")
+            lines += ["- " + t("#{number} {title} — {when} · join: `{command}`", number=s.id, title=md_escape(s.title),
+                               when=t.datetime(s.starts_at), command=f"{prefix}session join {s.id}")
+                      for s in part.sessions]
+        if part.labs:
+            lines.append("**" + t("Living labs added") + "**")
+            lines += [f"- {md_escape(lab.name)}" + (f" ({md_escape(lab.municipality)})" if lab.municipality else "")
+                      + f" · `{prefix}lab {lab.id}`" for lab in part.labs]
+        blocks.append("\n".join(lines))
+    if not preview:
+        blocks.append("_" + t("Change it with `{prefix}subscribe`, `{prefix}unsubscribe` or `{prefix}digest pause 2w`.",
+                              prefix=prefix) + "_")
+    return "\n\n".join(blocks)
+
+
+def render_alert(t: Translator, alerts: list[tuple[str, str, str | None, datetime]], *, now: datetime,
+                 prefix: str) -> str:
+    """alerts: (instrument id, title, Dutch title, deadline)."""
+    lines = ["⏰ " + t("**Funding deadline coming up** on a topic you follow:")]
+    for fid, title, title_nl, at in alerts:
+        days = (at.astimezone(t.tz).date() - now.astimezone(t.tz).date()).days
+        lines.append("- " + t("{title} — closes {when} ({days} days left) · `{command}`",
+                              title=_title(t, title, title_nl), when=t.moment(at), days=days,
+                              command=f"{prefix}funding {fid}"))
+    return "\n".join(lines)
