@@ -11,6 +11,7 @@ from bot.framework.dispatcher import suggest_commands
 from bot.framework.errors import BadArgument
 from bot.framework.help import command_help, overview
 from bot.i18n import N_
+from storage import topics
 from bot.render import md_escape
 from storage.models.core import Pager, RoomState, ScheduledJob, UserPrefs
 
@@ -170,6 +171,25 @@ def capability_overview(ctx) -> str:
 async def small_talk(ctx, text: str) -> bool:
     p = ctx.settings.bot.command_prefix
     words = _words(text[:300])
+    if DIGEST.search(text[:500]) and ctx.services.registry.get("subscribe"):
+        # Digests exist: say the exact command (subscribing stays the member's own step).
+        found = topics.find_in_text(text[:500])
+        label = ctx.t("climate adaptation")
+        if found:   # the shortest one-word name of the topic types best
+            t0 = found[0]
+            names = [n.lower() for n in (t0.label(ctx.t.lang), *(t0.aliases_nl if ctx.t.lang == "nl" else t0.aliases_en))]
+            single = [n for n in names if " " not in n] or names
+            said = [n for n in single if re.search(rf"\b{re.escape(n)}\b", text.lower())]
+            label = (said or sorted(single, key=len))[0]
+        low = text.lower()
+        freq = ("daily" if re.search(r"\b(dag|dagelijks|daily|every day|elke dag|iedere dag)\b", low) else
+                "monthly" if re.search(r"\b(maand|maandelijks|monthly|month)\b", low) else "weekly")
+        command = f"{p}subscribe {label} {freq}" if ctx.t.lang == "en" else \
+            f"{p}abonneer {label} {dict(daily='dagelijks', weekly='wekelijks', monthly='maandelijks')[freq]}"
+        await ctx.reply(ctx.t("I can send you a digest of what is new by direct message: `{command}`. "
+                              "`{prefix}topics` lists the topics; `{prefix}digest preview` shows what it would hold.",
+                              command=command, prefix=p))
+        return True
     if DIGEST.search(text[:500]):
         lines = [ctx.t("I cannot send regular digests or updates yet; that is being built.")]
         if ctx.services.registry.get("deadlines"):
