@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.messages import Outgoing
@@ -160,8 +161,8 @@ class OutboxSender:
                 backoff = 1.0
                 if not started and not self._lanes:
                     self._idle.set()
-            except Exception:  # noqa: BLE001 - the sender must survive anything
-                log.exception("outbox sender error; retrying")
+            except Exception as exc:  # noqa: BLE001 - the sender must survive anything
+                _log_trouble("outbox sender error; retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.backoff_max)
                 self._wake.set()
@@ -200,8 +201,8 @@ class OutboxSender:
                 await self._send_one(row)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - one lane's trouble is logged, the others go on
-            log.exception("outbox lane %s stopped; its rows stay pending", dest[1])
+        except Exception as exc:  # noqa: BLE001 - one lane's trouble is logged, the others go on
+            _log_trouble(f"outbox lane {dest[1]} stopped; its rows stay pending", exc)
             await asyncio.sleep(1)
         finally:
             self._lanes.pop(dest, None)
@@ -261,3 +262,12 @@ class OutboxSender:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+
+
+def _log_trouble(message: str, exc: Exception) -> None:
+    """A busy or briefly unreachable database is routine (one line, retried); anything
+    else is a bug and gets its traceback."""
+    if isinstance(exc, (OperationalError, OSError, asyncio.TimeoutError)):
+        log.warning("%s: %s: %s", message, type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "")
+    else:
+        log.error(message, exc_info=exc)
