@@ -41,22 +41,16 @@ def next_due(after: datetime, frequency: str, at: str, tz: str, *, weekday: int 
     when = parse_hhmm(at)
     local_day = after.astimezone(zone).date()
     # Start a day early: the local date of `after` may already be past the occurrence.
-    if frequency == "daily":
-        day = local_day - timedelta(days=1)
+    if frequency in ("daily", "weekly"):
+        day, step = local_day - timedelta(days=1), timedelta(days=1)
+        if frequency == "weekly":
+            day += timedelta(days=((weekday if weekday is not None else 0) - day.weekday()) % 7)
+            step = timedelta(weeks=1)
         while True:
             candidate = local_instant(day, when, zone)
             if candidate > after:
                 return candidate
-            day += timedelta(days=1)
-    if frequency == "weekly":
-        wd = weekday if weekday is not None else 0
-        day = local_day - timedelta(days=1)
-        day += timedelta(days=(wd - day.weekday()) % 7)
-        while True:
-            candidate = local_instant(day, when, zone)
-            if candidate > after:
-                return candidate
-            day += timedelta(weeks=1)
+            day += step
     if frequency == "monthly":
         dom = day_of_month if day_of_month is not None else 1
         year, month = local_day.year, local_day.month - 1

@@ -43,6 +43,16 @@ async def make_services(data_dir, *, modules=None, now: datetime | None = None, 
     return services
 
 
+class Clock:
+    """A settable clock for `services.clock` (tests move time by assigning `.now`)."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 class Chat:
     """Send text as a user; get the bot's outgoing messages (or their markdown) back."""
 

@@ -21,7 +21,7 @@ from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscripti
 from storage.models.funding import FundingInstrument
 from storage.models.knowledge import KnowledgeItem
 from storage.models.sessions import ReviewSession
-from support.chat import Chat, make_services
+from support.chat import Clock, Chat, make_services
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # a Wednesday, 09:00 in Amsterdam
@@ -75,14 +75,6 @@ def test_dst_keeps_local_time_and_month_ends():
 
 
 # ----------------------------------------------------------------------------- fixtures
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 async def env(tmp_path):
     services = await make_services(tmp_path / "data", modules=["core", "sessions", "digests"],

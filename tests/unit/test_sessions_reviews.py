@@ -19,19 +19,11 @@ from commands.sessions.criteria import match_criterion, match_text_field
 from commands.sessions.report import CriterionStats, render_chart
 from storage.models.core import ScheduledJob
 from storage.models.sessions import Review, ReviewSession, SessionAction
-from support.chat import Chat, make_services
+from support.chat import Clock, Chat, make_services
 
 FACIL, PRES, REV1, REV2, OTHER = "@facil:test", "@pres:test", "@rev1:test", "@rev2:test", "@mallory:test"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 CRITERIA = ["impact", "feasibility", "scalability", "interoperability", "public_values"]
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
