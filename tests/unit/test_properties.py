@@ -59,14 +59,19 @@ ALL_NAMES = NAMES + ["funding", "subsidie", "deadlines", "sluitingsdata", "labs"
                      "lab request", "lab aanvraag", "request", "request accept", "request decline", "requests",
                      "funding set", "session", "sessie", "sessions", "sessies", "session new", "sessie nieuw",
                      "session join", "session leave", "session move", "session cancel", "session assign",
-                     "session 1", "session join 1", "session move 1", "session assign 1"]
+                     "session 1", "session join 1", "session move 1", "session assign 1", "session poll",
+                     "session poll close", "vote 1", "stem", "session ics 1", "review 1", "beoordeel 1",
+                     "session report 1", "session action 1", "session format 1", "share", "deel", "knowledge",
+                     "kennis", "approve", "reject", "feeds", "topics", "themas", "subscribe", "abonneer",
+                     "unsubscribe", "subscriptions", "digest pause", "digest preview", "digest resume"]
 ALL_FRAGMENTS = st.one_of(FRAGMENTS, st.sampled_from([
     "--level", "--niveau", "--theme", "--thema", "--near", "--within", "--province", "--open", "--applicant",
     "--closing-within", "--min-budget", "eu", "klimaatadaptatie", "Zwolle", "Bergen", "50km", "30d", "1",
     "the-green-village", "horizon-mission-cities-2026", "NEAR", "*", "(", ")", "-", "AND", "OR", "DROP TABLE",
     "'; --", "x" * 3000, "morgen 9:00", "dinsdag 14 uur", "next tuesday 2pm", "in 4 minutes", "gisteren",
     "2026-12-03 14:00", "--duration", "--capacity", "--every", "--until", "--as", "reviewer", "@bob:test",
-    '"Groene daken"', "6m", "3mnd"]))
+    '"Groene daken"', "6m", "3mnd", "https://example.org/a?utm_source=x", "javascript:alert(1)", "#klimaat",
+    "--kind", "event", "weekly", "maandelijks", "--at", "25:99", "--day", "last", "impact", "5", "|", "submit"]))
 ANY_COMMAND_TEXT = st.builds(
     lambda prefix, name, parts: prefix + name + " " + " ".join(parts),
     st.sampled_from(["!", "", "bot: "]), st.sampled_from(ALL_NAMES),
@@ -80,7 +85,7 @@ async def full_chat(tmp_path):
     await services.db.dispose()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=ANY_COMMAND_TEXT, sender=st.sampled_from(["@alice:test", "@admin:test", "@facil:test"]))
 async def test_no_command_of_any_capability_crashes_or_leaks_html(full_chat, text, sender):
     out = await full_chat.send(text, direct=True, sender=sender)
