@@ -69,13 +69,16 @@ def test_export_into_a_missing_folder_is_a_clean_error(tmp_path):
 
 
 def test_console_member_role_sees_what_a_member_sees(tmp_path):
-    env = {"DSIH_BOT__STORAGE__DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    import bot
+    # The same code the tests import (installed package in CI, with compiled catalogs).
+    env = {"DSIH_BOT__STORAGE__DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": str(Path(bot.__file__).resolve().parents[1])}
     args = [sys.executable, "-m", "bot.cli", "console", "--user", "@someone:example.org"]
     member = subprocess.run([*args, "--role", "member", "!funding set dumava-2025 title x"],
-                            capture_output=True, text=True, env=env)
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
     assert member.returncode == 0 and "facilitator role only" in member.stdout, member.stdout + member.stderr
     admin = subprocess.run([*args, "!funding set dumava-2025 title Nieuwe titel"], capture_output=True, text=True,
-                           env=env)
+                           env=env, cwd=tmp_path)
     assert "facilitator role only" not in admin.stdout and "title" in admin.stdout
 
 

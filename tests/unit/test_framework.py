@@ -308,9 +308,16 @@ def test_backup_and_restore_cli(tmp_path):
     import subprocess
     import sys
 
+    from pathlib import Path
+
+    import bot
+
     def run(data_dir, *args):
-        env = {"DSIH_BOT__STORAGE__DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env)
+        # The same code the tests import (installed package in CI, with compiled catalogs).
+        env = {"DSIH_BOT__STORAGE__DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin",
+               "PYTHONPATH": str(Path(bot.__file__).resolve().parents[1])}
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)
 
     assert run(tmp_path / "a", "console", "!ping").returncode == 0  # loads the bundled data
     made = run(tmp_path / "a", "backup", str(tmp_path / "b.jsonl.gz"))
