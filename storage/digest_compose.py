@@ -124,6 +124,18 @@ def title_key(title: str) -> str:
     return re.sub(r"[\W_]+", " ", title.lower()).strip()
 
 
+def _distinct(rows):
+    """Items in order, one per title: the same resource through two feeds or a feed and a
+    share (url_key is unique in the table; a copy under another URL with the same title goes)."""
+    seen: set[str] = set()
+    for row in rows:
+        item = _item(row)
+        key = title_key(item.title)
+        if key not in seen:
+            seen.add(key)
+            yield item
+
+
 async def gather(session: AsyncSession, since: datetime, topics: set[str], now: datetime,
                  horizon: timedelta) -> Candidates:
     """Five queries, whatever the number of subscribers: knowledge items shared since
@@ -136,15 +148,7 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
     rows = (await session.execute(select(*cols).where(
         KnowledgeItem.status == "published", KnowledgeItem.shared_at > since, KnowledgeItem.shared_at <= cutoff,
     ).order_by(KnowledgeItem.shared_at, KnowledgeItem.id))).all()
-    seen_titles: set[str] = set()
-    for row in rows:
-        item = _item(row)
-        # The same resource through two feeds or a feed and a share: url_key is unique in
-        # the table; a second copy under another URL with the same title goes too.
-        key = title_key(item.title)
-        if key in seen_titles:
-            continue
-        seen_titles.add(key)
+    for item in _distinct(rows):
         if item.kind in EVENT_KINDS and item.event_date is not None and item.event_date <= now + horizon:
             continue  # shown under events (until it has passed), not twice
         for t in item.topics:
@@ -158,13 +162,7 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
         KnowledgeItem.event_date > now, KnowledgeItem.event_date <= now + horizon,
         KnowledgeItem.shared_at <= cutoff,
     ).order_by(KnowledgeItem.event_date, KnowledgeItem.id))).all()
-    seen_titles = set()
-    for row in events:
-        item = _item(row)
-        key = title_key(item.title)
-        if key in seen_titles:
-            continue
-        seen_titles.add(key)
+    for item in _distinct(events):
         for t in item.topics:
             if t in topics:
                 cand.events_by_topic.setdefault(t, []).append(item)
