@@ -144,9 +144,9 @@ class PostgresLock:
                 failing = False
                 if not announced:
                     announced = True
-                    log.info("standby: another replica is active for %s; taking over when it stops", self.user_id)
                     if self.probes:
                         await self.probes.start()
+                    log.info("standby: another replica is active for %s; taking over when it stops", self.user_id)
             except Exception as exc:  # noqa: BLE001 - database away or refusing: keep trying
                 if not failing:
                     log.warning("standby: cannot reach the database for the replica lock (%s); retrying",
