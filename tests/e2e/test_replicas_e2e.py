@@ -48,8 +48,10 @@ def replied_to(event) -> str | None:
     return (relates_of(event).get("m.in_reply_to") or {}).get("event_id")
 
 
+# Encrypted: the new active replica decrypts with the keys the dead one received (shared crypto store).
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 async def test_standby_takes_over_from_a_killed_replica_and_nothing_is_lost_or_doubled(synapse, alice, tmp_path,
-                                                                                        pg_url):
+                                                                                        pg_url, encrypted):
     bot_id = synapse.register(f"dsihreplica{uuid.uuid4().hex[:8]}", BOT_PASSWORD)
     shared = tmp_path / "shared-data"  # credentials and crypto store: one device for both
 
@@ -68,7 +70,7 @@ async def test_standby_takes_over_from_a_killed_replica_and_nothing_is_lost_or_d
         assert status == 503 and "standby" in text, (status, text)
         assert readyz(ports[0])[0] == 200
 
-        room = await alice.create_room(invite=[bot_id], name="replicas")
+        room = await alice.create_room(invite=[bot_id], name="replicas", encrypted=encrypted)
         await alice.wait_joined(room, bot_id, timeout=30)
         mark = alice.mark()
         remind_id = await alice.send_text(room, "!remindme 3s relay baton")
@@ -104,7 +106,8 @@ async def test_standby_takes_over_from_a_killed_replica_and_nothing_is_lost_or_d
 
         after_kill = [e.server_timestamp for e in alice.messages(room, bot_id, since=mark)
                       if e.server_timestamp > killed_at * 1000]
-        print(f"\ntakeover: first answer by the standby {min(after_kill) / 1000 - killed_at:.2f}s after SIGKILL")
+        took = min(after_kill) / 1000 - killed_at
+        print(f"\ntakeover ({'encrypted' if encrypted else 'plain'} room): first answer {took:.2f}s after SIGKILL")
         assert "took over after" in second.log()
         status, text = readyz(ports[1])
         assert status == 200, text
