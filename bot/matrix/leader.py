@@ -39,6 +39,7 @@ EXIT_LOST_LOCK = 75  # EX_TEMPFAIL: "try again", so systemd/compose restart the 
 # the kernel default of two hours, so the lock comes free for the standby.
 KEEPALIVE = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 LOCK_FILE = "dsih-bot.lock"
+DEVICE_KEY = "replica.device_id"  # kv row: the Matrix device the last active replica used
 
 
 def lock_key(user_id: str) -> int:
@@ -61,6 +62,9 @@ class NoLock:
 
     async def wait_until_active(self, stopping: asyncio.Event) -> bool:
         return True
+
+    async def note_device(self, db, device_id: str) -> None:
+        return None
 
     async def release(self) -> None:
         return None
@@ -159,6 +163,20 @@ class PostgresLock:
                 pass
         await self.release()
         return False
+
+    async def note_device(self, db, device_id: str) -> None:
+        """Warn when replicas are not one device (separate data_dirs): after a takeover the
+        outbox's resend would then not be deduplicated, and encrypted rooms lack keys."""
+        from storage.models.core import KeyValue
+
+        async with db.transaction() as s:
+            row = await s.get(KeyValue, DEVICE_KEY)
+            if row is not None and row.value != device_id:
+                log.warning("this replica is Matrix device %s, the previous active one was %s: replicas must "
+                            "share storage.data_dir (credentials and crypto store), else a reply may be sent "
+                            "twice after a takeover and encrypted rooms cannot be read (expected once after "
+                            "the bot logged in anew)", device_id, row.value)
+            await s.merge(KeyValue(key=DEVICE_KEY, value=device_id))
 
     async def _watchdog(self) -> None:
         while True:

@@ -83,6 +83,7 @@ class MatrixRuntime:
         try:
             if not await self._login():
                 return 1
+            await self.leader.note_device(self.services.db, self.client.device_id)
             async with self.services.db.session() as s:
                 row = await s.get(KeyValue, TOKEN_KEY)
                 self.next_batch = row.value if row else None

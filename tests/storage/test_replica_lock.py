@@ -118,3 +118,12 @@ async def test_sqlite_refuses_a_second_process_on_the_same_data_dir(tmp_path, ca
     await first.release()
     assert await second.wait_until_active(stopping)
     await second.release()
+
+
+async def test_a_replica_on_another_device_is_warned_about_separate_data_dirs(db, caplog):
+    lock = PostgresLock("postgresql+asyncpg://unused/db", BOT)
+    await lock.note_device(db, "DEVICEA")
+    await lock.note_device(db, "DEVICEA")  # the same device again (a restart, a takeover): silent
+    assert "must share storage.data_dir" not in caplog.text
+    await lock.note_device(db, "DEVICEB")
+    assert "this replica is Matrix device DEVICEB, the previous active one was DEVICEA" in caplog.text
