@@ -23,11 +23,16 @@ KILL_AFTER = 15
 
 
 @pytest.fixture
-def pg_url():
+def pg_server():
     from support.postgres import require_postgres
     server = require_postgres()
-    yield server.create_database("e2e_replicas")
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    return pg_server.create_database("e2e_replicas")
 
 
 def free_port() -> int:
@@ -117,3 +122,26 @@ async def test_standby_takes_over_from_a_killed_replica_and_nothing_is_lost_or_d
     assert code == 0, second.log()[-3000:]
     for proc in (first, second):
         assert "Traceback" not in proc.log(), proc.log()[-4000:]
+
+
+async def test_an_active_replica_that_loses_its_lock_connection_exits_and_comes_back(synapse, alice, tmp_path,
+                                                                                      pg_server, pg_url):
+    """As when the database restarts: carrying on could make two active replicas."""
+    bot_id = synapse.register(f"dsihlost{uuid.uuid4().hex[:8]}", BOT_PASSWORD)
+    proc = BotProcess(tmp_path / "bot", synapse.url, bot_id, admins=[alice.user_id],
+                      env={"DSIH_BOT__STORAGE__DATABASE_URL": pg_url})
+    proc.start()
+    try:
+        room = await alice.create_room(invite=[bot_id])
+        await alice.wait_joined(room, bot_id, timeout=30)
+        pg_server._psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'dsih-bot replica lock'")
+        assert proc.proc.wait(15) == 75
+        assert "lost the replica lock connection" in proc.log()
+        proc.start()  # what systemd or compose do
+        mark = alice.mark()
+        await alice.send_text(room, "!ping")
+        assert body_of(await alice.wait_for_reply(room, bot_id, since=mark, timeout=30)) == "Pong!"
+    finally:
+        code = proc.terminate()
+    assert code == 0, proc.log()[-3000:]
