@@ -162,6 +162,7 @@ class PostgresLock:
             except asyncio.TimeoutError:
                 pass
         await self.release()
+        log.info("standby: stopped without having been active")
         return False
 
     async def note_device(self, db, device_id: str) -> None:
