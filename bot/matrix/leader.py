@@ -41,7 +41,8 @@ WATCH_SECONDS = 2.0  # the active replica checks its lock connection this often
 WATCH_TIMEOUT = 5.0  # a check that hangs this long counts as a lost connection
 EXIT_LOST_LOCK = 75  # EX_TEMPFAIL: "try again", so systemd/compose restart the process
 # The server drops a silently vanished holder (power cut, partition) after ~25 s instead of
-# the kernel default of two hours, so the lock comes free for the standby.
+# the kernel default of two hours, so the lock comes free for the standby. This must stay well
+# above WATCH_SECONDS + WATCH_TIMEOUT: a cut-off holder must have exited before the standby starts.
 KEEPALIVE = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 LOCK_FILE = "dsih-bot.lock"
 DEVICE_KEY = "replica.device_id"  # kv row: the Matrix device the last active replica used
@@ -125,6 +126,7 @@ class PostgresLock:
             await conn.execute(text(f"SET {name} = {int(value)}"))
         await conn.execute(text("SET application_name = 'dsih-bot replica lock'"))
         await conn.execute(text(f"SET lock_timeout = {int(LOCK_WAIT * 1000)}"))
+        await conn.execute(text("SET statement_timeout = 0"))  # a server-wide one would cut the wait short
         return conn
 
     async def try_acquire(self, wait: bool = False) -> bool:
@@ -250,6 +252,7 @@ class PostgresLock:
             await conn.execute(text(f"SET {name} = {int(value)}"))
         await conn.execute(text("SET application_name = 'dsih-bot replica lock'"))
         await conn.execute(text(f"SET lock_timeout = {int(LOCK_WAIT * 1000)}"))
+        await conn.execute(text("SET statement_timeout = 0"))  # a server-wide one would cut the wait short
         return conn
 
     async def try_acquire(self) -> bool:
