@@ -32,11 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import N_
 from storage.models import Base
 from storage.models.core import (
-    AuditLog, DirectRoom, HandledEvent, KeyValue, OutboxMessage, Pager, RoomState, ScheduledJob, UserPrefs,
+    AuditLog, DirectRoom, KeyValue, OutboxMessage, Pager, RoomState, ScheduledJob, UserPrefs,
 )
 from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscription
 from storage.models.funding import FundingInstrument
-from storage.models.knowledge import KnowledgeFeed, KnowledgeItem
+from storage.models.knowledge import KnowledgeItem
 from storage.models.labs import Lab, LabRequest
 from storage.models.sessions import (
     Participant, PollVote, Review, ReviewSession, SessionAction, SessionPoll,

@@ -5,19 +5,18 @@ no row in any table names the person (every table filled through real commands f
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 
 from bot.render import message_content
 from bot.scheduler import Scheduler
-from commands.digests import delivery
 from storage import privacy
 from storage.models import Base
 from storage.models.core import (
-    DirectRoom, HandledEvent, OutboxMessage, RoomState, ScheduledJob,
+    DirectRoom, OutboxMessage, RoomState, ScheduledJob,
 )
 from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscription
 from storage.models.funding import FundingInstrument
@@ -25,10 +24,8 @@ from storage.models.knowledge import KnowledgeItem
 from storage.models.labs import Lab
 from storage.models.sessions import Review
 from support.chat import Chat, Clock, make_services
+from support.privacy_fill import ALICE, ADMIN, BOB, FACIL, NOW, fill_everything_naming, rows, tables_naming
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-ADMIN, FACIL, ALICE, BOB = "@admin:test", "@facil:test", "@alice:test", "@bob:test"
-GROUP = dict(room="!group:test", power_level=100, room_grants_roles=True)
 
 
 @pytest.fixture
@@ -42,11 +39,6 @@ async def env(tmp_path):
     yield services, Chat(services)
     await sched.shutdown()
     await services.db.dispose()
-
-
-async def _rows(services, model, *where):
-    async with services.db.session() as s:
-        return list((await s.scalars(select(model).where(*where))).all())
 
 
 # ----------------------------------------------------------------------------- who may
@@ -162,14 +154,14 @@ async def test_mydata_shows_own_data_and_delete_needs_a_confirmation_in_time(env
     assert "ALICE" not in md.upper()
     # Confirming without having asked (or too late) only asks.
     md = await chat.text("!mydata delete confirm", sender=BOB)
-    assert "within 10 minutes" in md and await _rows(services, DigestSubscription)
+    assert "within 10 minutes" in md and await rows(services, DigestSubscription)
     services.clock.now = NOW + timedelta(minutes=11)
     assert "within 10 minutes" in await chat.text("!mydata delete confirm", sender=BOB)
     services.clock.now = NOW + timedelta(minutes=15)
     md = await chat.text("!mydata delete confirm", sender=BOB)
     assert md.startswith("Done"), md
-    assert not await _rows(services, DigestSubscription)
-    assert not await _rows(services, ScheduledJob, ScheduledJob.kind == "reminder")
+    assert not await rows(services, DigestSubscription)
+    assert not await rows(services, ScheduledJob, ScheduledJob.kind == "reminder")
     assert "I hold no data about you" in await chat.text("!mydata", sender=BOB)
 
 
@@ -191,10 +183,10 @@ async def test_admin_user_and_forget_with_confirmation(env):
     assert "I hold no data about @nobody" in await chat.text("!admin user @nobody:test", sender=ADMIN)
     assert "is not a Matrix user" in await chat.text("!admin user bob", sender=ADMIN)
     md = await chat.text(f"!admin forget {BOB}", sender=ADMIN)
-    assert f"!admin forget {BOB} confirm" in md and await _rows(services, ScheduledJob, ScheduledJob.owner == BOB)
+    assert f"!admin forget {BOB} confirm" in md and await rows(services, ScheduledJob, ScheduledJob.owner == BOB)
     md = await chat.text(f"!admin forget {BOB} confirm", sender=ADMIN)
     assert md.startswith("Done") and BOB not in md
-    assert not await _rows(services, ScheduledJob, ScheduledJob.owner == BOB)
+    assert not await rows(services, ScheduledJob, ScheduledJob.owner == BOB)
     # Another admin's pending confirmation is not this admin's.
     await chat.send("!remindme 2h again", sender=BOB)
     await chat.send(f"!admin forget {BOB}", sender=ADMIN)
@@ -215,97 +207,34 @@ def test_every_table_has_a_rule_and_every_user_column_a_holding():
     assert not missing, f"columns that may hold a user id but are not in storage/privacy.py HOLDINGS: {missing}"
 
 
-async def _fill_everything_naming(services, chat, user):
-    """Every table gets rows naming `user`, through real commands where there is one."""
-    as_user = dict(sender=user)
-    await chat.send("!funding klimaatadaptatie voor gemeenten", **as_user)        # kv: language memory
-    await chat.send("!lang nl", **as_user)                                          # user_prefs
-    await chat.send("!tz Europe/Amsterdam", **as_user)
-    await chat.send("!lang", sender="@other:test")
-    await chat.send("!remindme 1h bel de provincie", **as_user)                     # scheduled_jobs
-    await chat.send("!subscribe klimaatadaptatie wekelijks", **as_user)             # digest_subscriptions
-    await chat.send("!subscribe energie --room", **as_user, **GROUP)                # room subscription created_by
-    lab = (await _rows(services, Lab))[0]
-    await chat.send(f"!lab request {lab.id} We willen hittestress-sensoren testen", **as_user)  # lab_requests
-    await chat.send(f"!lab request {lab.id} Bob wil ook testen", sender=BOB)
-    await chat.send(f"!request accept 2 welkom {user}", **as_user)                 # responder + to_user/mentions
-    await chat.send(f"!request decline 1 helaas", sender=FACIL)                    # DM to user
-    await chat.send('!session new "Groene daken" 2026-12-01 14:00', **as_user, **GROUP)   # facilitator
-    await chat.send('!session new "Hittestress" 2026-12-02 14:00', sender=FACIL, **GROUP)
-    await chat.send(f"!session assign 2 {user} reviewer", sender=FACIL, **GROUP)  # participant, DM
-    await chat.send(f"!session assign 1 {BOB} presenter", **as_user, **GROUP)
-    await chat.send(f"!session assign 1 @rev:test reviewer", **as_user, **GROUP)
-    await chat.send("!review 2 impact 4 goed plan", **as_user)                     # session_reviews
-    await chat.send("!review 2 submit --named", **as_user)
-    await chat.send(f'!session action 2 "Offerte opvragen" {user} 2026-12-20', sender=FACIL, **GROUP)  # owner
-    await chat.send(f'!session action 1 "Plan delen" {BOB} 2026-12-20', **as_user, **GROUP)           # created_by
-    await chat.send('!session poll "Planning" 2026-12-08 14:00 | 2026-12-09 10:00', **as_user, **GROUP)
-    await chat.send('!session poll "Volgende" 2026-12-10 14:00 | 2026-12-11 10:00', sender=FACIL, **GROUP)
-    await chat.send("!vote 2 1", **as_user, **GROUP)                                # session_poll_votes
-    await chat.send('!share https://example.org/groene-daken "Groene daken in Zwolle" #klimaatadaptatie', **as_user)
-    funding = (await _rows(services, FundingInstrument))[0]
-    await chat.send(f"!funding set {funding.id} grant_max_eur 250000", **as_user)  # updated_by + audit_log
-    async with services.db.transaction() as s:
-        # What only the Matrix runtime or the bundled data write: a direct room, a lab contact,
-        # an undecryptable-message key, a checked_by.
-        s.add(RoomState(room_id="!dm-user:test", joined_at_ms=0, is_direct_with=user))
-        s.add(DirectRoom(user_id=user, room_id="!dm-user:test"))
-        s.add(HandledEvent(event_id=f"undecryptable:!group:test:{user}:sess1", room_id="!group:test"))
-        (await s.get(Lab, lab.id)).contact = user
-        (await s.get(FundingInstrument, funding.id)).checked_by = user
-        s.add(DeadlineAlert(subscriber=user, instrument_id=funding.id, deadline_at=NOW + timedelta(days=9)))
-    # A long answer leaves pages for !more; a digest run leaves a record.
-    services.settings.bot.page_size = 1
-    await chat.send("!funding klimaatadaptatie", **as_user)
-    services.clock.now = NOW + timedelta(days=8)
-    await delivery.run_due(services, services.clock.now)
-
-
-async def _tables_naming(services, user) -> dict[str, int]:
-    """Every table in the database (also search indexes and other non-ORM tables), every
-    value as text: which tables name `user`, in how many rows."""
-    found: dict[str, int] = {}
-    async with services.db.engine.connect() as conn:
-        names = await conn.run_sync(lambda c: inspect(c).get_table_names())
-        for name in names:
-            for row in (await conn.execute(text(f'SELECT * FROM "{name}"'))).all():
-                for value in row:
-                    if isinstance(value, bytes):
-                        value = value.decode("utf-8", "replace")
-                    if isinstance(value, str) and user in value:
-                        found[name] = found.get(name, 0) + 1
-                        break
-    return found
-
-
 async def test_after_forgetting_no_row_in_any_table_names_the_user(env):
     services, chat = env
-    await _fill_everything_naming(services, chat, ALICE)
+    await fill_everything_naming(services, chat, ALICE)
     await chat.send("!remindme 1h Bob's own reminder", sender=BOB)
-    before = await _tables_naming(services, ALICE)
+    before = await tables_naming(services, ALICE)
     held = {h.model.__tablename__ for h in privacy.HOLDINGS if h.subquery is None}
     assert held <= set(before), f"the fill did not reach: {held - set(before)}"
-    assert await _rows(services, DigestRecord) and await _rows(services, DeadlineAlert)
+    assert await rows(services, DigestRecord) and await rows(services, DeadlineAlert)
     await chat.send(f"!admin forget {ALICE}", sender=ADMIN)
     md = await chat.text(f"!admin forget {ALICE} confirm", sender=ADMIN)
     assert md.startswith("Done"), md
-    assert await _tables_naming(services, ALICE) == {}
+    assert await tables_naming(services, ALICE) == {}
     # What others rely on stays, without the name; other people's data is untouched.
-    reviews = await _rows(services, Review)
+    reviews = await rows(services, Review)
     assert len(reviews) == 1 and privacy.is_former(reviews[0].reviewer) and not reviews[0].named
-    shared = await _rows(services, KnowledgeItem, KnowledgeItem.url.like("%groene-daken%"))
+    shared = await rows(services, KnowledgeItem, KnowledgeItem.url.like("%groene-daken%"))
     assert len(shared) == 1 and shared[0].shared_by is None
-    assert await _rows(services, ScheduledJob, ScheduledJob.owner == BOB, ScheduledJob.kind == "reminder")
+    assert await rows(services, ScheduledJob, ScheduledJob.owner == BOB, ScheduledJob.kind == "reminder")
     assert "a former member" in await chat.text("!session 1", sender=FACIL)
     assert "I hold no data about" in await chat.text(f"!admin user {ALICE}", sender=ADMIN)
 
 
 async def test_mydata_delete_leaves_no_row_naming_the_user_either(env):
     services, chat = env
-    await _fill_everything_naming(services, chat, ALICE)
+    await fill_everything_naming(services, chat, ALICE)
     await chat.send("!mydata delete", sender=ALICE)
     assert "verwijderd" in await chat.text("!mydata delete confirm", sender=ALICE)
-    assert await _tables_naming(services, ALICE) == {}
+    assert await tables_naming(services, ALICE) == {}
 
 
 async def test_forgetting_a_user_id_with_like_wildcards_touches_nobody_else(env):
@@ -314,8 +243,8 @@ async def test_forgetting_a_user_id_with_like_wildcards_touches_nobody_else(env)
     await chat.send("!remindme 1h not mine", sender="@axb:test")
     await chat.send("!mydata delete", sender="@a_b:test")
     await chat.send("!mydata delete confirm", sender="@a_b:test")
-    assert await _rows(services, ScheduledJob, ScheduledJob.owner == "@axb:test")
-    assert not await _rows(services, ScheduledJob, ScheduledJob.owner == "@a_b:test")
+    assert await rows(services, ScheduledJob, ScheduledJob.owner == "@axb:test")
+    assert not await rows(services, ScheduledJob, ScheduledJob.owner == "@a_b:test")
 
 
 # ----------------------------------------------------------------------------- any input
