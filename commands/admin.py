@@ -69,7 +69,8 @@ async def stats(ctx):
     n = t.number
     rooms = await _count(ctx, select(func.count()).select_from(RoomState))
     direct = await _count(ctx, select(func.count()).select_from(RoomState).where(RoomState.is_direct_with.is_not(None)))
-    day_ago = now - timedelta(hours=24)
+    # handled_at is written with the real clock (not bot.pretend_now): compare with real time.
+    day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
     handled = await _count(ctx, select(func.count()).select_from(HandledEvent).where(
         HandledEvent.handled_at >= day_ago, HandledEvent.event_id.not_like("undecryptable:%")))
     outcomes = _metric_outcomes(ctx)
@@ -242,7 +243,7 @@ async def _overview(ctx, user: str, *, own: bool) -> str:
         lines.append(f"- {t(f.holding.label)}: {t.number(len(f.rows))}")
         if f.holding.line:
             for row in f.rows[:LINES_PER_TABLE]:
-                lines.append("  - " + md_escape(f.holding.line(row)))
+                lines.append("  - " + md_escape(f.holding.line(row, t)))
             if len(f.rows) > LINES_PER_TABLE:
                 lines.append("  - " + t("…and {count} more", count=len(f.rows) - LINES_PER_TABLE))
     mentions = await privacy.mention_count(ctx.db, user, found)

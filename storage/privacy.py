@@ -69,7 +69,7 @@ def confirmation_key(actor: str, target: str) -> str:
     return "privacy.confirm:" + hashlib.sha256(f"{actor}\n{target}".encode()).hexdigest()[:40]
 
 
-Line = Callable[[Any], str]
+Line = Callable[[Any, Any], str]   # (row, translator) -> text
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Holding:
     column: str                 # the column that holds the user id (or the key derived from it)
     action: str                 # delete | anonymise | pseudonym (anonymise = NULL if nullable, else pseudonym)
     label: str                  # English msgid, shown with the count
-    line: Line | None = None    # a short description of one row (user text in it is escaped by the caller)
+    line: Line | None = None    # a short description of one row (the caller escapes it)
     value: Callable[[str], str] = lambda user: user   # the stored value for this user
     where: tuple = ()           # extra conditions
     subquery: Callable[[str], Any] | None = None  # rows found another way (e.g. through their parent)
@@ -98,62 +98,62 @@ def _short(text: str | None, n: int = 60) -> str:
 
 HOLDINGS: tuple[Holding, ...] = (
     Holding(UserPrefs, "user_id", "delete", N_("preferences (language, time zone)"),
-            lambda r: " / ".join(filter(None, [r.language, r.timezone])) or "-"),
-    Holding(KeyValue, "key", "delete", N_("remembered language"), lambda r: r.value,
+            lambda r, t: " / ".join(filter(None, [r.language, r.timezone])) or "-"),
+    Holding(KeyValue, "key", "delete", N_("remembered language"), lambda r, t: r.value,
             value=language_memory_key, person=False),
     Holding(ScheduledJob, "owner", "delete", N_("personal reminders"),
-            lambda r: f"{r.run_at:%Y-%m-%d %H:%M} UTC ({r.status}): {_short(r.payload.get('text'))}",
+            lambda r, t: f"{t.datetime(r.run_at)} ({r.status}): {_short(r.payload.get('text'))}",
             where=(ScheduledJob.kind.in_(PERSONAL_JOB_KINDS),)),
     Holding(ScheduledJob, "owner", "anonymise", N_("scheduled jobs planned by you"),
-            lambda r: f"{r.kind} {r.run_at:%Y-%m-%d %H:%M} UTC ({r.status})",
+            lambda r, t: f"{r.kind} {t.datetime(r.run_at)} ({r.status})",
             where=(ScheduledJob.kind.not_in(PERSONAL_JOB_KINDS),)),
     Holding(DigestRecord, "subscription_id", "delete", N_("digests sent to you"),
-            lambda r: f"{r.period_key}: {r.items}",
+            lambda r, t: f"{r.period_key}: {r.items}",
             subquery=lambda user: DigestRecord.subscription_id.in_(
                 select(DigestSubscription.id).where(DigestSubscription.subscriber == user)), person=False),
     Holding(DigestSubscription, "subscriber", "delete", N_("digest subscriptions"),
-            lambda r: f"{', '.join(r.topics or [])} ({r.frequency}, {r.at_time})"),
+            lambda r, t: f"{', '.join(r.topics or [])} ({r.frequency}, {r.at_time})"),
     Holding(DigestSubscription, "created_by", "pseudonym", N_("room subscriptions you set up"),
-            lambda r: f"{r.subscriber}: {', '.join(r.topics or [])}", where=(DigestSubscription.is_room.is_(True),)),
+            lambda r, t: f"{r.subscriber}: {', '.join(r.topics or [])}", where=(DigestSubscription.is_room.is_(True),)),
     Holding(DeadlineAlert, "subscriber", "delete", N_("deadline alerts sent to you"),
-            lambda r: f"{r.instrument_id} {r.deadline_at:%Y-%m-%d}", person=False),
+            lambda r, t: f"{r.instrument_id} {r.deadline_at:%Y-%m-%d}", person=False),
     Holding(LabRequest, "requester", "delete", N_("lab access requests"),
-            lambda r: f"#{r.id} {r.lab_id} ({r.status}): {_short(r.text)}"),
+            lambda r, t: f"#{r.id} {r.lab_id} ({r.status}): {_short(r.text)}"),
     Holding(LabRequest, "responder", "anonymise", N_("lab requests you answered"),
-            lambda r: f"#{r.id} {r.lab_id} ({r.status})"),
+            lambda r, t: f"#{r.id} {r.lab_id} ({r.status})"),
     Holding(Participant, "user_id", "delete", N_("session sign-ups"),
-            lambda r: f"#{r.session_id} {r.role} ({r.state})"),
-    Holding(PollVote, "user_id", "delete", N_("poll votes"), lambda r: f"#{r.poll_id}"),
+            lambda r, t: f"#{r.session_id} {r.role} ({r.state})"),
+    Holding(PollVote, "user_id", "delete", N_("poll votes"), lambda r, t: f"#{r.poll_id}"),
     Holding(Review, "reviewer", "anonymise", N_("reviews (kept without your name)"),
-            lambda r: f"#{r.session_id} " + ("submitted" if r.submitted_at else "draft"),
+            lambda r, t: f"#{r.session_id} " + ("submitted" if r.submitted_at else "draft"),
             also={"named": False, "step": None}),
     Holding(SessionAction, "owner", "anonymise", N_("session actions you own"),
-            lambda r: f"#{r.session_id}: {_short(r.text)}"),
+            lambda r, t: f"#{r.session_id}: {_short(r.text)}"),
     Holding(SessionAction, "created_by", "anonymise", N_("session actions you recorded"),
-            lambda r: f"#{r.session_id}: {_short(r.text)}"),
+            lambda r, t: f"#{r.session_id}: {_short(r.text)}"),
     Holding(ReviewSession, "facilitator", "anonymise", N_("sessions you facilitate"),
-            lambda r: f"#{r.id} {_short(r.title)}"),
+            lambda r, t: f"#{r.id} {_short(r.title)}"),
     Holding(SessionPoll, "facilitator", "anonymise", N_("time-slot polls you started"),
-            lambda r: f"#{r.id} {_short(r.title)}"),
+            lambda r, t: f"#{r.id} {_short(r.title)}"),
     Holding(KnowledgeItem, "shared_by", "anonymise", N_("shared knowledge items (kept without your name)"),
-            lambda r: f"#{r.id} {_short(r.title)}"),
+            lambda r, t: f"#{r.id} {_short(r.title)}"),
     Holding(Pager, "user_id", "delete", N_("pages of long answers waiting for !more"),
-            lambda r: f"{r.room_id}: {len(r.pages or [])}", person=False),
-    Holding(DirectRoom, "user_id", "delete", N_("direct chat with the bot"), lambda r: r.room_id, person=False),
+            lambda r, t: f"{r.room_id}: {len(r.pages or [])}", person=False),
+    Holding(DirectRoom, "user_id", "delete", N_("direct chat with the bot"), lambda r, t: r.room_id, person=False),
     # A direct room keeps being a direct room (no prefix needed, no roles from power levels).
     Holding(RoomState, "is_direct_with", "pseudonym", N_("rooms the bot joined as your direct chat"),
-            lambda r: r.room_id, person=False),
+            lambda r, t: r.room_id, person=False),
     Holding(OutboxMessage, "to_user", "delete", N_("messages sent to you"),
-            lambda r: f"{r.created_at:%Y-%m-%d %H:%M} UTC ({r.status})", person=False),
+            lambda r, t: f"{t.datetime(r.created_at)} ({r.status})", person=False),
     Holding(AuditLog, "actor", "pseudonym", N_("changes you made (audit log)"),
-            lambda r: f"{r.at:%Y-%m-%d} {r.action} {_short(r.target, 40)}", person=False),
+            lambda r, t: f"{r.at:%Y-%m-%d} {r.action} {_short(r.target, 40)}", person=False),
     Holding(AuditLog, "target", "pseudonym", N_("changes about you (audit log)"),
-            lambda r: f"{r.at:%Y-%m-%d} {r.action}", person=False),
+            lambda r, t: f"{r.at:%Y-%m-%d} {r.action}", person=False),
     Holding(FundingInstrument, "updated_by", "anonymise", N_("funding records you edited"),
-            lambda r: r.id, person=False),
+            lambda r, t: r.id, person=False),
     Holding(FundingInstrument, "checked_by", "anonymise", N_("funding records you checked"),
-            lambda r: r.id, person=False),
-    Holding(Lab, "contact", "anonymise", N_("living labs with you as contact"), lambda r: r.id, person=False),
+            lambda r, t: r.id, person=False),
+    Holding(Lab, "contact", "anonymise", N_("living labs with you as contact"), lambda r, t: r.id, person=False),
 )
 
 # Rows that name the user elsewhere (free text, JSON, keys): one rule for every table.
