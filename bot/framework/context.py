@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.framework.messages import Attachment, Incoming, Outgoing
 from bot.framework.roles import Access, Role
 from bot.i18n import Translator
-from bot.render import MAX_CONTENT_BYTES, content_size, content_size_bound, md_link, message_content
+from bot.render import MAX_CONTENT_BYTES, content_size, content_size_bound, md_escape, md_link, message_content
 from storage.models.core import Pager, UserPrefs
+from storage.privacy import is_former
 
 if TYPE_CHECKING:
     from bot.framework.command import Command, Registry
@@ -91,6 +92,8 @@ class Context:
     def mention(self, user_id: str) -> str:
         """A pill for `user_id`, labelled with their display name when the transport knows
         it (pass the ID in `mentions=` too, so the user is notified)."""
+        if is_former(user_id):
+            return md_escape(self.t("a former member"))
         lookup = self.services.extras.get("display_name_of")
         name = lookup(user_id) if lookup else None
         return md_link(name or user_id, f"https://matrix.to/#/{user_id}")
