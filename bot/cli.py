@@ -1,4 +1,6 @@
-"""`dsih-bot` command line: run, console, check-config, db upgrade, import, export, refresh."""
+"""`dsih-bot` command line: run, console, demo, check-config, health, db upgrade, import,
+export, refresh, backup, restore. Long work shows a progress bar when stderr is a terminal
+(bot.progress) and stays quiet under cron and systemd."""
 from __future__ import annotations
 
 import argparse
@@ -120,13 +122,18 @@ def _dataset_module(kind: str):
 
 
 def cmd_import(args) -> int:
+    from bot.progress import Progress
     from storage.validation import ImportError_
 
     settings = _settings(args)
     _setup_logging(settings)
+    if args.kind == "all":
+        return _import_all(settings, Path(args.file))
     dataset = _dataset_module(args.kind)
     try:
-        report = asyncio.run(_with_db(settings, lambda db: dataset.import_file(db, Path(args.file), actor="cli")))
+        with Progress(f"import {args.kind}", unit="records") as bar:
+            report = asyncio.run(_with_db(settings, lambda db: dataset.import_file(
+                db, Path(args.file), actor="cli", progress=bar)))
     except ImportError_ as exc:
         print(f"import failed, nothing was changed:\n{exc}", file=sys.stderr)
         return 1
@@ -134,9 +141,57 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _import_all(settings: Settings, folder: Path) -> int:
+    from bot.progress import Progress
+    from storage.export_all import import_all
+    from storage.validation import ImportError_
+
+    try:
+        with Progress("import all", unit="data sets") as bar:
+            lines = asyncio.run(_with_db(settings, lambda db: import_all(
+                db, folder, _datasets(), actor="cli", progress=lambda _name: bar(1))))
+    except ImportError_ as exc:
+        print(f"import failed, nothing was changed:\n{exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _export_all(settings: Settings, args) -> int:
+    from bot.progress import Progress
+    from storage.export_all import export_all
+
+    if not args.dir:
+        print("export all needs a folder: dsih-bot export all DIR", file=sys.stderr)
+        return 1
+    folder = Path(args.dir).expanduser()
+    if not folder.resolve().parent.is_dir():
+        print(f"export failed: the folder {folder.resolve().parent} does not exist", file=sys.stderr)
+        return 1
+    names = _datasets()
+    try:
+        with Progress("export all", unit="data sets", total=len(names)) as bar:
+            manifest = asyncio.run(_with_db(settings, lambda db: export_all(
+                db, names, folder, args.format, progress=lambda _name: bar(1))))
+    except OSError as exc:
+        print(f"export failed: cannot write {folder}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{e['records']} {e['name']}" for e in manifest["data_sets"])
+    print(f"exported {counts} to {folder} (manifest.json; load with `dsih-bot import all {folder}`)")
+    return 0
+
+
 def cmd_export(args) -> int:
     settings = _settings(args)
     _setup_logging(settings)
+    if args.kind == "all":
+        if args.output:
+            print("export all writes one file per data set into a folder: dsih-bot export all DIR", file=sys.stderr)
+            return 1
+        return _export_all(settings, args)
+    if args.dir:
+        print(f"export {args.kind} takes no folder; use --output FILE (or `export all DIR`)", file=sys.stderr)
+        return 1
     dataset = _dataset_module(args.kind)
     if args.output:
         folder = Path(args.output).expanduser().resolve().parent
@@ -156,6 +211,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_backup(args) -> int:
+    from bot.progress import Progress
     from storage.backup import backup
 
     settings = _settings(args)
@@ -164,12 +220,14 @@ def cmd_backup(args) -> int:
     if not path.parent.is_dir():
         print(f"backup failed: folder {path.parent} does not exist", file=sys.stderr)
         return 1
-    counts = asyncio.run(_with_db(settings, lambda db: backup(db, path)))
+    with Progress("backup", unit="rows") as bar:
+        counts = asyncio.run(_with_db(settings, lambda db: backup(db, path, progress=bar)))
     print(f"backup written to {path}: {sum(counts.values())} rows in {len(counts)} tables")
     return 0
 
 
 def cmd_restore(args) -> int:
+    from bot.progress import Progress
     from commands import build_registry
     from storage.backup import BackupError, restore
     from storage.db import Database
@@ -178,15 +236,16 @@ def cmd_restore(args) -> int:
     _setup_logging(settings)
     rebuild = [d.reindex for d in build_registry().datasets.values()]
 
-    async def work():
+    async def work(bar):
         db = Database(settings.storage.effective_database_url)
         try:
-            return await restore(db, Path(args.file), reindex=rebuild)
+            return await restore(db, Path(args.file), reindex=rebuild, progress=bar)
         finally:
             await db.dispose()
 
     try:
-        counts = asyncio.run(work())
+        with Progress("restore", unit="rows") as bar:
+            counts = asyncio.run(work(bar))
     except (BackupError, FileNotFoundError) as exc:
         print(f"restore failed: {exc}", file=sys.stderr)
         return 1
@@ -196,6 +255,7 @@ def cmd_restore(args) -> int:
 
 def cmd_refresh(args) -> int:
     """Fetch fresh data from an external source into the database (meant for a nightly timer)."""
+    from bot.progress import Progress
     from storage.eu_portal import PortalError
     from storage.funding_refresh import refresh_eu_ft
 
@@ -204,7 +264,9 @@ def cmd_refresh(args) -> int:
     # bot.pretend_now (tests and demos) also sets the refresh's "now", so staleness can be shown.
     now = settings.bot.pretend_now
     try:
-        report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(db, settings, now=now, actor="cli")))
+        with Progress("refresh funding (eu-ft topics)", unit="topics") as bar:
+            report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(
+                db, settings, now=now, actor="cli", progress=bar)))
     except PortalError as exc:
         print(f"refresh failed, nothing was changed: {exc}", file=sys.stderr)
         return 1
@@ -246,8 +308,8 @@ def parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_db_upgrade)
 
     i = sub.add_parser("import", help="import a data file (CSV, JSON or YAML); all-or-nothing, upsert by id")
-    i.add_argument("kind", choices=_datasets())
-    i.add_argument("file")
+    i.add_argument("kind", choices=[*_datasets(), "all"], help="a data set, or `all` for a folder from `export all`")
+    i.add_argument("file", help="the data file (or, with `all`, the folder)")
     i.add_argument("--config", "-c")
     i.set_defaults(func=cmd_import)
 
@@ -258,8 +320,9 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--config", "-c")
     f.set_defaults(func=cmd_refresh)
 
-    e = sub.add_parser("export", help="export a data set")
-    e.add_argument("kind", choices=_datasets())
+    e = sub.add_parser("export", help="export a data set, or every data set into a folder (`export all DIR`)")
+    e.add_argument("kind", choices=[*_datasets(), "all"])
+    e.add_argument("dir", nargs="?", help="with `all`: the folder (one file per data set and manifest.json)")
     e.add_argument("--format", "-f", choices=("yaml", "json", "csv"), default="yaml")
     e.add_argument("--output", "-o")
     e.add_argument("--config", "-c")

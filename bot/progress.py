@@ -1,0 +1,43 @@
+"""Progress bars for long command-line work (import, refresh, backup, restore, export all).
+
+Shown only when stderr is a terminal: under cron or systemd stderr goes to a log or the
+journal, where a bar is noise (and stdout, which carries the result line, stays clean in
+both cases). The storage layer knows nothing of terminals: it calls `progress(n, total)`
+(n more done; total when known), which `Progress` turns into a tqdm bar or nothing."""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+
+def attached(stream: TextIO | None = None) -> bool:
+    stream = sys.stderr if stream is None else stream
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stream
+        return False
+
+
+class Progress:
+    """`with Progress("backup", unit="rows") as p: await backup(db, path, progress=p)`."""
+
+    def __init__(self, desc: str, *, unit: str = "it", total: int | None = None, stream: TextIO | None = None):
+        stream = sys.stderr if stream is None else stream
+        self.enabled = attached(stream)
+        self._bar = tqdm(desc=desc, unit=unit, total=total, file=stream, disable=not self.enabled,
+                         leave=True, dynamic_ncols=True, mininterval=0.2)
+
+    def __call__(self, n: int = 1, total: int | None = None) -> None:
+        if total is not None and self._bar.total != total:
+            self._bar.total = total
+            self._bar.refresh()
+        if n:
+            self._bar.update(n)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._bar.close()
