@@ -50,6 +50,12 @@ def cmd_console(args) -> int:
     return asyncio.run(run_console(settings, user_id=args.user, role=args.role, commands=args.command))
 
 
+def cmd_demo(args) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(port=args.port, username=args.user, language=args.language)
+
+
 def cmd_check_config(args) -> int:
     settings = _settings(args)
     if not args.console_only:
@@ -290,6 +296,13 @@ def parser() -> argparse.ArgumentParser:
                    help="your role in the console (default admin); 'member' shows what an ordinary member sees")
     c.add_argument("command", nargs="*", help="run these commands and exit (default: read stdin)")
     c.set_defaults(func=cmd_console)
+
+    m = sub.add_parser("demo", help="try it for real: a throw-away local homeserver with the bot and an account "
+                                     "for you (needs the demo extra: pip install 'dsih-bot[demo]')")
+    m.add_argument("--port", type=int, help="homeserver port on 127.0.0.1 (default: a free one)")
+    m.add_argument("--user", default="demo", help="your account's name (default demo)")
+    m.add_argument("--language", choices=("nl", "en"), default="nl", help="the bot's default language (default nl)")
+    m.set_defaults(func=cmd_demo)
 
     k = sub.add_parser("check-config", help="validate a config file without connecting")
     k.add_argument("--config", "-c", required=True)
