@@ -155,7 +155,7 @@ def _import_all(settings: Settings, folder: Path) -> int:
     try:
         with Progress("import all", unit="data sets") as bar:
             lines = asyncio.run(_with_db(settings, lambda db: import_all(
-                db, folder, _datasets(), actor="cli", progress=lambda _name: bar(1))))
+                db, folder, _datasets(), actor="cli", progress=bar)))
     except ImportError_ as exc:
         print(f"import failed, nothing was changed:\n{exc}", file=sys.stderr)
         return 1
@@ -176,9 +176,9 @@ def _export_all(settings: Settings, args) -> int:
         return 1
     names = _datasets()
     try:
-        with Progress("export all", unit="data sets", total=len(names)) as bar:
-            manifest = asyncio.run(_with_db(settings, lambda db: export_all(
-                db, names, folder, args.format, progress=lambda _name: bar(1))))
+        with Progress("export all", unit="data sets") as bar:
+            manifest = asyncio.run(_with_db(settings, lambda db: export_all(db, names, folder, args.format,
+                                                                             progress=bar)))
     except OSError as exc:
         print(f"export failed: cannot write {folder}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ both cases). The storage layer knows nothing of terminals: it calls `progress(n,
 (n more done; total when known), which `Progress` turns into a tqdm bar or nothing."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -20,14 +21,25 @@ def attached(stream: TextIO | None = None) -> bool:
         return False
 
 
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, AttributeError, ValueError):
+        return 0
+
+
 class Progress:
     """`with Progress("backup", unit="rows") as p: await backup(db, path, progress=p)`."""
 
     def __init__(self, desc: str, *, unit: str = "it", total: int | None = None, stream: TextIO | None = None):
         stream = sys.stderr if stream is None else stream
         self.enabled = attached(stream)
-        self._bar = tqdm(desc=desc, unit=unit, total=total, file=stream, disable=not self.enabled,
-                         leave=True, dynamic_ncols=True, mininterval=0.2)
+        # A terminal that reports no size (a bare pty, some `ssh -T`/`script` set-ups) would get a
+        # zero-size bar (tqdm hides it): assume 80x24 there, follow resizes everywhere else.
+        sized = self.enabled and _columns(stream) > 0
+        self._bar = tqdm(desc=desc, unit=unit, total=total, file=stream, disable=not self.enabled, leave=True,
+                         dynamic_ncols=sized, ncols=None if sized else 80, nrows=None if sized else 24,
+                         mininterval=0.2)
 
     def __call__(self, n: int = 1, total: int | None = None) -> None:
         if total is not None and self._bar.total != total:

@@ -33,12 +33,14 @@ async def _revision(db) -> str | None:
 
 async def export_all(db, names: list[str], folder: Path, fmt: str = "yaml", *, progress=None) -> dict:
     """Write `<name>.<fmt>` per data set and the manifest into `folder` (created if its
-    parent exists); returns the manifest. `progress(name)` is called after each file."""
+    parent exists); returns the manifest. `progress(n, total)` (bot.progress) hears of each file."""
     from bot import __version__
 
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
     entries = []
+    if progress:
+        progress(0, len(names))
     for name in names:
         module = io_module(name)
         body = await module.export_text(db, fmt)
@@ -47,7 +49,7 @@ async def export_all(db, names: list[str], folder: Path, fmt: str = "yaml", *, p
         entries.append({"name": name, "file": path.name, "records": len(module.FILE.parse(body, fmt)),
                         "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()})
         if progress:
-            progress(name)
+            progress(1)
     manifest = {"format": FORMAT, "version": VERSION, "created_at": datetime.now(timezone.utc).isoformat(),
                 "dsih_bot": __version__, "schema_revision": await _revision(db), "data_sets": entries,
                 "reimport": f"dsih-bot import all {folder}"}
@@ -72,7 +74,8 @@ def read_manifest(folder: Path) -> dict:
 
 async def import_all(db, folder: Path, known: list[str], *, actor: str = "cli", progress=None) -> list[str]:
     """Import every data set the manifest lists (each file validated as a whole before
-    anything is written, then one transaction per data set); returns one report line each."""
+    anything is written, then one transaction per data set); returns one report line each.
+    `progress(n, total)` (bot.progress) hears of each data set imported."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     entries = manifest.get("data_sets") or []
@@ -83,8 +86,10 @@ async def import_all(db, folder: Path, known: list[str], *, actor: str = "cli", 
     for entry in entries:
         io_module(entry["name"]).FILE.read(folder / entry["file"])
     lines = []
+    if progress:
+        progress(0, len(entries))
     for entry in entries:
         lines.append(await io_module(entry["name"]).import_file(db, folder / entry["file"], actor=actor))
         if progress:
-            progress(entry["name"])
+            progress(1)
     return lines
