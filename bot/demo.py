@@ -217,6 +217,8 @@ def run_demo(*, port: int | None = None, username: str = "demo", language: str =
         print(text, file=out, flush=True)
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    # Ctrl-C must stop the demo even when we were started with SIGINT ignored (`&` in a script).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="dsih-demo-"))
     homeserver = Homeserver(workdir / "synapse", port or free_port())
     bot: subprocess.Popen | None = None
@@ -245,8 +247,8 @@ def run_demo(*, port: int | None = None, username: str = "demo", language: str =
             token=token)
         homeserver.request("POST", "/_matrix/client/v3/logout", {}, token=token)
         say()
-        say("dsih-bot demo is running. Sign in with any Matrix client (Element: \"Sign in\" → edit the")
-        say("homeserver → the URL below; Element Desktop or https://app.element.io both work):")
+        say("dsih-bot demo is running. Sign in with any Matrix client on this machine (Element:")
+        say("\"Sign in\" → edit the homeserver → paste the URL below):")
         say()
         say(f"  homeserver:  {homeserver.url}")
         say(f"  user:        {you}")
@@ -271,14 +273,14 @@ def run_demo(*, port: int | None = None, username: str = "demo", language: str =
         code = 1
     finally:
         # A second Ctrl-C must not leave a homeserver behind: finish the (bounded) clean-up first.
-        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             _stop(bot, 20)
             homeserver.stop()
             shutil.rmtree(workdir, ignore_errors=True)
         finally:
-            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGINT, previous_int)
             signal.signal(signal.SIGTERM, previous)
     if code == 0:
         say("stopped; the homeserver, the bot and their data are gone.")
