@@ -78,7 +78,11 @@ async def import_all(db, folder: Path, known: list[str], *, actor: str = "cli", 
     `progress(n, total)` (bot.progress) hears of each data set imported."""
     folder = Path(folder)
     manifest = read_manifest(folder)
-    entries = manifest.get("data_sets") or []
+    entries = manifest.get("data_sets")
+    if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("file"), str) and Path(e["file"]).name == e["file"]
+            for e in entries):
+        raise ImportError_(f"{folder / MANIFEST}: `data_sets` must list {{name, file}} with files in {folder}")
     unknown = [e.get("name") for e in entries if e.get("name") not in known]
     if unknown:
         raise ImportError_(f"{folder / MANIFEST} names data sets this version does not know: {unknown}")

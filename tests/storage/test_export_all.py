@@ -78,6 +78,11 @@ async def test_import_all_with_one_bad_file_changes_nothing(db, tmp_path, reques
         with pytest.raises(ImportError_, match="record 4, field latitude"):
             await import_all(copy, tmp_path / "out", sorted(DATASETS))
         assert all(n == (0, 0) for n in (await _counts(copy)).values())
+        manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+        manifest["data_sets"][0]["file"] = "../elsewhere.yaml"
+        (tmp_path / "out" / MANIFEST).write_text(json.dumps(manifest))
+        with pytest.raises(ImportError_, match="must list"):
+            await import_all(copy, tmp_path / "out", sorted(DATASETS))
         (tmp_path / "out" / MANIFEST).write_text("{}")
         with pytest.raises(ImportError_, match="not a dsih-bot export manifest"):
             await import_all(copy, tmp_path / "out", sorted(DATASETS))
