@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import importlib
 import logging
 import sys
@@ -39,6 +40,16 @@ def cmd_run(args) -> int:
     _setup_logging(settings, args.log_format)
     from bot.matrix.runtime import MatrixRuntime
 
+    profile_to = os.environ.get("DSIH_BOT_PROFILE")
+    if profile_to:
+        # For bench/ only: a cProfile of the whole run, written at a clean stop.
+        import cProfile
+
+        profiler = cProfile.Profile()
+        try:
+            return profiler.runcall(asyncio.run, MatrixRuntime(settings).run())
+        finally:
+            profiler.dump_stats(profile_to)
     return asyncio.run(MatrixRuntime(settings).run())
 
 
