@@ -233,7 +233,9 @@ def run_demo(*, port: int | None = None, username: str = "demo", language: str =
         (workdir / "bot").mkdir()
         config = _bot_config(workdir / "bot", homeserver.url, bot_id, bot_password, you, language)
         say("starting the bot with the bundled funding, labs and knowledge data …")
-        env = dict(os.environ)
+        # Only the demo's own config: an operator's DSIH_BOT__* variables (a production
+        # database URL, a real homeserver's password) must not reach the throw-away bot.
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DSIH_BOT__")}
         # The same code as this process (a source tree in development, the installed package otherwise).
         env["PYTHONPATH"] = os.pathsep.join(
             [str(Path(__file__).resolve().parents[1]), *filter(None, [env.get("PYTHONPATH")])])

@@ -27,7 +27,10 @@ class Demo:
     def __init__(self, tmp_path: Path):
         self.tmp = tmp_path / "tmp"          # the demo's TMPDIR: what it leaves behind is visible
         self.tmp.mkdir()
-        env = dict(os.environ, TMPDIR=str(self.tmp), PYTHONPATH=str(Path(bot_pkg.__file__).resolve().parents[1]))
+        env = dict(os.environ, TMPDIR=str(self.tmp), PYTHONPATH=str(Path(bot_pkg.__file__).resolve().parents[1]),
+                   # An operator's shell: none of this may reach the demo's bot.
+                   DSIH_BOT__STORAGE__DATABASE_URL="postgresql+asyncpg://prod:secret@127.0.0.1:1/production",
+                   DSIH_BOT__MATRIX__HOMESERVER="https://matrix.example.org")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--language", "en"], cwd=tmp_path,
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
