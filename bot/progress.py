@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from typing import TextIO
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 
 def attached(stream: TextIO | None = None) -> bool:
@@ -49,7 +51,11 @@ class Progress:
             self._bar.update(n)
 
     def __enter__(self) -> "Progress":
+        # Log lines written meanwhile go above the bar instead of through it.
+        self._logs = logging_redirect_tqdm(tqdm_class=tqdm) if self.enabled else nullcontext()
+        self._logs.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self._bar.close()
+        self._logs.__exit__(*exc)
