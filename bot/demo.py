@@ -156,6 +156,8 @@ class Homeserver:
                 return json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
             raise DemoError(f"{method} {path}: HTTP {exc.code} {exc.read().decode(errors='replace')[:300]}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise DemoError(f"{method} {path}: the homeserver did not answer ({exc})") from None
 
     def register(self, username: str, password: str) -> str:
         """Shared-secret registration (the admin API Synapse offers for exactly this)."""
