@@ -16,7 +16,9 @@ The convention (also in docs/README.md):
   inline `dsih-bot …` a real subcommand; `<!-- pending: !admin, dsih-bot demo -->` lists
   commands a guide announces before they exist (the test fails once they do, so they get
   an example).
-- `<!-- examples: role=member user=@you:example.org -->` sets who the reader is.
+- `<!-- examples: role=member user=@you:example.org -->` sets who the reader is; a
+  `section.key=value` there sets that configuration key for the guide's bot
+  (e.g. `knowledge.moderation=true`).
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ class Guide:
     blocks: list[Block]
     inline: list[tuple[int, str]]     # (line, code) of inline code spans in prose
     pending: list[str]
+    settings: dict[str, str] = field(default_factory=dict)   # `section.key=value` for this guide's bot
 
     @property
     def name(self) -> str:
@@ -96,7 +99,8 @@ def parse(path: Path) -> Guide:
         elif block.kind == "console":
             block.turns = _turns(block, re.compile(r"^\$ (.*)$"), lambda m: (None, m.group(1)))
     return Guide(path=path, lang=lang, role=options.get("role", "member"),
-                 user=options.get("user", "@you:example.org"), blocks=blocks, inline=inline, pending=pending)
+                 user=options.get("user", "@you:example.org"), blocks=blocks, inline=inline, pending=pending,
+                 settings={k: v for k, v in options.items() if "." in k})
 
 
 def _turns(block: Block, pattern, split) -> list[Turn]:

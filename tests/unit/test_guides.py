@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from support.chat import make_settings
 from support.guides import DOCS, Guide, Turn, guides, language_of, line_found, missing_lines, parse
@@ -63,6 +64,9 @@ async def _run_chat(guide: Guide, data_dir: Path) -> tuple[int, list[str]]:
     other = "en" if guide.lang == "nl" else "nl"
     settings = make_settings(data_dir, language=other, admins=(), facilitators=(), load_sample_data=True,
                              rate_limit_count=10**6, pretend_now=PRETEND_NOW)
+    for key, value in guide.settings.items():     # e.g. knowledge.moderation=true
+        section, name = key.split(".", 1)
+        setattr(getattr(settings, section), name, yaml.safe_load(value))
     out = _Messages()
     console = Console(settings, out=out)
     await console.start()
