@@ -171,33 +171,45 @@ def test_shell_examples_print_what_is_shown(path, tmp_path, report_figure):
 
 
 # ----------------------------------------------------------------------------- mentions
-def _cli_problem(text: str) -> str | None:
-    """Why `dsih-bot <text>` is not a real command line, or None."""
-    from bot.cli import parser
+_TEMPLATE = re.compile(r"[<>\[\]|…]|^[A-Z]+$")     # <kind>, [--x], a|b, FILE: a template, not a value
 
+
+def _cli_words(text: str) -> list[str]:
     words = []
     for word in shlex.split(text, comments=True):
-        if word.startswith((">", "2>", "|", "&")) or word in ("|", "&&", ";"):
+        if word.startswith((">", "2>", "|", "&", ";")):
             break
         words.append(word)
-    if any(re.search(r"[<>\[\]|…]|^[A-Z]+$", w) for w in words):   # a template: FILE, <kind>, [--x]
-        sub = parser()._subparsers._group_actions[0].choices        # noqa: SLF001 - argparse has no API
-        return None if words and words[0] in sub else f"dsih-bot has no subcommand {words[0] if words else ''!r}"
+    return words
+
+
+def _cli_parse(words: list[str]) -> str | None:
+    """argparse's complaint about `dsih-bot <words>`, or None."""
+    from bot.cli import parser
+
     out = io.StringIO()
-    with contextlib.redirect_stderr(out):
+    with contextlib.redirect_stderr(out), contextlib.redirect_stdout(io.StringIO()):
         try:
             parser().parse_args(words)
-        except SystemExit:
-            return out.getvalue().strip().splitlines()[-1]
+        except SystemExit as exc:
+            if exc.code:
+                return out.getvalue().strip().splitlines()[-1]
     return None
 
 
-@pytest.mark.parametrize("path", GUIDES, ids=_ids(GUIDES))
-def test_mentioned_commands_exist(path):
-    from commands import build_registry
+def _cli_exists(words: list[str]) -> bool:
+    """Whether the (sub)commands named at the start of `words` exist; a mention in prose
+    may leave out required arguments (`dsih-bot check-config`)."""
+    named = []
+    for word in words:
+        if word.startswith("-") or _TEMPLATE.search(word):
+            break
+        named.append(word)
+    problem = _cli_parse(named)
+    return problem is None or "invalid choice" not in problem
 
-    guide = parse(path)
-    registry = build_registry()
+
+def mention_problems(guide: Guide, registry) -> list[str]:
     failures = []
 
     def pending(text: str) -> str | None:
@@ -216,22 +228,30 @@ def test_mentioned_commands_exist(path):
             elif not exists:
                 failures.append(f"{where}: there is no command !{name}")
         elif code.startswith("dsih-bot "):
+            exists = _cli_exists(_cli_words(code[len("dsih-bot "):]))
             if pending(code):
-                if _cli_problem(code[len("dsih-bot "):]) is None:
-                    failures.append(f"{where}: exists now: remove it from `pending` and show it in an example")
-                continue
-            problem = _cli_problem(code[len("dsih-bot "):])
-            if problem:
-                failures.append(f"{where}: {problem}")
+                if exists:
+                    failures.append(f"{where}: exists now: remove it from the guide's `pending` list and show "
+                                    f"it in a `console` example")
+            elif not exists:
+                failures.append(f"{where}: dsih-bot has no such command")
     for block in guide.blocks:
         if block.kind in ("chat", "console"):
             continue
         for offset, line in enumerate(block.body, 1):
             m = _CLI_LINE.match(line.strip())
             if m and not pending("dsih-bot " + m.group(1)):
-                problem = _cli_problem(m.group(1))
+                problem = _cli_parse(_cli_words(m.group(1)))
                 if problem:
                     failures.append(f"{guide.name}:{block.line + offset}: `{line.strip()}`: {problem}")
+    return failures
+
+
+@pytest.mark.parametrize("path", GUIDES, ids=_ids(GUIDES))
+def test_mentioned_commands_exist(path):
+    from commands import build_registry
+
+    failures = mention_problems(parse(path), build_registry())
     assert not failures, "\n".join(failures)
 
 
@@ -279,3 +299,17 @@ def test_a_wrong_example_fails_naming_file_and_line(tmp_path):
     assert count == 2
     assert len(failures) == 1 and failures[0].startswith("docs/en/user-guide.md:13: `!ping`: "), failures
     assert "no line like: Ping?" in failures[0] and "Pong!" in failures[0]
+
+
+def test_mentions_of_missing_commands_fail():
+    from commands import build_registry
+
+    guide = Guide(path=DOCS / "en" / "operator-guide.md", lang="en", role="admin", user="@ops:example.org",
+                  blocks=[], pending=["!mydata", "dsih-bot demo", "!ping"],
+                  inline=[(3, "!fundng climate"), (4, "!funding climate"), (5, "dsih-bot bakup FILE"),
+                          (6, "dsih-bot check-config"), (7, "!mydata delete"), (8, "dsih-bot demo"),
+                          (9, "!ping")])
+    problems = mention_problems(guide, build_registry())
+    assert [p.split(":")[1] for p in problems] == ["3", "5", "9"], problems
+    assert "there is no command !fundng" in problems[0]
+    assert "!ping exists now" in problems[2]
