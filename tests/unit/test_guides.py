@@ -273,6 +273,10 @@ def test_every_guide_exists_in_both_languages_and_is_linked():
         assert roles == ["admin", "facilitator", "member"], f"docs/{lang}: guides run as {roles}"
     for p in GUIDES:
         assert parse(p).examples("chat"), f"{p} has no chat example"
+    for p in by_lang["nl"]:   # the hub addresses people with "je", in the guides as in the bot
+        prose = re.sub(r"```.*?```|`[^`]*`", " ", p.read_text(encoding="utf-8"), flags=re.S)
+        formal = sorted(set(re.findall(r"\b(?:[Uu]|[Uu]w|[Uu]zelf)\b", prose)))
+        assert not formal, f"{p.relative_to(ROOT)} says {formal}: write 'je'/'jouw'"
 
 
 # ----------------------------------------------------------------------------- the checker itself
