@@ -2,7 +2,7 @@
 command sent right after, for a standby replica taking over, next to the baseline measured
 in the same run: the same bot restarted at once by its supervisor (one process, no standby).
 
-    python bench/bench_takeover.py [--rounds 5]
+    PYTHONPATH=. python bench/bench_takeover.py [--rounds 5]    (also part of bench/run)
 
 Each round kills the active process, sends `!ping` and waits for the answer; the killed
 replica is started again (as the new standby) before the next round."""
@@ -17,11 +17,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.botproc import BOT_PASSWORD, BotProcess  # noqa: E402
 from support.matrix_user import MatrixUser  # noqa: E402
 from support.postgres import PostgresServer  # noqa: E402
 from support.synapse import SynapseServer  # noqa: E402
+from common import emit, row  # noqa: E402
 
 
 async def answered_after_kill(user: MatrixUser, room: str, bot_id: str, victim: BotProcess, then=None) -> float:
@@ -108,7 +110,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    print(table(asyncio.run(measure(args.rounds))))
+    results = asyncio.run(measure(args.rounds))
+    print(table(results))
+    emit("takeover", [row("SIGKILL of the active replica → first answer by the standby",
+                          statistics.median(results["standby"]), "s p50", "immediate restart of a single bot",
+                          statistics.median(results["restart"]), note=f"{args.rounds} rounds each, PostgreSQL")])
 
 
 if __name__ == "__main__":
