@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from support.botproc import BOT_PASSWORD, BotProcess
-from support.e2e_helpers import body_of, html_of  # noqa: F401  (re-exported for readers)
+from support.e2e_helpers import body_of, html_of, relates_of  # noqa: F401  (re-exported for readers)
 from support.matrix_user import MatrixUser
 from support.synapse import SynapseServer
 
@@ -89,7 +89,11 @@ async def room(alice, bot):
 @pytest.fixture
 def ask():
     async def _ask(user: MatrixUser, room_id: str, text: str, *, bot_id: str, timeout: float = 30, **send_kw):
+        # The bot's answer to *this* message (its m.in_reply_to), not merely its next message:
+        # a notice or a late answer to an earlier command may come first.
         mark = user.mark()
-        await user.send_text(room_id, text, **send_kw)
-        return await user.wait_for_reply(room_id, bot_id, since=mark, timeout=timeout)
+        sent = await user.send_text(room_id, text, **send_kw)
+        return await user.wait_for_reply(
+            room_id, bot_id, since=mark, timeout=timeout,
+            predicate=lambda ev: (relates_of(ev).get("m.in_reply_to") or {}).get("event_id") == sent)
     return _ask
