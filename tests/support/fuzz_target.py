@@ -22,6 +22,7 @@ from sqlalchemy import update
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.runtime import MatrixRuntime
 from bot.render import message_content
+from bot.scheduler import Scheduler
 from commands import build_registry
 from commands.sessions.polls import POLL_START
 from storage.models.core import OutboxMessage
@@ -88,6 +89,8 @@ class DispatchTarget:
     async def create(cls, data_dir, **settings) -> "DispatchTarget":
         settings = {"load_sample_data": True, "rate_limit_count": 10**6, "allowed_users": ["@*:test"], **settings}
         services = await make_services(data_dir, **settings)
+        # Timers are never started: jobs are planned (rows written) but do not fire by themselves.
+        services.scheduler = Scheduler(services, lambda: None)
         target = cls(services)
         await target._seed()
         return target
@@ -140,6 +143,16 @@ class DispatchTarget:
                 verdict.failures.append(f"reply shows an internal error: {body[:200]!r}")
         verdict.failures += outgoing_problems(verdict.replies)
         return verdict
+
+    def add_room(self, room_id: str, levels: dict[str, int], *, direct_with: str | None = None) -> None:
+        """Another room the bot is in: members with their power levels (the bot is added)."""
+        self.rooms[room_id] = _room(room_id, levels)
+        self.direct_with[room_id] = direct_with
+
+    async def say(self, sender: str, body: str, room_id: str = ROOM) -> Verdict:
+        """A plain text message, as a client sends it."""
+        return await self.feed({"type": "m.room.message", "sender": sender, "event_id": "$x",
+                                "origin_server_ts": 1, "content": {"msgtype": "m.text", "body": body}}, room_id)
 
     def next_event_id(self) -> str:
         return f"$fz{next(self._ids)}"
