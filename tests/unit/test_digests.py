@@ -118,7 +118,7 @@ async def test_subscribe_defaults_weekly_monday_nine_in_the_members_zone(env):
     assert (await sub_of(services, "@bob:test")).next_due_at == datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc)
     topics_reply = await chat.text("!topics")
     assert "Climate adaptation** (`climate-adaptation`) — 1 follower" in topics_reply
-    assert "Sustainable mobility" in topics_reply or "mobility" in topics_reply
+    assert "Sustainable mobility** (`mobility`) — 1 follower" in topics_reply
 
 
 async def test_dutch_monthly_last_day_and_clear_errors(env):
