@@ -61,9 +61,11 @@ async def _jobs(services, kind=None):
 
 
 async def _run_now(services, job_id):
-    """Run a job as if its time had come (the scheduler compares run_at with the real clock)."""
+    """Run a job as if its time had come: the scheduler compares run_at with services.clock.
+    (This used to set run_at to the wall clock's now, which passed only while the real time
+    was before the test clock's NOW: on 25 November 2026 until 09:00 UTC.)"""
     async with services.db.transaction() as s:
-        (await s.get(ScheduledJob, job_id)).run_at = datetime.now(timezone.utc) - timedelta(seconds=5)
+        (await s.get(ScheduledJob, job_id)).run_at = services.clock() - timedelta(seconds=5)
     await services.scheduler.run(job_id)
 
 
