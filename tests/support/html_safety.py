@@ -92,6 +92,12 @@ def outgoing_problems(out) -> list[str]:
     return problems
 
 
+def internal_errors(services) -> float:
+    """How many commands ended in the dispatcher's internal-error path (whatever language the
+    apology was in: a check for the English words misses a Dutch "er ging bij mij iets mis")."""
+    return services.metrics.registry.get_sample_value("dsih_internal_errors_total") or 0
+
+
 def _strings(value, key=""):
     if isinstance(value, str):
         yield key, value
