@@ -108,6 +108,9 @@ class DispatchTarget:
                             .values(event_id=POLL_EVENT, status="sent"))
         await chat.send('!session new "Fuzz session" next thursday 14:00', sender="@facil:test", room=ROOM)
         await chat.send("!remindme 2d fuzz reminder", sender="@alice:test", room=ROOM)
+        # alice reviews session 1 step by step in her direct chat: her plain text there is an answer first.
+        await chat.send("!session assign 1 @alice:test reviewer", sender="@facil:test", room=ROOM)
+        await chat.send("!review 1", sender="@alice:test", room=DM, direct=True)
 
     async def feed(self, source: dict, room_id: str = ROOM) -> Verdict:
         """Deliver one raw event (a dict as in a sync response's timeline) and judge the result."""
