@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
+from bot.progress import Progress  # noqa: E402
 from storage import topics  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.geo import bounding_box, gazetteer  # noqa: E402
@@ -116,11 +117,13 @@ async def main(n: int, rounds: int) -> None:
     async with db.session() as s:
         for q in QUERIES:                      # warm-up (caches, stemmer, page cache)
             counts[q] = len(await search_labs(s, parse_words(q), limit=25))
-        for _ in range(rounds):
-            for q in QUERIES:
-                t = time.perf_counter()
-                await search_labs(s, parse_words(q), limit=25)
-                engine[q].append((time.perf_counter() - t) * 1000)
+        with Progress("engine rounds", unit="rounds", total=rounds) as bar:  # on a terminal only, outside the timings
+            for _ in range(rounds):
+                bar(1)
+                for q in QUERIES:
+                    t = time.perf_counter()
+                    await search_labs(s, parse_words(q), limit=25)
+                    engine[q].append((time.perf_counter() - t) * 1000)
     await db.dispose()
 
     conn = sqlite3.connect(path)

@@ -23,7 +23,7 @@ from nio import (
 )
 
 from bot import outbox as outbox_mod
-from bot.app import build_dispatcher, build_services
+from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
 from bot.matrix import credentials as creds_mod
@@ -40,6 +40,9 @@ SYNC_TIMEOUT_MS = 30_000
 TOKEN_KEY = "sync.next_batch"
 OWN_ROOM_GRACE_MS = 60_000
 READY_SYNC_AGE = 150  # seconds; long-polls return at least every 30 s
+# The sync token is a restart shortcut, not what makes commands exactly-once (handled event
+# ids are): it is written at most this often (and at a clean stop), not after every batch.
+TOKEN_WRITE_INTERVAL = 5.0
 HEARTBEAT = "heartbeat"  # touched after every successful sync; `dsih-bot health` reads its age
 
 
@@ -58,6 +61,11 @@ class MatrixRuntime:
         self.own_rooms: dict[str, int] = {}  # rooms the bot created -> creation time (ms)
         self.metrics_server: MetricsServer | None = None
         self.last_sync_at = 0.0
+        self.token_written = (None, 0.0)  # (token, monotonic time) last stored
+        # room id -> (joined_at_ms, direct_with): our RoomState rows, read once per room
+        # instead of once per sync; dropped wherever a row changes.
+        self.room_facts: dict[str, tuple[int, str | None]] = {}
+        self.room_changes = 0  # bumped by _room_changed: a read that raced a change is not cached
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -77,15 +85,19 @@ class MatrixRuntime:
                 max_limit_exceeded=0, max_timeouts=0, request_timeout=60,
             ),
         )
+        warming = asyncio.ensure_future(asyncio.to_thread(warm_caches))
         try:
             if not await self._login():
                 return 1
+            await warming
             async with self.services.db.session() as s:
                 row = await s.get(KeyValue, TOKEN_KEY)
                 self.next_batch = row.value if row else None
-            self.sender = OutboxSender(self.services.db, MatrixTransport(self.client, self.services.db,
-                                                                         self.services.metrics),
+            transport = MatrixTransport(self.client, self.services.db, self.services.metrics)
+            transport.room_changed = self._room_changed
+            self.sender = OutboxSender(self.services.db, transport,
                                        max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
+            self.dispatcher.on_committed = self.sender.submit
             self.scheduler = Scheduler(self.services, self.sender.wake)
             self.services.scheduler = self.scheduler
             if self.settings.metrics.listen:
@@ -186,14 +198,24 @@ class MatrixRuntime:
             else:
                 await self._handle_sync(resp)
             self.next_batch = resp.next_batch
-            async with self.services.db.transaction() as s:
-                await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
+            if first or time.monotonic() - self.token_written[1] >= TOKEN_WRITE_INTERVAL:
+                await self._store_token()
             (self.data_dir / HEARTBEAT).touch()
             self.last_sync_at = time.time()
             self.services.metrics.last_sync.set(self.last_sync_at)
             if first:
                 first = False
                 await self._after_first_sync()
+
+    async def _store_token(self) -> None:
+        if self.next_batch and self.token_written[0] != self.next_batch:
+            async with self.services.db.transaction() as s:
+                await s.merge(KeyValue(key=TOKEN_KEY, value=self.next_batch))
+        self.token_written = (self.next_batch, time.monotonic())
+
+    def _room_changed(self, room_id: str) -> None:
+        self.room_changes += 1
+        self.room_facts.pop(room_id, None)
 
     async def _after_first_sync(self) -> None:
         profile = await self.client.get_displayname(self.client.user_id)
@@ -274,6 +296,7 @@ class MatrixRuntime:
                     async with self.services.db.transaction() as s:
                         await s.merge(RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000),
                                                 is_direct_with=inviter if direct else None))
+                    self._room_changed(room_id)
                     log.info("joined %s on invitation by %s", room_id, inviter)
                 else:
                     log.warning("could not join %s: %s", room_id, result)
@@ -284,16 +307,23 @@ class MatrixRuntime:
     async def _handle_room(self, room_id: str, info) -> None:
         me = self.client.user_id
         room = self.client.rooms.get(room_id)
-        async with self.services.db.transaction() as s:
-            state = await s.get(RoomState, room_id)
-            if state is None:
-                state = RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000))
-                s.add(state)
-            for ev in info.timeline.events:
-                if (isinstance(ev, RoomMemberEvent) and ev.state_key == me and ev.membership == "join"
-                        and ev.prev_membership != "join"):
-                    state.joined_at_ms = ev.server_timestamp
-            joined_at, direct_with = state.joined_at_ms, state.is_direct_with
+        my_joins = [ev.server_timestamp for ev in info.timeline.events
+                    if isinstance(ev, RoomMemberEvent) and ev.state_key == me and ev.membership == "join"
+                    and ev.prev_membership != "join"]
+        facts = self.room_facts.get(room_id)
+        if my_joins or facts is None:
+            changes = self.room_changes
+            async with self.services.db.transaction() as s:
+                state = await s.get(RoomState, room_id)
+                if state is None:
+                    state = RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000))
+                    s.add(state)
+                if my_joins:
+                    state.joined_at_ms = my_joins[-1]
+                facts = (state.joined_at_ms, state.is_direct_with)
+            if changes == self.room_changes:
+                self.room_facts[room_id] = facts
+        joined_at, direct_with = facts
         max_age_ms = self.settings.bot.max_command_age.total_seconds() * 1000
         for ev in info.timeline.events:
             if getattr(ev, "sender", None) == me:
@@ -319,6 +349,7 @@ class MatrixRuntime:
         if (room is not None and room.joined_count <= 1 and room.invited_count == 0
                 and not just_created):
             log.info("leaving %s: nobody else is there", room_id)
+            self._room_changed(room_id)
             await self.client.room_leave(room_id)
             await self.client.room_forget(room_id)
 
@@ -333,6 +364,7 @@ class MatrixRuntime:
         async with self.services.db.transaction() as s:
             await s.merge(RoomState(room_id=ev.replacement_room, joined_at_ms=int(time.time() * 1000),
                                     is_direct_with=direct_with))
+        self._room_changed(ev.replacement_room)
         log.info("followed the upgrade of %s to %s", room_id, ev.replacement_room)
 
     async def _message(self, room, ev: RoomMessageText, direct_with: str | None) -> None:
@@ -348,9 +380,7 @@ class MatrixRuntime:
         incoming = incoming_from_message(sender=ev.sender, event_id=ev.event_id, body=ev.body,
                                          formatted_body=ev.formatted_body, content=content,
                                          timestamp_ms=ev.server_timestamp, room=facts)
-        replies = await self.dispatcher.handle(incoming)
-        if replies:
-            self.sender.wake()
+        await self.dispatcher.handle(incoming)  # its replies reach the sender via on_committed
 
     async def _room_event(self, room_id: str, ev: UnknownEvent) -> None:
         """Events nio has no class for (polls), for the capabilities that listen to them."""
@@ -358,8 +388,8 @@ class MatrixRuntime:
             return
         event = room_event(type_=ev.type, sender=ev.sender, event_id=ev.event_id, content=ev.source.get("content"),
                            timestamp_ms=ev.server_timestamp, room_id=room_id)
-        if event is not None and await self.dispatcher.handle_event(event):
-            self.sender.wake()
+        if event is not None:
+            await self.dispatcher.handle_event(event)
 
     async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:
         """Tell the sender once (per sender and session) instead of staying silent."""
@@ -384,6 +414,11 @@ class MatrixRuntime:
 
     # -- stop ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        if self.services and self.next_batch:
+            try:
+                await self._store_token()
+            except Exception as exc:  # noqa: BLE001 - an older token only means re-reading handled events
+                log.warning("could not store the sync token at stop: %s", exc)
         if self.metrics_server:
             await self.metrics_server.stop()
         if self.sender:

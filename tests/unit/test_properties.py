@@ -64,7 +64,9 @@ ALL_NAMES = NAMES + ["funding", "subsidie", "deadlines", "sluitingsdata", "labs"
                      "session poll close", "vote 1", "stem", "session ics 1", "review 1", "beoordeel 1",
                      "session report 1", "session action 1", "session format 1", "share", "deel", "knowledge",
                      "kennis", "approve", "reject", "feeds", "topics", "themas", "subscribe", "abonneer",
-                     "unsubscribe", "subscriptions", "digest pause", "digest preview", "digest resume"]
+                     "unsubscribe", "subscriptions", "digest pause", "digest preview", "digest resume",
+                     "admin", "beheer", "admin stats", "admin announce", "admin announce here", "admin data reload",
+                     "admin user", "admin forget", "mydata", "mijngegevens", "mydata delete", "mydata delete confirm"]
 ALL_FRAGMENTS = st.one_of(FRAGMENTS, st.sampled_from([
     "--level", "--niveau", "--theme", "--thema", "--near", "--within", "--province", "--open", "--applicant",
     "--closing-within", "--min-budget", "eu", "klimaatadaptatie", "Zwolle", "Bergen", "50km", "30d", "1",
