@@ -178,8 +178,17 @@ async def test_reminders_when_set_listed_and_fired(run):
         await run.send(f"!remindme 1h {payload}", sender=users[n % len(users)])
     for user in users:
         await run.send("!reminders", sender=user)
+        await run.send("!mydata", sender=user)                      # what the bot holds about you
+        await run.send(f"!admin user {user}", sender="@admin:test")  # and what an admin sees
     assert await _run_due_jobs(run, "reminder") == len(PAYLOADS)
     await run.check(PAYLOADS)
+
+
+async def test_admin_announcements_keep_markdown_but_never_html(run):
+    """The one place where user text is Markdown on purpose: only the renderer stands in the way."""
+    for payload in PAYLOADS:
+        await run.send(f"!admin announce here {payload}", sender="@admin:test")
+    await run.check(PAYLOADS, min_echoed=0.75)  # Markdown (links, emphasis, entities) is rendered, not echoed
 
 
 async def test_lab_requests_and_answers_to_the_requester(run):
