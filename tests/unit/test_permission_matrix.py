@@ -139,6 +139,9 @@ async def test_reminders_are_private(target):
     for n in (1, 2):
         forget = await target.say(BOB, f"!forget {n}")
         assert forget.replies and "secret-plan" not in text_of(forget)
+    assert "secret-plan" not in text_of(await target.say(BOB, "!mydata"))
+    assert outcome(await target.say(BOB, "!mydata delete confirm")) == "allowed"  # his own data only
+    assert outcome(await target.say(BOB, f"!admin forget {ALICE} confirm")) == "refused"
     assert len(await _pending_reminders(target, ALICE)) == 2
     assert "secret-plan" in text_of(await target.say(ALICE, "!reminders"))
 
