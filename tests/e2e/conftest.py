@@ -23,6 +23,7 @@ import pytest
 from support.botproc import BOT_PASSWORD, BotProcess
 from support.e2e_helpers import body_of, html_of, relates_of  # noqa: F401  (re-exported for readers)
 from support.matrix_user import MatrixUser
+from support.secrets_check import secret_problems
 from support.synapse import SynapseServer
 
 USER_PASSWORD = "user-password"
@@ -77,6 +78,9 @@ def bot(synapse, tmp_path, alice, bot_options):
         code = proc.terminate()
         assert code == 0, f"bot exited with {code} on SIGTERM:\n{proc.log()[-2000:]}"
     assert "Traceback" not in proc.log(), proc.log()[-4000:]
+    # Every e2e test also proves the bot kept its secrets: none in its log, its files private.
+    problems = secret_problems(proc.workdir, BOT_PASSWORD)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
