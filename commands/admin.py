@@ -64,8 +64,8 @@ def _metric_outcomes(ctx) -> dict[str, int]:
 async def stats(ctx):
     """Rooms, people, commands in the last 24 hours, data freshness, what is scheduled, feeds, version and uptime."""
     t, now, db = ctx.t, ctx.now, ctx.db
-    started = ctx.services.started_at
-    up = int((datetime.now(timezone.utc) - started).total_seconds())
+    started = ctx.services.running_since()
+    up = int(ctx.services.uptime().total_seconds())
     n = t.number
     rooms = await _count(ctx, select(func.count()).select_from(RoomState))
     direct = await _count(ctx, select(func.count()).select_from(RoomState).where(RoomState.is_direct_with.is_not(None)))

@@ -2,8 +2,9 @@
 session of this command, and ways to answer. Nothing here knows about Matrix."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy import delete
@@ -39,6 +40,18 @@ class Services:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     metrics: "Metrics" = field(default_factory=lambda: _metrics())
     extras: dict[str, Any] = field(default_factory=dict)  # per-capability caches (search index, gazetteer)
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    def uptime(self) -> timedelta:
+        """How long this process has run: from a monotonic start, so neither bot.pretend_now
+        nor a wall-clock jump (NTP, suspend) bends it."""
+        return timedelta(seconds=max(0.0, time.monotonic() - self.started_monotonic))
+
+    def running_since(self) -> datetime:
+        """The start on the bot's own clock (the pretend clock under bot.pretend_now); the
+        uptime is read first so the clock's later reading never puts the start before it."""
+        up = self.uptime()
+        return self.clock() - up
 
 
 def _metrics():

@@ -363,3 +363,22 @@ async def test_log_lines_carry_the_command_and_never_its_text(services):
     assert (first["room"], first["sender"], first["command"], first["ref"]) == ("!r", "@alice:test", "boom", ref)
     assert "bug" in first["traceback"]
     assert "room" not in lines[-1]  # outside a command, no stale context
+
+
+async def test_uptime_comes_from_a_monotonic_start_not_the_pretend_clock(tmp_path):
+    """Under bot.pretend_now the bot's clock is years away from the real start time: the
+    uptime must still be the process's (0 min here) and "running since" on the bot's clock."""
+    from datetime import datetime, timezone
+    from support.chat import Chat, make_services
+    services = await make_services(tmp_path / "data", modules=["core", "admin"], language="en",
+                                   pretend_now=datetime(2020, 1, 1, 11, 0, tzinfo=timezone.utc))
+    try:
+        chat = Chat(services)
+        about = await chat.text("!about", sender="@admin:test")
+        assert "Running since Wednesday 1 January 2020 12:00 (0 h 0 min)." in about, about
+        stats = await chat.text("!admin stats", sender="@admin:test")
+        assert "Running since Wednesday 1 January 2020 12:00 (0 h 0 min)." in stats, stats
+        services.started_monotonic -= 2 * 3600 + 5 * 60      # the process has run 2 h 5 min
+        assert "(2 h 5 min)" in await chat.text("!about", sender="@admin:test")
+    finally:
+        await services.db.dispose()
