@@ -220,6 +220,8 @@ def mention_problems(guide: Guide, registry) -> list[str]:
         where = f"{guide.name}:{number}: `{code}`"
         if code.startswith("!") and len(code) > 1:
             name = re.split(r"[\s|]", code[1:], maxsplit=1)[0]
+            if re.fullmatch(r"[^:\s]+:[\w.-]+", name):
+                continue                  # a room ID (`!abc:example.org`), not a command
             exists = registry.get(name) is not None
             if pending(code) or pending("!" + name):
                 if exists:
@@ -236,6 +238,13 @@ def mention_problems(guide: Guide, registry) -> list[str]:
             elif not exists:
                 failures.append(f"{where}: dsih-bot has no such command")
     for block in guide.blocks:
+        if block.kind == "transcript":      # shown, not run: its dsih-bot commands must parse
+            for turn in block.turns:
+                m = _CLI_LINE.match("$ " + turn.text)
+                problem = m and _cli_parse(_cli_words(m.group(1)))
+                if problem:
+                    failures.append(f"{guide.name}:{turn.line}: `{turn.text}`: {problem}")
+            continue
         if block.kind in ("chat", "console"):
             continue
         for offset, line in enumerate(block.body, 1):
@@ -312,11 +321,26 @@ def test_mentions_of_missing_commands_fail():
     from commands import build_registry
 
     guide = Guide(path=DOCS / "en" / "operator-guide.md", lang="en", role="admin", user="@ops:example.org",
-                  blocks=[], pending=["!mydata", "dsih-bot demo", "!ping"],
+                  blocks=[], pending=["!teleport", "dsih-bot teleport", "!ping"],
                   inline=[(3, "!fundng climate"), (4, "!funding climate"), (5, "dsih-bot bakup FILE"),
-                          (6, "dsih-bot check-config"), (7, "!mydata delete"), (8, "dsih-bot demo"),
-                          (9, "!ping")])
+                          (6, "dsih-bot check-config"), (7, "!teleport home"), (8, "dsih-bot teleport"),
+                          (9, "!ping"), (10, "!abc:example.org")])
     problems = mention_problems(guide, build_registry())
     assert [p.split(":")[1] for p in problems] == ["3", "5", "9"], problems
     assert "there is no command !fundng" in problems[0]
     assert "!ping exists now" in problems[2]
+
+
+def test_transcripts_are_not_run_but_their_commands_must_parse():
+    from commands import build_registry
+    from support.guides import Block, _turns
+
+    block = Block(kind="transcript", line=20, body=[
+        "$ pip install 'dsih-bot[demo]'", "$ dsih-bot demo --language en", "dsih-bot demo is running.",
+        "$ dsih-bot demo --langauge en", "$ dsih-bot dmeo"])
+    block.turns = _turns(block, re.compile(r"^\$ (.*)$"), lambda m: (None, m.group(1)))
+    guide = Guide(path=DOCS / "en" / "operator-guide.md", lang="en", role="admin", user="@ops:example.org",
+                  blocks=[block], pending=[], inline=[])
+    problems = mention_problems(guide, build_registry())
+    assert [p.split(":")[1] for p in problems] == ["24", "25"], problems
+    assert "--langauge" in problems[0] and "invalid choice" in problems[1]
