@@ -540,7 +540,7 @@ def parse_field_value(name: str, raw: str) -> Any:
     return raw
 
 
-@funding.subcommand("set", dutch=("zet", "wijzig"), role=Role.FACILITATOR)
+@funding.subcommand("set", dutch=("wijzig", "zet"), role=Role.FACILITATOR)
 @argument("id", Word(max_length=120), required=False, help=N_("the instrument id"))
 @argument("field", Word(max_length=40), required=False, help=N_("the field to change"))
 @argument("value", Text(max_length=5000), rest=True, required=False, help=N_("the new value (none to clear)"))
@@ -797,8 +797,7 @@ def md_escape_code(s: str) -> str:
 
 
 def command_for(ctx, u: Understood) -> str:
-    p = ctx.settings.bot.command_prefix
-    parts = [f"{p}funding"]
+    parts = ["funding"]
     if u.query:
         parts.append(u.query[:120])
     f = u.filters
@@ -812,7 +811,7 @@ def command_for(ctx, u: Understood) -> str:
         parts.append("--open")
     if f.closing_within:
         parts.append(f"--closing-within {f.closing_within.days}d")
-    return " ".join(parts)
+    return ctx.command_name(" ".join(parts))
 
 
 # --------------------------------------------------------------------------- data set

@@ -342,10 +342,7 @@ async def knowledge_question(ctx, text: str) -> bool:
     kind = next((QUESTION_WORDS[w] for w in hits if QUESTION_WORDS[w] and QUESTION_WORDS[w] not in ("lesson",)),
                 None)
     query = " ".join(w for w in words if w not in QUESTION_WORDS and w not in QUESTION_FILLER)
-    p = ctx.settings.bot.command_prefix
-    dutch = ctx.lang == "nl"
-    command = f"{p}{'kennis' if dutch else 'knowledge'} {query}".strip() + \
-        (f" {'--soort' if dutch else '--kind'} {kind}" if kind else "")
+    command = ctx.command_name(f"knowledge {query}".strip() + (f" --kind {kind}" if kind else ""))
     await ctx.reply(ctx.t("I searched the shared knowledge. (Same as `{command}`.)", command=command.replace("`", "'")))
     await knowledge.callback(ctx, query=query, topic=None, kind=kind)
     return True

@@ -47,6 +47,11 @@ class Services:
         nor a wall-clock jump (NTP, suspend) bends it."""
         return timedelta(seconds=max(0.0, time.monotonic() - self.started_monotonic))
 
+    def command_name(self, text: str, lang: str) -> str:
+        """`funding set` as a reader of `lang` types it, with the prefix: `!subsidie wijzig`."""
+        from bot.framework.help import command_text
+        return self.settings.bot.command_prefix + command_text(self.registry, text, lang)
+
     def running_since(self) -> datetime:
         """The start on the bot's own clock (the pretend clock under bot.pretend_now); the
         uptime is read first so the clock's later reading never puts the start before it."""
@@ -84,6 +89,11 @@ class Context:
     @property
     def now(self) -> datetime:
         return self.services.clock()
+
+    def command_name(self, text: str) -> str:
+        """A command to show in a reply, in the reply's language: `!subsidie wijzig` where an
+        English reply says `!funding set` (bot.framework.help.command_text)."""
+        return self.services.command_name(text, self.t.lang)
 
     def set_language(self, lang: str, tz: str | None = None) -> None:
         self.lang = lang

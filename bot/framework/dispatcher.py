@@ -21,7 +21,7 @@ from bot.framework.errors import (
     BadArgument, CheckFailure, CommandError, CommandNotFound, MissingArgument, MissingRole, RateLimited,
     TooManyArguments, UserInputError,
 )
-from bot.framework.help import escape_params, usage
+from bot.framework.help import escape_params, spoken_name, usage
 from bot.framework.messages import Incoming, Outgoing, RoomEvent
 from bot.framework.middleware import (
     LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
@@ -251,7 +251,7 @@ class Dispatcher:
                 lines.append(t("Did you mean: {names}?", names=", ".join(md_escape(s) for s in suggestions)))
             if cmd is not None:
                 lines.append(t("Usage: {usage}", usage=f"`{usage(cmd, p, t)}`") + " — " +
-                             t("more: `{prefix}help {name}`", prefix=p, name=cmd.qualified_name))
+                             t("more: `{prefix}help {name}`", prefix=p, name=spoken_name(cmd, t.lang)))
             await ctx.reply("\n\n".join(lines))
         elif isinstance(exc, CommandNotFound):
             msg = t("I don't know the command {name}.", name=md_escape(p + exc.name))
@@ -261,7 +261,7 @@ class Dispatcher:
             await ctx.reply(msg)
         elif isinstance(exc, MissingRole):
             await ctx.reply("🔒 " + t("Sorry, {command} is for the {role} role only.",
-                                      command=f"`{p}{cmd.qualified_name if cmd else '?'}`", role=t(exc.role)))
+                                      command=f"`{p}{spoken_name(cmd, t.lang) if cmd else '?'}`", role=t(exc.role)))
         elif isinstance(exc, RateLimited):
             if exc.first:
                 await ctx.reply(t("You are sending commands quickly — please wait {seconds} seconds and try again.",
