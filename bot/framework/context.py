@@ -127,9 +127,11 @@ class Context:
 
     async def reply_pages(self, header: str, items: list[str], footer: str = "") -> None:
         """Answer with a list, one page now and the rest kept for `!more` (never cut mid-item)."""
+        more = self.command_name("more")
         pages = paginate(header, items, footer, self.settings.bot.page_size,
-                         more_hint=self.t("More: `{prefix}more` ({remaining} left)",
-                                          prefix=self.settings.bot.command_prefix, remaining="{remaining}"))
+                         more_hint=lambda count: self.t.n("More: `{command}` ({count} more result)",
+                                                          "More: `{command}` ({count} more results)",
+                                                          count, command=more))
         await self.reply(pages[0])
         await self.store_pages(pages[1:])
 
@@ -165,9 +167,12 @@ class Context:
                           (prefs and prefs.timezone) or self.settings.bot.timezone)
 
 
-def paginate(header: str, items: list[str], footer: str, page_size: int, more_hint: str) -> list[str]:
+def paginate(header: str, items: list[str], footer: str, page_size: int,
+             more_hint: str | Callable[[int], str]) -> list[str]:
     """Split items into pages of at most `page_size` items and MAX_CONTENT_BYTES; the
-    first page carries the header, every page but the last a `!more` hint.
+    first page carries the header, every page but the last a `!more` hint saying how many
+    items are still to come (`more_hint(count)`, or a text with `{remaining}`): people
+    read the number as results, not as pages.
 
     A page's size is taken as the sum of its parts' (each counted with its own message
     envelope, so the sum over-estimates and a page never exceeds the limit). A part is
@@ -177,7 +182,9 @@ def paginate(header: str, items: list[str], footer: str, page_size: int, more_hi
     def size(markdown: str) -> int:
         return content_size(message_content(markdown)) if markdown else 0
 
-    fixed = size(header) + size(footer) + size(more_hint)
+    hint = more_hint if callable(more_hint) else (lambda count: more_hint.replace("{remaining}", str(count)))
+    # The widest hint: plural forms and the largest count.
+    fixed = size(header) + size(footer) + max(size(hint(1)), size(hint(max(1, len(items)))))
     chunks: list[list[str]] = []
     current: list[str] = []
     current_size = 0
@@ -199,9 +206,9 @@ def paginate(header: str, items: list[str], footer: str, page_size: int, more_hi
     for i, chunk in enumerate(chunks):
         parts = [header] if i == 0 and header else []
         parts += chunk
-        remaining = len(chunks) - i - 1
+        remaining = sum(len(c) for c in chunks[i + 1:])
         if remaining:
-            parts.append("_" + more_hint.replace("{remaining}", str(remaining)) + "_")
+            parts.append("_" + hint(remaining) + "_")
         elif footer:
             parts.append(footer)
         pages.append("\n\n".join(p for p in parts if p))

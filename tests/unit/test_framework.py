@@ -1,6 +1,7 @@
 """The command framework: recognition, parsing, help, the error tree, roles, language."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -380,5 +381,31 @@ async def test_uptime_comes_from_a_monotonic_start_not_the_pretend_clock(tmp_pat
         assert "Running since Wednesday 1 January 2020 12:00 (0 h 0 min)." in stats, stats
         services.started_monotonic -= 2 * 3600 + 5 * 60      # the process has run 2 h 5 min
         assert "(2 h 5 min)" in await chat.text("!about", sender="@admin:test")
+    finally:
+        await services.db.dispose()
+
+
+def test_the_more_hint_counts_the_items_still_to_come_not_pages():
+    from bot.framework.context import paginate
+
+    pages = paginate("Header", [f"item {i}" for i in range(12)], "Footer", 5, lambda n: f"More ({n} more results)")
+    assert len(pages) == 3
+    assert pages[0].endswith("_More (7 more results)_") and pages[1].endswith("_More (2 more results)_")
+    assert pages[2].endswith("Footer")
+
+
+async def test_the_more_hint_in_both_languages_with_plural_forms(tmp_path):
+    from support.chat import Chat, make_services
+    services = await make_services(tmp_path / "data", modules=["core", "funding"], language="en",
+                                   load_sample_data=True, rate_limit_count=10**6)
+    services.settings.bot.page_size = 5
+    try:
+        chat = Chat(services)
+        first = await chat.text("!funding --level eu", sender="@en:test")
+        total = int(re.match(r"(\d+) funding instruments", first).group(1))
+        shown = len(re.findall(r"^\*\*\d+\. ", first, re.M))
+        assert shown == 5 and f"More: `!more` ({total - shown} more results)" in first, first
+        nl = await chat.text("!subsidie --niveau eu", sender="@nl:test")
+        assert re.search(r"Meer: `!meer` \(nog \d+ resultaten\)", nl), nl
     finally:
         await services.db.dispose()

@@ -299,7 +299,7 @@ def test_the_checker_rejects_what_the_bot_did_not_say():
     assert language_of("Your reminders: cancel one with !forget <number>.")[0] == "en"
     # A Dutch record title with its link does not make an English answer Dutch.
     assert language_of("1. Help! De stresstest en wat moet ik nu? (https://x.nl/a)\n\nlesson learned · "
-                       "Climate adaptation\n\nMore: !more (1 left)")[0] != "nl"
+                       "Climate adaptation\n\nMore: !more (1 more result)")[0] != "nl"
 
 
 def test_a_wrong_example_fails_naming_file_and_line(tmp_path):
