@@ -219,10 +219,27 @@ class Dispatcher:
                 for handler in self.registry.first_questions:
                     if await handler(c, text):
                         return
-            kwargs = await parse_arguments(cmd, rest, c)
+            try:
+                kwargs = await parse_arguments(cmd, rest, c)
+            except UserInputError:
+                # Without a prefix, "proeftuin energie bij groningen" is as likely a question
+                # that starts with a command word: the question handlers get it first.
+                if addressed.explicit_command or not await self._as_question(c, text):
+                    raise
+                return
             await cmd.callback(c, **kwargs)
 
         await chain(self.middlewares, endpoint)(ctx)
+
+    async def _as_question(self, ctx: Context, text: str) -> bool:
+        """Whether a question handler answers `text` (then it is counted as a question)."""
+        command, invoked_as, sub = ctx.command, ctx.invoked_as, ctx.invoked_sub
+        ctx.command = ctx.invoked_as = ctx.invoked_sub = None
+        for handler in self.registry.questions:
+            if not getattr(handler, "__dsih_first__", False) and await handler(ctx, text):
+                return True
+        ctx.command, ctx.invoked_as, ctx.invoked_sub = command, invoked_as, sub
+        return False
 
     async def _not_found(self, name: str) -> None:
         raise CommandNotFound(name[:50], suggest_commands(self.registry, name))

@@ -409,3 +409,25 @@ async def test_the_more_hint_in_both_languages_with_plural_forms(tmp_path):
         assert re.search(r"Meer: `!meer` \(nog \d+ resultaten\)", nl), nl
     finally:
         await services.db.dispose()
+
+
+async def test_an_unprefixed_question_starting_with_a_command_word_is_answered_as_a_question(tmp_path):
+    """In a direct chat "proeftuin energie bij groningen" is a question, not a malformed
+    `!proeftuin <id>`: when its arguments do not parse, the question handlers answer it;
+    with the prefix it stays a command and the parse error is shown."""
+    from support.chat import Chat, make_services
+    services = await make_services(tmp_path / "data", modules=["core", "labs"], language="nl",
+                                   load_sample_data=True, rate_limit_count=10**6)
+    try:
+        chat = Chat(services)
+        answer = await chat.text("proeftuin energie bij groningen", sender="@nl:test", direct=True)
+        assert "in de buurt van Groningen" in answer and "begreep ik niet" not in answer, answer
+        answer = await chat.text("lab energy near groningen", sender="@en:test", direct=True)
+        assert "near Groningen" in answer and "did not understand" not in answer, answer
+        answer = await chat.text("!proeftuin energie bij groningen", sender="@nl:test", direct=True)
+        assert "Dit deel begreep ik niet: bij groningen" in answer, answer
+        # Nothing answers it as a question: the parse error after all.
+        answer = await chat.text("tijdzone Mars/Basis", sender="@nl:test", direct=True)
+        assert "Mars/Basis is geen tijdzone" in answer, answer
+    finally:
+        await services.db.dispose()
