@@ -19,7 +19,7 @@ from bot.render import md_escape, md_link
 from storage import topics
 from storage.bundled import DataSet
 from storage.knowledge_data import (
-    DATED_KINDS, KIND_SYNONYMS, KINDS, KNOWLEDGE_INDEX, BadURL, clean_url, guess_language, index_item,
+    DATED_KINDS, KIND_LABELS, KIND_SYNONYMS, KINDS, KNOWLEDGE_INDEX, BadURL, clean_url, guess_language, index_item,
     infer_kind, infer_topics, is_passed, load_sample_data, merge_into, reindex, url_key,
 )
 from storage.models.core import AuditLog
@@ -27,9 +27,6 @@ from storage.models.knowledge import KnowledgeItem
 
 cog = Cog("knowledge", N_("Knowledge"))
 
-KIND_LABELS = {"lesson": N_("lesson learned"), "case": N_("case"), "tool": N_("tool"),
-               "publication": N_("publication"), "event": N_("event"), "training": N_("training course"),
-               "dataset": N_("data set")}
 STATUS_LABELS = {"published": N_("published"), "pending": N_("waiting for approval"),
                  "hidden": N_("not approved")}
 KIND_CHOICE = Choice(list(KINDS), synonyms=KIND_SYNONYMS)

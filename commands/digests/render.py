@@ -9,9 +9,8 @@ from bot.i18n import N_, Translator
 from bot.render import md_escape, md_link
 from storage import topics
 from storage.digest_compose import Digest, Item
+from storage.knowledge_data import KIND_LABELS
 
-KIND_LABELS = {"lesson": N_("lesson"), "case": N_("case"), "tool": N_("tool"), "publication": N_("publication"),
-               "event": N_("event"), "training": N_("training"), "dataset": N_("dataset")}
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
             N_("Sunday"))
 
