@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sqlite3
 import sys
@@ -29,6 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit, row  # noqa: E402
 
 from sqlalchemy import insert  # noqa: E402
 
@@ -148,9 +149,10 @@ async def main(n: int, rounds: int) -> None:
     all_r = [v for vs in raw.values() for v in vs]
     print(f"| {'ALL QUERIES':<58} |      | {pct(all_e, 50):>10.1f} | {pct(all_e, 99):>10.1f} | "
           f"{pct(all_r, 50):>11.1f} | {pct(all_r, 99):>11.1f} |")
-    print(json.dumps({"n": n, "rounds": rounds, "engine_p50_ms": round(pct(all_e, 50), 2),
-                      "engine_p99_ms": round(pct(all_e, 99), 2), "raw_p50_ms": round(pct(all_r, 50), 2),
-                      "raw_p99_ms": round(pct(all_r, 99), 2)}))
+    emit("labs", [
+        row(f"lab search over {n:,} labs", pct(all_e, 50), "ms p50", "raw SQL, same query", pct(all_r, 50)),
+        row(f"lab search over {n:,} labs", pct(all_e, 99), "ms p99", "raw SQL, same query", pct(all_r, 99)),
+    ])
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +38,13 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     settings.require_matrix()
     _setup_logging(settings, args.log_format)
+    from bot.matrix.credentials import make_private
     from bot.matrix.runtime import MatrixRuntime
+
+    # Everything the bot writes (database, crypto store, credentials, logs) is its user's alone:
+    # nio creates the crypto store with the default umask, i.e. world-readable device keys.
+    os.umask(0o077)
+    make_private(settings.storage.data_dir)
 
     profile_to = os.environ.get("DSIH_BOT_PROFILE")
     if profile_to:

@@ -26,7 +26,7 @@ from bot import outbox as outbox_mod
 from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
-from bot.matrix import credentials as creds_mod
+from bot.matrix import credentials as creds_mod, leader as leader_mod
 from bot.matrix.transport import MatrixTransport
 from bot.metrics import MetricsServer
 from bot.outbox import OutboxSender
@@ -72,6 +72,9 @@ class MatrixRuntime:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        self.leader = leader_mod.for_settings(self.settings)  # a standby waits here, touching nothing
+        if not await self.leader.wait_until_active(self.stopping):
+            return 0 if self.stopping.is_set() else 1
         m = self.settings.matrix
         self.services = await build_services(self.settings, bot_user_id=m.user_id)
         self.dispatcher = build_dispatcher(self.services)
@@ -89,6 +92,7 @@ class MatrixRuntime:
         try:
             if not await self._login():
                 return 1
+            await self.leader.note_device(self.services.db, self.client.device_id)
             await warming
             async with self.services.db.session() as s:
                 row = await s.get(KeyValue, TOKEN_KEY)
@@ -432,4 +436,5 @@ class MatrixRuntime:
             await self.client.close()
         if self.services:
             await self.services.db.dispose()
+        await self.leader.release()  # last: the standby takes over only after our outbox drained
         log.info("stopped")
