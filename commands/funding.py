@@ -777,7 +777,7 @@ async def funding_question(ctx, text: str) -> bool:
         days = max(1, round(f.closing_within.total_seconds() / 86400))
         lead = t("I understood your question like this: {notes}.",
                  notes=t("funding deadlines in {period}", period=_period(t, days))) + " " + \
-            t("(Same as `{command}`.)", command=f"{ctx.settings.bot.command_prefix}deadlines {days}d")
+            t("(Same as `{command}`.)", command=ctx.command_name(f"deadlines {days}d"))
         await deadline_list(ctx, f.closing_within, lead=lead)
         return True
     steps = [label for label, _ in f.steps(t, ctx.now)]
@@ -815,4 +815,5 @@ def command_for(ctx, u: Understood) -> str:
 
 
 # --------------------------------------------------------------------------- data set
-cog.data(DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data, reindex, N_("funding instruments")))
+cog.data(DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data, reindex, N_("funding instruments"),
+                 stamped=("updated_at",)))

@@ -406,6 +406,7 @@ async def reject(ctx, number, reason=None):
 
 
 # --------------------------------------------------------------------------- data set
-cog.data(DataSet("knowledge", KnowledgeItem, KNOWLEDGE_INDEX, load_sample_data, reindex, N_("knowledge items")))
+cog.data(DataSet("knowledge", KnowledgeItem, KNOWLEDGE_INDEX, load_sample_data, reindex, N_("knowledge items"),
+                 stamped=("shared_at",)))
 
 from commands import knowledge_feeds  # noqa: E402,F401  (registers !feeds, the poll job and its start-up hook)

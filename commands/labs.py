@@ -550,7 +550,7 @@ def command_for(ctx, q: LabQuery) -> str:
 
 
 # --------------------------------------------------------------------------- start-up and stats
-cog.data(DataSet("labs", Lab, LABS_INDEX, load_sample_data, reindex, N_("living labs")))
+cog.data(DataSet("labs", Lab, LABS_INDEX, load_sample_data, reindex, N_("living labs"), stamped=("updated_at",)))
 
 
 @cog.on_startup

@@ -434,3 +434,26 @@ async def test_an_unprefixed_question_starting_with_a_command_word_is_answered_a
         assert "Mars/Basis is geen tijdzone" in answer, answer
     finally:
         await services.db.dispose()
+
+
+async def test_sample_data_is_stamped_with_the_bots_clock(tmp_path):
+    """Under bot.pretend_now the bundled data became known at the pretend time: with the
+    real time in shared_at/updated_at, a digest preview saw "nothing new" (or items from
+    the future) depending on when the tests ran."""
+    from datetime import datetime, timezone
+    from sqlalchemy import func, select
+    from storage.models.funding import FundingInstrument
+    from storage.models.knowledge import KnowledgeItem
+    from storage.models.labs import Lab
+    from support.chat import make_services
+    pretend = datetime(2020, 1, 1, 11, 0, tzinfo=timezone.utc)
+    services = await make_services(tmp_path / "data", modules=["core", "funding", "labs", "knowledge"],
+                                   load_sample_data=True, pretend_now=pretend)
+    try:
+        async with services.db.session() as s:
+            for column in (KnowledgeItem.shared_at, FundingInstrument.updated_at, Lab.updated_at):
+                newest = await s.scalar(select(func.max(column)))
+                oldest = await s.scalar(select(func.min(column)))
+                assert oldest.year == newest.year == 2020, (column, oldest, newest)
+    finally:
+        await services.db.dispose()

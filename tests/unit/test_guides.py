@@ -12,7 +12,8 @@ import os
 import re
 import shlex
 import shutil
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -57,19 +58,26 @@ class _Messages:
 
 
 async def _run_chat(guide: Guide, data_dir: Path) -> tuple[int, list[str]]:
+    from bot.app import pretend_clock
     from bot.console import Console
 
     # The bot's default language is the other one, so an answer in the guide's language
     # shows the examples themselves lead there (as they would for a new user).
     other = "en" if guide.lang == "nl" else "nl"
+    # The bot started (and loaded its data) an hour before the reader's morning, as a running
+    # bot would have: what the data set holds is settled, e.g. for a digest preview, and no
+    # answer depends on the real time of the test run.
     settings = make_settings(data_dir, language=other, admins=(), facilitators=(), load_sample_data=True,
-                             rate_limit_count=10**6, pretend_now=PRETEND_NOW)
+                             rate_limit_count=10**6, pretend_now=PRETEND_NOW - timedelta(hours=1))
     for key, value in guide.settings.items():     # e.g. knowledge.moderation=true
         section, name = key.split(".", 1)
         setattr(getattr(settings, section), name, yaml.safe_load(value))
     out = _Messages()
     console = Console(settings, out=out)
     await console.start()
+    reader_arrives = time.monotonic()
+    console.services.clock = pretend_clock(PRETEND_NOW, reader_arrives)
+    console.services.started_monotonic = reader_arrives - 3600
     failures: list[str] = []
     spoken: set[str] = set()
     count = 0

@@ -48,6 +48,8 @@ async def test_same_as_hints_of_plain_questions_are_in_dutch(chat):
                              direct=True)
     assert "(Hetzelfde als `!proeftuinen" in answer and "--bij" in answer, answer
     assert "`!proeftuin " in answer and "!lab " not in answer, answer
+    answer = await chat.text("welke subsidies sluiten binnenkort?", sender=MEMBER, direct=True)
+    assert "(Hetzelfde als `!sluitingsdata 60d`.)" in answer, answer
     answer = await chat.text("which funding is there for climate adaptation?", sender="@en:test", direct=True)
     assert "(Same as `!funding" in answer, answer
 
