@@ -7,7 +7,8 @@ import importlib
 from bot.framework.command import Cog, Registry
 
 # Order = order in `!help` and in which plain-language question handlers are tried.
-MODULES = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders", "admin"]
+MODULES = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders", "admin",
+           "overview"]  # last: its question handler answers only what no other claimed
 
 
 class CapabilityError(RuntimeError):
