@@ -159,6 +159,9 @@ def _digest_line(ctx, topic: topics.Topic, query: str) -> str | None:
 async def topic_overview(ctx, text: str) -> bool:
     if len(text) > MAX_CHARS:
         return False
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    if ctx.services.registry.get(first):
+        return False   # "sessie klimaat": a command whose arguments did not parse; its error helps more
     words = _words(text)
     if not words or len(words) > MAX_WORDS:
         return False
