@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from bot.render import md_escape, message_content
 from support.chat import Chat, make_services
@@ -95,4 +95,26 @@ async def test_no_command_of_any_capability_crashes_or_leaks_html(full_chat, tex
     for reply in out or []:
         content = message_content(reply.markdown)
         assert not html_problems(content["formatted_body"]), (text, content["formatted_body"])
+    assert internal_errors(full_chat.services) == 0, text
+
+
+# A few words around a topic word reach the last-resort topic overview (commands/overview.py),
+# which puts record titles, search words and commands together in one answer.
+TOPIC_TEXT = st.builds(" ".join, st.lists(st.one_of(
+    st.sampled_from(["klimaat", "klimaat?", "energie", "Energy", "heat stress", "biodiversiteit", "circular economy",
+                     "wonen", "mobiliteit", "digitale inclusie", "hittestress", "data", "waterstof", "zwolle",
+                     "iets over", "info", "in Limburg", "binnen 30 km"]),
+    FRAGMENTS, st.text(max_size=12)), min_size=1, max_size=4))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=TOPIC_TEXT)
+async def test_topic_words_with_anything_around_them_are_answered_safely(full_chat, text):
+    out = await full_chat.send(text, direct=True)
+    assert len(out) <= 1, text
+    event("overview" if out and out[0].markdown.startswith("### ") else "other answer")
+    for reply in out:
+        content = message_content(reply.markdown)
+        assert not html_problems(content["formatted_body"]), (text, content["formatted_body"])
+        assert not DANGEROUS.search(content["formatted_body"]), (text, content["formatted_body"])
     assert internal_errors(full_chat.services) == 0, text
