@@ -155,6 +155,23 @@ def _digest_line(ctx, topic: topics.Topic, query: str) -> str | None:
                  command=_code(ctx.command_name(f"subscribe {name} {weekly}")))
 
 
+async def _gather(ctx, query: str, topic_ids: list[str]) -> tuple[int, list[str], list[str]]:
+    """(results found, the answer's sections, the topics with the main one first)."""
+    reg = ctx.services.registry
+    hits, sections, rows = 0, [], []
+    if reg.get("funding"):
+        n, block, rows = await _funding_block(ctx, query)
+        hits, sections = hits + n, sections + [block]
+    if reg.get("labs"):
+        n, block = await _labs_block(ctx, query)
+        hits, sections = hits + n, sections + [block]
+    ordered = _pick_topic(topic_ids, rows)
+    if reg.get("knowledge"):
+        n, block = await _knowledge_block(ctx, query, topics.get(ordered[0]) if ordered else None)
+        hits, sections = hits + n, sections + [block]
+    return hits, sections, ordered
+
+
 @cog.question
 async def topic_overview(ctx, text: str) -> bool:
     if len(text) > MAX_CHARS:
@@ -166,29 +183,21 @@ async def topic_overview(ctx, text: str) -> bool:
     if not words or len(words) > MAX_WORDS:
         return False
     query = " ".join(words)
-    reg, t = ctx.services.registry, ctx.t
-    topic_ids = topics.query_topics(query)
-    sections: list[str] = []
-    found_rows: list = []
-    hits = 0
-    if reg.get("funding"):
-        n, block, found_rows = await _funding_block(ctx, query)
-        hits += n
-        sections.append(block)
-    if reg.get("labs"):
-        n, block = await _labs_block(ctx, query)
-        hits += n
-        sections.append(block)
-    ordered = _pick_topic(topic_ids, found_rows)
-    primary = topics.get(ordered[0]) if ordered else None
-    if reg.get("knowledge"):
-        n, block = await _knowledge_block(ctx, query, primary)
-        hits += n
-        sections.append(block)
-    if not hits and (primary is None or not all(topics.expand_words(words))):
+    t = ctx.t
+    hits, sections, ordered = await _gather(ctx, query, topics.query_topics(query))
+    topical = bool(ordered) and all(topics.expand_words(words))
+    if not hits and topical:
+        # "AI": a topic word too short to search for; the topic's own name finds what it holds.
+        by_name = " ".join(content_words(topics.get(ordered[0]).label(t.lang)))
+        hits, again, _ = await _gather(ctx, by_name, ordered[:1])
+        if hits:
+            query, sections = by_name, again
+    if not hits and not topical:
         # Nonsense, or words the hub holds nothing on ("energie blabla"): the usual "did not
         # understand", with help. A topic word alone is answered even when nothing is found.
         return False
+    primary = topics.get(ordered[0]) if ordered else None
+    reg = ctx.services.registry
     lines = [f"### {md_escape(primary.label(t.lang)) if primary else f'“{md_escape(query)}”'}", *sections]
     if primary and reg.get("subscribe") and (digest := _digest_line(ctx, primary, query)):
         lines.append(digest)

@@ -177,3 +177,13 @@ async def test_data_in_the_overview_is_escaped(chat):
     assert not html_problems(content["formatted_body"])   # …never as HTML
     assert "&lt;img src=x" in content["formatted_body"] and 'href="javascript' not in content["formatted_body"]
     assert internal_errors(chat.services) == 0
+
+
+async def test_a_topic_word_too_short_to_search_for_shows_the_topic(chat):
+    # "AI" is an alias of data and digital twins, but too short for the search: the topic's
+    # own name finds what the hub holds, and the commands say so.
+    md, s = await overview(chat, "AI", "@ai:test")
+    assert md.startswith("### Data and digital twins\n")
+    assert "`!funding data digital twins`" in s["Funding"]
+    assert any("Local Digital Twins" in t for t in titles(s["Funding"]))
+    assert titles(s["Living labs"])[0].startswith("Digitale Stad Rotterdam")
