@@ -45,6 +45,18 @@ async def test_plain_language_question(alice, bot, room, ask):
     assert "I understood your question" in body and "level EU" in body
 
 
+async def test_one_topic_word_gets_the_overview(alice, bot, room, ask):
+    # The first thing people type: a topic word alone, answered with funding, labs, knowledge
+    # and the digest in one message (commands/overview.py), not "I did not understand".
+    reply = await ask(alice, room, f"{bot.user_id}: klimaat", bot_id=bot.user_id, timeout=60,
+                      mentions=[bot.user_id])
+    body, html = body_of(reply), html_of(reply)
+    assert body.startswith("Klimaatadaptatie") and "<h3>Klimaatadaptatie</h3>" in html
+    assert "!subsidie klimaat" in body and "!proeftuinen klimaat" in body and "!kennis klimaat" in body
+    assert "Gemeente Rotterdam – Subsidie klimaatadaptatie" in body
+    assert "!abonneer klimaatadaptatie wekelijks" in body
+
+
 async def test_zero_hits_says_why_and_suggests(alice, bot, room, ask):
     reply = await ask(alice, room, "!funding klimaatadaptie --level local --applicant water_board",
                       bot_id=bot.user_id, timeout=60)
