@@ -23,7 +23,8 @@ from storage import topics
 from storage.bundled import DataSet
 from storage.funding_data import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, accepting, deadline_infos, deadlines_of, days_left,
-    is_outdated, load_sample_data, next_deadline, next_deadline_info, record_of, reindex, search_fields, status_of,
+    is_outdated, load_sample_data, next_deadline, next_deadline_info, opens_at, record_of, reindex, search_fields,
+    status_of,
 )
 from storage.models.core import AuditLog
 from storage.models.funding import FundingInstrument
@@ -749,7 +750,24 @@ async def named_instrument(ctx, name: str) -> FundingInstrument | None:
     # only one instrument like that; a search would guess (a lab may have the name).
     named = [r for r in rows if set(wanted) <= set(tokens(" ".join(filter(None, [
         r.id.replace("-", " "), r.title, r.title_nl, r.identifier, r.programme]))))]
+    if len(named) > 1 and len({_scheme(r) for r in named}) == 1:
+        # Rounds of one scheme ("DUMAVA 2025", "DUMAVA 2026"): the one to apply to, else the latest.
+        now = ctx.now
+        named.sort(key=lambda r: (_STATUS_ORDER[status_of(r, now)] > 2, -_latest(r)))
+        return named[0]
     return named[0] if len(named) == 1 else None
+
+
+def _scheme(r: FundingInstrument) -> str:
+    """An instrument's id without its year or round ("dumava-2025" -> "dumava")."""
+    return re.sub(r"(-(19|20)\d\d)+$", "", r.id)
+
+
+def _latest(r: FundingInstrument) -> float:
+    """The timestamp of a record's last deadline (or opening), for "the latest round"."""
+    infos = deadline_infos(r)
+    at = infos[-1].at if infos else opens_at(r)
+    return at.timestamp() if at else 0.0
 
 
 @cog.question

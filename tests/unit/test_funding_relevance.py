@@ -116,7 +116,7 @@ CASES = [
     ("what can you do?", Capability()),
     ("hoi", Capability()),
     ("hallo", Capability()),
-    ("vertel me meer over DUMAVA", Record("dumava-2025")),
+    ("vertel me meer over DUMAVA", Record("dumava-2026")),   # two rounds: the latest
     ("tell me more about SBIR", Record("sbir-innovatiecompetitie")),
     # Nonsense
     ("!funding <script>alert(1)</script>", Nothing()),
@@ -144,8 +144,8 @@ def judge(check, replies, rows) -> tuple[bool, list[str]]:
               and len(rows[top[0]].themes or ()) <= 3)
         return ok, top
     if isinstance(check, Deadline):
-        used = any(s in text for s in ("deadlines", "--closing-within", "--open", "sluitingsdata",
-                                       "deadline within", "deadline binnen"))
+        used = any(s in text for s in ("deadlines", "--closing-within", "--open", "sluitingsdata", "--nu-open",
+                                       "--sluit-binnen", "deadline within", "deadline binnen"))
         return len(replies) == 1 and used and "did not understand" not in text, top
     if isinstance(check, Capability):
         low = text.lower()
