@@ -177,6 +177,9 @@ class MatrixRuntime:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, m.reconnect_max_seconds)
                 continue
+            # Command age is judged at arrival: time spent behind earlier commands of a busy
+            # batch must not make a fresh command "too old" (it was dropped under load).
+            received_ms = time.time() * 1000
             if backoff > 1:
                 log.info("homeserver reachable again; resuming from the stored sync token")
             backoff = 1.0
@@ -184,7 +187,7 @@ class MatrixRuntime:
             if self.next_batch is None:
                 await self._first_ever_sync(resp)
             else:
-                await self._handle_sync(resp)
+                await self._handle_sync(resp, received_ms)
             self.next_batch = resp.next_batch
             async with self.services.db.transaction() as s:
                 await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
@@ -253,11 +256,11 @@ class MatrixRuntime:
         await self._handle_invites(resp)
         log.info("first sync: %d room(s) recorded, their history is not treated as commands", len(resp.rooms.join))
 
-    async def _handle_sync(self, resp: SyncResponse) -> None:
+    async def _handle_sync(self, resp: SyncResponse, received_ms: float) -> None:
         await self._handle_invites(resp)
         for room_id, info in resp.rooms.join.items():
             try:
-                await self._handle_room(room_id, info)
+                await self._handle_room(room_id, info, received_ms)
             except Exception:  # noqa: BLE001 - one bad room must not stop the others
                 log.exception("error while handling events of %s", room_id)
 
@@ -281,7 +284,7 @@ class MatrixRuntime:
                 log.info("declining invitation to %s from %s (not allowed)", room_id, inviter)
                 await self.client.room_leave(room_id)
 
-    async def _handle_room(self, room_id: str, info) -> None:
+    async def _handle_room(self, room_id: str, info, received_ms: float) -> None:
         me = self.client.user_id
         room = self.client.rooms.get(room_id)
         async with self.services.db.transaction() as s:
@@ -298,9 +301,8 @@ class MatrixRuntime:
         for ev in info.timeline.events:
             if getattr(ev, "sender", None) == me:
                 continue
-            now_ms = time.time() * 1000
             ts = getattr(ev, "server_timestamp", 0)
-            if ts < joined_at or now_ms - ts > max_age_ms:
+            if ts < joined_at or received_ms - ts > max_age_ms:
                 continue
             if isinstance(ev, MegolmEvent):
                 await self._undecryptable(room_id, ev)

@@ -53,11 +53,12 @@ def limited_synapse(tmp_path_factory):
     server.stop()
 
 
-def make_bot(hs, workdir, name, *, extra_bot=None, env=None, exempt=True) -> BotProcess:
+def make_bot(hs, workdir, name, *, extra_bot=None, env=None, sections=None, exempt=True) -> BotProcess:
     bot_id = hs.register(f"{name}{random.randrange(10**6)}", BOT_PASSWORD)
     if exempt:
         exempt_from_rate_limits(hs, bot_id)
-    return BotProcess(workdir, hs.url, bot_id, extra_bot={**CROWD_BOT, **(extra_bot or {})}, env=env)
+    return BotProcess(workdir, hs.url, bot_id, extra_bot={**CROWD_BOT, **(extra_bot or {})}, env=env,
+                      extra_sections=sections)
 
 
 def assert_clean_log(bot: BotProcess) -> None:
@@ -101,3 +102,116 @@ async def test_load_mixed_commands_answered_exactly_once(limited_synapse, tmp_pa
 @pytest.mark.parametrize("x", [pytest.param(0, marks=slow)])
 async def test_full_load_20x50(limited_synapse, tmp_path, teardown, report_figure, x):
     await _load(limited_synapse, tmp_path, teardown, report_figure, 20, 50, "full")
+
+
+# -- crash: SIGKILL at random moments ---------------------------------------------------------
+MAX_AGE = int(os.environ.get("DSIH_CHAOS_MAX_AGE", "15"))  # seconds; the long outage lasts longer
+KILLS = int(os.environ.get("DSIH_CHAOS_KILLS", "10"))
+
+
+async def _force_digests_due(bot) -> None:
+    engine = create_async_engine(database_url(bot), poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            # Naive UTC text in SQLite's storage format (what the bot's UTCDateTime writes).
+            due = (datetime.now(timezone.utc) - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            await conn.execute(text("UPDATE digest_subscriptions SET next_due_at = :due"), {"due": due})
+    finally:
+        await engine.dispose()
+
+
+async def test_sigkill_ten_times_under_load_nothing_lost_or_doubled(limited_synapse, tmp_path, teardown,
+                                                                    report_figure):
+    hs = limited_synapse
+    seed = int(os.environ.get("DSIH_CHAOS_SEED") or time.time_ns() % 10**9)
+    rng = random.Random(seed)
+    seed_note = f"DSIH_CHAOS_SEED={seed}"
+    bot = make_bot(hs, tmp_path / "bot", "dsihcrash", extra_bot={"max_command_age": f"PT{MAX_AGE}S"},
+                   sections={"digests": {"run_every": "1s"}})
+    teardown.append(bot)
+    await bot.astart()
+    crowd = await Crowd.create(hs, bot.user_id, USERS, tmp_path / "crowd", prefix="crash")
+    teardown.append(crowd)
+
+    # Digests for four subscribers (due at a forced moment during the chaos), one new item.
+    subscribers = list(range(4))
+    setup = await crowd.send_each("!subscribe klimaatadaptatie monthly --day 28", subscribers)
+    setup += await crowd.send_each('!share https://example.org/chaos-lesson "Chaos lesson on heat stress" '
+                                   '#klimaatadaptatie', [4])
+    # Reminders due in the middle of the chaos.
+    reminder_users = list(range(5, min(11, USERS)))
+    reminders = []
+    for i in reminder_users:
+        reminders += await crowd.send_each(f"!remindme 20s chaos reminder {i}", [i])
+    state = await bot.quiescent(handled=[s.event_id for s in setup + reminders], timeout=120)
+    crowd.sent.clear()  # the load's own commands from here on
+
+    gate = asyncio.Event()
+    gate.set()
+    old: list = []
+
+    async def chaos() -> None:
+        waited = True
+        for k in range(KILLS):
+            await asyncio.sleep(rng.uniform(0.5, 3.0))
+            if k == KILLS // 2:
+                await _force_digests_due(bot)
+                await asyncio.sleep(rng.uniform(0, 1.0))  # before, during or after the digest run
+            await bot.akill()
+            await asyncio.sleep(rng.uniform(0, 1.5))  # commands arrive while it is down
+            # Sometimes the next kill comes before it is even ready, but never twice in a row:
+            # the time without a working bot must stay below max_command_age, else a command
+            # is rightly too old when it is seen, and the test could not tell which.
+            waited = not waited or rng.random() < 0.7
+            await bot.astart(wait_ready=waited)
+        # Then a long outage: commands sent during it are older than max_command_age when
+        # the bot is back and must never be answered. Pause the load first so that only
+        # those commands are that old.
+        gate.clear()
+        await asyncio.sleep(1)
+        await bot.quiescent(handled=crowd.command_ids(), timeout=180)
+        await bot.akill()
+        for i in (0, 1, 2):
+            old.append(await _send_one(crowd, i, "!ping"))
+        await asyncio.sleep(MAX_AGE + 2)
+        await bot.astart()
+        gate.set()
+
+    await asyncio.gather(crowd.run(COMMANDS, gate=gate, pace=0.3), chaos())
+    young = list(crowd.sent)
+    state = await bot.quiescent(handled=[s.event_id for s in young], lookup=[s.event_id for s in old],
+                                timeout=240)
+    report = await crowd.verify_exactly_once(state, sent=young, not_answered=old)
+    line = (f"crash {USERS}x{COMMANDS} with {KILLS} SIGKILLs ({seed_note}): {report.summary()}; "
+            f"{len(old)} commands older than {MAX_AGE}s never answered")
+    print(line)
+    report_figure(line)
+
+    # Each reminder exactly once, each subscriber exactly one digest.
+    for s in reminders:
+        hits = [e for e in s.user.events if getattr(e, "sender", None) == bot.user_id
+                and s.text.split(" ", 2)[2] in body_of(e)]
+        assert len(hits) == 1, (s.text, [body_of(e) for e in hits])
+    for i in subscribers:
+        user = crowd.users[i]
+        digests = [e for e in user.events if getattr(e, "sender", None) == bot.user_id
+                   and "knowledge digest" in body_of(e).lower()]
+        assert len(digests) == 1, (user.user_id, [body_of(e)[:80] for e in digests])
+    engine = create_async_engine(database_url(bot), poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            jobs = (await conn.execute(text("SELECT status, count(*) FROM scheduled_jobs WHERE kind = 'reminder' "
+                                            "GROUP BY status"))).all()
+            records = (await conn.execute(text("SELECT subscription_id, count(*) FROM digest_records "
+                                               "WHERE outbox_key IS NOT NULL GROUP BY subscription_id"))).all()
+    finally:
+        await engine.dispose()
+    assert dict(jobs) == {"done": len(reminders)}, jobs
+    assert sorted(n for _, n in records) == [1] * len(subscribers), records
+    assert_clean_log(bot)
+    assert await bot.aterminate() == 0
+
+
+async def _send_one(crowd: Crowd, i: int, text_: str):
+    from support.load import Sent
+    return Sent(crowd.users[i], crowd.rooms[i], await send_retrying(crowd.users[i], crowd.rooms[i], text_), text_)
