@@ -32,6 +32,7 @@ from bot.metrics import MetricsServer
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
 from config.settings import Settings
+from storage.db import describe_transient
 from storage.models.core import HandledEvent, KeyValue, RoomState
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class MatrixRuntime:
         }
         first = True
         backoff = 1.0
+        db_backoff = 0.5
         while not self.stopping.is_set():
             sync_task = asyncio.ensure_future(self.client.sync(
                 timeout=SYNC_TIMEOUT_MS if not first else 0, sync_filter=sync_filter, since=self.next_batch,
@@ -184,13 +186,25 @@ class MatrixRuntime:
                 log.info("homeserver reachable again; resuming from the stored sync token")
             backoff = 1.0
             await self._keys()
-            if self.next_batch is None:
-                await self._first_ever_sync(resp)
-            else:
-                await self._handle_sync(resp, received_ms)
+            try:
+                if self.next_batch is None:
+                    await self._first_ever_sync(resp)
+                else:
+                    await self._handle_sync(resp, received_ms)
+                async with self.services.db.transaction() as s:
+                    await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
+            except Exception as exc:  # noqa: BLE001 - sorted below: only "database away" is retried
+                if not await self.services.db.unavailable(exc):
+                    raise
+                # Locked or restarting: the token stays where it was, so this batch comes
+                # again; what was handled is skipped (handled_events), the rest is answered.
+                log.warning("database unavailable (%s); handling this sync again in %.0fs",
+                            describe_transient(exc), db_backoff)
+                await self._sleep(db_backoff)
+                db_backoff = min(db_backoff * 2, m.reconnect_max_seconds)
+                continue
+            db_backoff = 0.5
             self.next_batch = resp.next_batch
-            async with self.services.db.transaction() as s:
-                await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
             (self.data_dir / HEARTBEAT).touch()
             self.last_sync_at = time.time()
             self.services.metrics.last_sync.set(self.last_sync_at)
@@ -261,7 +275,9 @@ class MatrixRuntime:
         for room_id, info in resp.rooms.join.items():
             try:
                 await self._handle_room(room_id, info, received_ms)
-            except Exception:  # noqa: BLE001 - one bad room must not stop the others
+            except Exception as exc:  # noqa: BLE001 - one bad room must not stop the others
+                if await self.services.db.unavailable(exc):
+                    raise  # the whole batch is handled again (see _sync_loop)
                 log.exception("error while handling events of %s", room_id)
 
     async def _handle_invites(self, resp: SyncResponse) -> None:
