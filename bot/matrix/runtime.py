@@ -198,7 +198,7 @@ class MatrixRuntime:
                     raise
                 # Locked or restarting: the token stays where it was, so this batch comes
                 # again; what was handled is skipped (handled_events), the rest is answered.
-                log.warning("database unavailable (%s); handling this sync again in %.0fs",
+                log.warning("database unavailable (%s); handling this sync again in %.1fs",
                             describe_transient(exc), db_backoff)
                 await self._sleep(db_backoff)
                 db_backoff = min(db_backoff * 2, m.reconnect_max_seconds)

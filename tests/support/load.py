@@ -100,7 +100,7 @@ class Crowd:
         self.hs, self.bot_id, self.users, self.rooms = hs, bot_id, users, rooms
         self.sent: list[Sent] = []
         self._wall_offset = time.time() - time.monotonic()
-        self._started = time.monotonic()
+        self._started: float | None = None
 
     @classmethod
     async def create(cls, hs, bot_id: str, users: int, workdir: Path, *, prefix: str = "load") -> "Crowd":
@@ -133,7 +133,8 @@ class Crowd:
         `gate`: while cleared, users hold their next command (used to pause the load).
         `pace`: seconds between one user's commands (0: as fast as the homeserver allows).
         A send the homeserver refuses (e.g. it is down) is retried until it is accepted."""
-        self._started = time.monotonic()
+        if self._started is None:
+            self._started = time.monotonic()
 
         async def user_load(i: int, user: MatrixUser, room: str) -> None:
             for k in range(commands_per_user):
@@ -195,7 +196,7 @@ class Crowd:
         if problems:
             raise AssertionError(f"{len(problems)} of {len(sent)} commands wrong:\n" + "\n".join(problems[:30]))
         return Report(commands=len(sent), answered=len(sent), latencies=latencies,
-                      seconds=time.monotonic() - self._started)
+                      seconds=time.monotonic() - (self._started or time.monotonic()))
 
     @staticmethod
     def _server_ts(s: Sent) -> float | None:
