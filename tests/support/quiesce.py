@@ -45,16 +45,21 @@ class BotState:
     due_jobs: int = 0
     due_digests: int = 0
     handled: set[str] = field(default_factory=set)
-    # sent outbox rows: (room_id, event_id, origin)
-    sent: list[tuple[str | None, str | None, str]] = field(default_factory=list)
+    # sent outbox rows: (room_id, event_id, origin, to_user); room_id is None for direct
+    # messages whose room was found at send time
+    sent: list[tuple[str | None, str | None, str, str | None]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (origin, last_error)
 
     def rows_for(self, event_id: str) -> int:
         """Outbox rows a command produced (a long answer may be split into parts)."""
-        return sum(1 for _room, _ev, origin in self.sent if f"({event_id})" in origin)
+        return sum(1 for _room, _ev, origin, _to in self.sent if f"({event_id})" in origin)
 
     def sent_in(self, room_id: str) -> set[str]:
-        return {ev for room, ev, _origin in self.sent if room == room_id and ev}
+        return {ev for room, ev, _origin, _to in self.sent if room == room_id and ev}
+
+    def sent_to(self, user_id: str) -> set[str]:
+        """Direct messages to `user_id` (digests, reminders by DM, notifications)."""
+        return {ev for _room, ev, _origin, to in self.sent if to == user_id and ev}
 
 
 async def read_state(url: str, handled=()) -> BotState:
@@ -82,7 +87,7 @@ async def read_state(url: str, handled=()) -> BotState:
                 state.handled |= set((await conn.execute(text(
                     f"SELECT event_id FROM handled_events WHERE event_id IN ({marks})"), params)).scalars())
             state.sent = [tuple(r) for r in (await conn.execute(text(
-                "SELECT room_id, event_id, origin FROM outbox WHERE status = 'sent'"))).all()]
+                "SELECT room_id, event_id, origin, to_user FROM outbox WHERE status = 'sent'"))).all()]
             state.failed = [tuple(r) for r in (await conn.execute(text(
                 "SELECT origin, last_error FROM outbox WHERE status = 'failed'"))).all()]
             return state
@@ -144,11 +149,11 @@ def _describe(state) -> str:
             f"handled={len(state.handled)} failed={state.failed[:3]}")
 
 
-async def wait_delivered(user, state: BotState, room_ids, timeout: float = 60) -> None:
+async def wait_delivered(user, state: BotState, room_ids=(), timeout: float = 60) -> None:
     """Until `user`'s own sync has delivered every event the bot recorded as sent into
-    `room_ids` (one id or several)."""
+    `room_ids` (one id or several) and every direct message it sent to the user."""
     rooms = [room_ids] if isinstance(room_ids, str) else list(room_ids)
-    expected = set().union(*(state.sent_in(r) for r in rooms)) if rooms else set()
+    expected = set().union(state.sent_to(user.user_id), *(state.sent_in(r) for r in rooms))
 
     def seen() -> set[str]:
         return {getattr(e, "event_id", None) for e in user.events}
