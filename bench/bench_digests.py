@@ -29,6 +29,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit, row  # noqa: E402
 
 from sqlalchemy import event, insert, select, text  # noqa: E402
 
@@ -231,6 +233,12 @@ async def main() -> None:
               f"naive {sent_naive:,} of {len(sample):,} sampled; run_due sent {report.sent:,}, "
               f"empty {report.empty:,}, failed {report.failed}")
         await services.db.dispose()
+        emit("digests", [
+            row(f"digest composition, {n:,} subscribers, {args.items:,} items", batched_s, "s",
+                f"naive, one subscriber at a time ({label})", naive_s),
+            row("digest composition: database queries", batched_q, "queries", "naive", naive_q),
+            row("digest run incl. writes (records, outbox rows)", run_s, "s"),
+        ])
 
 
 if __name__ == "__main__":

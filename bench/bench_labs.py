@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sqlite3
 import sys
@@ -29,9 +28,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit, row  # noqa: E402
 
 from sqlalchemy import insert  # noqa: E402
 
+from bot.progress import Progress  # noqa: E402
 from storage import topics  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.geo import bounding_box, gazetteer  # noqa: E402
@@ -116,11 +118,13 @@ async def main(n: int, rounds: int) -> None:
     async with db.session() as s:
         for q in QUERIES:                      # warm-up (caches, stemmer, page cache)
             counts[q] = len(await search_labs(s, parse_words(q), limit=25))
-        for _ in range(rounds):
-            for q in QUERIES:
-                t = time.perf_counter()
-                await search_labs(s, parse_words(q), limit=25)
-                engine[q].append((time.perf_counter() - t) * 1000)
+        with Progress("engine rounds", unit="rounds", total=rounds) as bar:  # on a terminal only, outside the timings
+            for _ in range(rounds):
+                bar(1)
+                for q in QUERIES:
+                    t = time.perf_counter()
+                    await search_labs(s, parse_words(q), limit=25)
+                    engine[q].append((time.perf_counter() - t) * 1000)
     await db.dispose()
 
     conn = sqlite3.connect(path)
@@ -145,9 +149,10 @@ async def main(n: int, rounds: int) -> None:
     all_r = [v for vs in raw.values() for v in vs]
     print(f"| {'ALL QUERIES':<58} |      | {pct(all_e, 50):>10.1f} | {pct(all_e, 99):>10.1f} | "
           f"{pct(all_r, 50):>11.1f} | {pct(all_r, 99):>11.1f} |")
-    print(json.dumps({"n": n, "rounds": rounds, "engine_p50_ms": round(pct(all_e, 50), 2),
-                      "engine_p99_ms": round(pct(all_e, 99), 2), "raw_p50_ms": round(pct(all_r, 50), 2),
-                      "raw_p99_ms": round(pct(all_r, 99), 2)}))
+    emit("labs", [
+        row(f"lab search over {n:,} labs", pct(all_e, 50), "ms p50", "raw SQL, same query", pct(all_r, 50)),
+        row(f"lab search over {n:,} labs", pct(all_e, 99), "ms p99", "raw SQL, same query", pct(all_r, 99)),
+    ])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""`dsih-bot` command line: run, console, check-config, db upgrade, import, export, refresh."""
+"""`dsih-bot` command line: run, console, demo, check-config, health, db upgrade, import,
+export, refresh, backup, restore. Long work shows a progress bar when stderr is a terminal
+(bot.progress) and stays quiet under cron and systemd."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -35,8 +38,24 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     settings.require_matrix()
     _setup_logging(settings, args.log_format)
+    from bot.matrix.credentials import make_private
     from bot.matrix.runtime import MatrixRuntime
 
+    # Everything the bot writes (database, crypto store, credentials, logs) is its user's alone:
+    # nio creates the crypto store with the default umask, i.e. world-readable device keys.
+    os.umask(0o077)
+    make_private(settings.storage.data_dir)
+
+    profile_to = os.environ.get("DSIH_BOT_PROFILE")
+    if profile_to:
+        # For bench/ only: a cProfile of the whole run, written at a clean stop.
+        import cProfile
+
+        profiler = cProfile.Profile()
+        try:
+            return profiler.runcall(asyncio.run, MatrixRuntime(settings).run())
+        finally:
+            profiler.dump_stats(profile_to)
     return asyncio.run(MatrixRuntime(settings).run())
 
 
@@ -46,6 +65,12 @@ def cmd_console(args) -> int:
     from bot.console import run_console
 
     return asyncio.run(run_console(settings, user_id=args.user, role=args.role, commands=args.command))
+
+
+def cmd_demo(args) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(port=args.port, username=args.user, language=args.language)
 
 
 def cmd_check_config(args) -> int:
@@ -120,13 +145,18 @@ def _dataset_module(kind: str):
 
 
 def cmd_import(args) -> int:
+    from bot.progress import Progress
     from storage.validation import ImportError_
 
     settings = _settings(args)
     _setup_logging(settings)
+    if args.kind == "all":
+        return _import_all(settings, Path(args.file))
     dataset = _dataset_module(args.kind)
     try:
-        report = asyncio.run(_with_db(settings, lambda db: dataset.import_file(db, Path(args.file), actor="cli")))
+        with Progress(f"import {args.kind}", unit="records") as bar:
+            report = asyncio.run(_with_db(settings, lambda db: dataset.import_file(
+                db, Path(args.file), actor="cli", progress=bar)))
     except ImportError_ as exc:
         print(f"import failed, nothing was changed:\n{exc}", file=sys.stderr)
         return 1
@@ -134,9 +164,57 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _import_all(settings: Settings, folder: Path) -> int:
+    from bot.progress import Progress
+    from storage.export_all import import_all
+    from storage.validation import ImportError_
+
+    try:
+        with Progress("import all", unit="data sets") as bar:
+            lines = asyncio.run(_with_db(settings, lambda db: import_all(
+                db, folder, _datasets(), actor="cli", progress=bar)))
+    except ImportError_ as exc:
+        print(f"import failed, nothing was changed:\n{exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _export_all(settings: Settings, args) -> int:
+    from bot.progress import Progress
+    from storage.export_all import export_all
+
+    if not args.dir:
+        print("export all needs a folder: dsih-bot export all DIR", file=sys.stderr)
+        return 1
+    folder = Path(args.dir).expanduser()
+    if not folder.resolve().parent.is_dir():
+        print(f"export failed: the folder {folder.resolve().parent} does not exist", file=sys.stderr)
+        return 1
+    names = _datasets()
+    try:
+        with Progress("export all", unit="data sets") as bar:
+            manifest = asyncio.run(_with_db(settings, lambda db: export_all(db, names, folder, args.format,
+                                                                             progress=bar)))
+    except OSError as exc:
+        print(f"export failed: cannot write {folder}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{e['records']} {e['name']}" for e in manifest["data_sets"])
+    print(f"exported {counts} to {folder} (manifest.json; load with `dsih-bot import all {folder}`)")
+    return 0
+
+
 def cmd_export(args) -> int:
     settings = _settings(args)
     _setup_logging(settings)
+    if args.kind == "all":
+        if args.output:
+            print("export all writes one file per data set into a folder: dsih-bot export all DIR", file=sys.stderr)
+            return 1
+        return _export_all(settings, args)
+    if args.dir:
+        print(f"export {args.kind} takes no folder; use --output FILE (or `export all DIR`)", file=sys.stderr)
+        return 1
     dataset = _dataset_module(args.kind)
     if args.output:
         folder = Path(args.output).expanduser().resolve().parent
@@ -156,6 +234,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_backup(args) -> int:
+    from bot.progress import Progress
     from storage.backup import backup
 
     settings = _settings(args)
@@ -164,12 +243,14 @@ def cmd_backup(args) -> int:
     if not path.parent.is_dir():
         print(f"backup failed: folder {path.parent} does not exist", file=sys.stderr)
         return 1
-    counts = asyncio.run(_with_db(settings, lambda db: backup(db, path)))
+    with Progress("backup", unit="rows") as bar:
+        counts = asyncio.run(_with_db(settings, lambda db: backup(db, path, progress=bar)))
     print(f"backup written to {path}: {sum(counts.values())} rows in {len(counts)} tables")
     return 0
 
 
 def cmd_restore(args) -> int:
+    from bot.progress import Progress
     from commands import build_registry
     from storage.backup import BackupError, restore
     from storage.db import Database
@@ -178,15 +259,16 @@ def cmd_restore(args) -> int:
     _setup_logging(settings)
     rebuild = [d.reindex for d in build_registry().datasets.values()]
 
-    async def work():
+    async def work(bar):
         db = Database(settings.storage.effective_database_url)
         try:
-            return await restore(db, Path(args.file), reindex=rebuild)
+            return await restore(db, Path(args.file), reindex=rebuild, progress=bar)
         finally:
             await db.dispose()
 
     try:
-        counts = asyncio.run(work())
+        with Progress("restore", unit="rows") as bar:
+            counts = asyncio.run(work(bar))
     except (BackupError, FileNotFoundError) as exc:
         print(f"restore failed: {exc}", file=sys.stderr)
         return 1
@@ -196,6 +278,7 @@ def cmd_restore(args) -> int:
 
 def cmd_refresh(args) -> int:
     """Fetch fresh data from an external source into the database (meant for a nightly timer)."""
+    from bot.progress import Progress
     from storage.eu_portal import PortalError
     from storage.funding_refresh import refresh_eu_ft
 
@@ -204,7 +287,9 @@ def cmd_refresh(args) -> int:
     # bot.pretend_now (tests and demos) also sets the refresh's "now", so staleness can be shown.
     now = settings.bot.pretend_now
     try:
-        report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(db, settings, now=now, actor="cli")))
+        with Progress("refresh funding (eu-ft topics)", unit="topics") as bar:
+            report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(
+                db, settings, now=now, actor="cli", progress=bar)))
     except PortalError as exc:
         print(f"refresh failed, nothing was changed: {exc}", file=sys.stderr)
         return 1
@@ -229,6 +314,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("command", nargs="*", help="run these commands and exit (default: read stdin)")
     c.set_defaults(func=cmd_console)
 
+    m = sub.add_parser("demo", help="try it for real: a throw-away local homeserver with the bot and an account "
+                                     "for you (needs the demo extra: pip install 'dsih-bot[demo]')")
+    m.add_argument("--port", type=int, help="homeserver port on 127.0.0.1 (default: a free one)")
+    m.add_argument("--user", default="demo", help="your account's name (default demo)")
+    m.add_argument("--language", choices=("nl", "en"), default="nl", help="the bot's default language (default nl)")
+    m.set_defaults(func=cmd_demo)
+
     k = sub.add_parser("check-config", help="validate a config file without connecting")
     k.add_argument("--config", "-c", required=True)
     k.add_argument("--console-only", action="store_true", help="do not require the matrix section")
@@ -246,8 +338,8 @@ def parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_db_upgrade)
 
     i = sub.add_parser("import", help="import a data file (CSV, JSON or YAML); all-or-nothing, upsert by id")
-    i.add_argument("kind", choices=_datasets())
-    i.add_argument("file")
+    i.add_argument("kind", choices=[*_datasets(), "all"], help="a data set, or `all` for a folder from `export all`")
+    i.add_argument("file", help="the data file (or, with `all`, the folder)")
     i.add_argument("--config", "-c")
     i.set_defaults(func=cmd_import)
 
@@ -258,8 +350,9 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--config", "-c")
     f.set_defaults(func=cmd_refresh)
 
-    e = sub.add_parser("export", help="export a data set")
-    e.add_argument("kind", choices=_datasets())
+    e = sub.add_parser("export", help="export a data set, or every data set into a folder (`export all DIR`)")
+    e.add_argument("kind", choices=[*_datasets(), "all"])
+    e.add_argument("dir", nargs="?", help="with `all`: the folder (one file per data set and manifest.json)")
     e.add_argument("--format", "-f", choices=("yaml", "json", "csv"), default="yaml")
     e.add_argument("--output", "-o")
     e.add_argument("--config", "-c")

@@ -18,8 +18,8 @@ CONSOLE_ROOM = "!console:local"
 
 
 class ConsoleTransport:
-    def __init__(self, out=sys.stdout):
-        self.out = out
+    def __init__(self, out=None):
+        self.out = out if out is not None else sys.stdout
 
     async def send(self, row: OutboxMessage) -> SendResult:
         target = row.room_id or row.to_user
@@ -36,23 +36,58 @@ class ConsoleTransport:
         return SendResult(event_id=f"$console-{row.txn_id}")
 
 
+class Console:
+    """The bot with the terminal (or any text stream) as transport: `say` one line as the
+    user and get back everything the bot sent because of it. `run_console` and the guide
+    tests (tests/unit/test_guides.py) share it, so a guide's examples run the same path."""
+
+    def __init__(self, settings: Settings, *, out=None):
+        self.settings = settings
+        self.out = out if out is not None else sys.stdout
+        self.services = None
+
+    async def start(self) -> None:
+        services = await build_services(self.settings, bot_user_id="@dsih-bot:console")
+        # The person at the terminal chooses their role (set_role); the config's own role
+        # lists do not apply to them here.
+        self.dispatcher = build_dispatcher(services)
+        self.sender = OutboxSender(services.db, ConsoleTransport(self.out))
+        self.scheduler = Scheduler(services, self.sender.wake)
+        services.scheduler = self.scheduler
+        self.services = services
+        self.sender.start()
+        await self.scheduler.start()
+
+    def set_role(self, user_id: str, role: str) -> None:
+        access = self.services.access
+        access.admins.discard(user_id)
+        access.facilitators.discard(user_id)
+        if role == "admin":
+            access.admins.add(user_id)
+        elif role == "facilitator":
+            access.facilitators.add(user_id)
+
+    async def say(self, line: str, *, user_id: str) -> None:
+        msg = Incoming(sender=user_id, room_id=CONSOLE_ROOM, event_id=f"$console-{uuid.uuid4().hex}",
+                       body=line.rstrip("\n"), is_direct=True,
+                       timestamp_ms=int(datetime.now(timezone.utc).timestamp() * 1000))
+        await self.dispatcher.handle(msg)
+        await self.sender.drain(timeout=10)
+
+    async def stop(self) -> None:
+        await self.sender.drain(timeout=5)
+        await self.sender.stop()
+        await self.scheduler.shutdown()
+        await self.services.db.dispose()
+
+
 async def run_console(settings: Settings, *, user_id: str, role: str = "admin",
                       commands: list[str] | None = None) -> int:
-    services = await build_services(settings, bot_user_id="@dsih-bot:console")
+    console = Console(settings)
+    await console.start()
     # The person at the terminal operates the bot (admin), unless they ask to see what a
-    # member or facilitator sees; the config's own role lists do not apply to them here.
-    services.access.admins.discard(user_id)
-    services.access.facilitators.discard(user_id)
-    if role == "admin":
-        services.access.admins.add(user_id)
-    elif role == "facilitator":
-        services.access.facilitators.add(user_id)
-    dispatcher = build_dispatcher(services)
-    sender = OutboxSender(services.db, ConsoleTransport())
-    scheduler = Scheduler(services, sender.wake)
-    services.scheduler = scheduler
-    sender.start()
-    await scheduler.start()
+    # member or facilitator sees.
+    console.set_role(user_id, role)
     interactive = not commands and sys.stdin.isatty()
     if not commands:
         p = settings.bot.command_prefix
@@ -73,16 +108,9 @@ async def run_console(settings: Settings, *, user_id: str, role: str = "admin",
                     break
             if not line.strip():
                 continue
-            msg = Incoming(sender=user_id, room_id=CONSOLE_ROOM, event_id=f"$console-{uuid.uuid4().hex}",
-                           body=line.rstrip("\n"), is_direct=True,
-                           timestamp_ms=int(datetime.now(timezone.utc).timestamp() * 1000))
-            await dispatcher.handle(msg)
-            await sender.drain(timeout=10)
+            await console.say(line, user_id=user_id)
     finally:
-        await sender.drain(timeout=5)
-        await sender.stop()
-        await scheduler.shutdown()
-        await services.db.dispose()
+        await console.stop()
     return 0
 
 

@@ -34,6 +34,10 @@ class Metrics:
                                registry=r)
         self.internal_errors = Counter("dsih_internal_errors", "Internal errors answered with a reference",
                                        registry=r)
+        # 1 in the process that serves commands; a standby replica (bot.matrix.leader) reports 0.
+        self.replica_active = Gauge("dsih_replica_active", "1 when this process is the active replica, 0 on standby",
+                                    registry=r)
+        self.replica_active.set(1)
         self.started = Gauge("dsih_start_timestamp_seconds", "Unix time the process started", registry=r)
         self.started.set(time.time())
 

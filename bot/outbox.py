@@ -148,6 +148,23 @@ class OutboxSender:
         self._idle.clear()
         self._wake.set()
 
+    def submit(self, rows: list[OutboxMessage]) -> None:
+        """Rows a command has just committed: send them now, without the query that would
+        find them. Only when the sender is idle (nothing else pending, no lane busy), so a
+        destination's order is kept; otherwise the ordinary path picks them up."""
+        if self._task is None or self._stopping or not self._idle.is_set():
+            self.wake()
+            return
+        self._idle.clear()
+        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for row in rows:
+            groups.setdefault(destination(row), []).append(row)
+        for dest, lane_rows in groups.items():
+            if dest in self._lanes or len(self._lanes) >= self.max_lanes:
+                self.wake()
+                continue
+            self._lanes[dest] = asyncio.create_task(self._lane(dest, lane_rows), name=f"outbox {dest[1]}")
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox")
         self.wake()
@@ -160,8 +177,8 @@ class OutboxSender:
             try:
                 started = await self._dispatch()
                 backoff = 1.0
-                if not started and not self._lanes:
-                    self._idle.set()
+                if not started and not self._lanes and not self._wake.is_set():
+                    self._idle.set()  # (a wake during the query means there may be more)
             except Exception as exc:  # noqa: BLE001 - the sender must survive anything
                 _log_trouble("outbox sender error; retrying", exc)
                 await asyncio.sleep(backoff)
@@ -188,6 +205,8 @@ class OutboxSender:
             for dest, lane_rows in groups.items():
                 if len(self._lanes) >= self.max_lanes:
                     break
+                if dest in self._lanes:
+                    continue  # started by submit() while this query ran; picked up when it ends
                 self._lanes[dest] = asyncio.create_task(self._lane(dest, lane_rows), name=f"outbox {dest[1]}")
                 started += 1
             if len(rows) < self.BATCH or not groups:

@@ -147,6 +147,25 @@ def message_content(markdown: str, *, notice: bool = True) -> dict:
 MAX_CONTENT_BYTES = 24_000
 
 
+# Characters Markdown may turn into more than themselves (entities, tags around emphasis,
+# code, links, table cells); characters that may open a block (list items, quotes,
+# headings: nested, they also indent the plain body); and an allowance per line.
+_HEAVY = re.compile(r"[&<>\"'*_~`\[\]()|#\\!]")
+_BLOCK = re.compile(r"[-+*>.)#]")
+
+
+def content_size_bound(markdown: str) -> int:
+    """An upper bound of content_size(message_content(markdown)) without rendering it
+    (tests/unit/test_render_bound.py checks that it holds). The plain body is never
+    longer than the HTML plus the indentation of nested blocks."""
+    if not markdown:
+        return 0
+    blocks = len(_BLOCK.findall(markdown))
+    html_bound = (len(markdown.encode()) + 12 * len(_HEAVY.findall(markdown)) + 48 * blocks
+                  + 64 * (markdown.count("\n") + 1))
+    return 2 * html_bound + 4 * blocks * blocks
+
+
 def content_size(content: dict) -> int:
     return len(content.get("body", "").encode()) + len(content.get("formatted_body", "").encode())
 

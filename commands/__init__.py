@@ -7,7 +7,7 @@ import importlib
 from bot.framework.command import Cog, Registry
 
 # Order = order in `!help` and in which plain-language question handlers are tried.
-MODULES = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders"]
+MODULES = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders", "admin"]
 
 
 class CapabilityError(RuntimeError):

@@ -175,13 +175,15 @@ def rank(hits, by_id: dict, query: str, now) -> list[FundingInstrument]:
 
 
 async def find(ctx, query: str, filters: Filters) -> Outcome:
-    rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
-    by_id = {r.id: r for r in rows}
     now = ctx.now
     if query.strip():
         hits = await FUNDING_INDEX.hits(ctx.db, query, limit=200)
-        candidates = rank(hits, by_id, query, now)
+        # Only the records found (not the whole table: it may hold every EU call).
+        rows = (await ctx.db.scalars(select(FundingInstrument).where(
+            FundingInstrument.id.in_([h.doc_id for h in hits])))).all() if hits else []
+        candidates = rank(hits, {r.id: r for r in rows}, query, now)
     else:
+        rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
         candidates = sorted(rows, key=_sort_key(now))
     outcome = Outcome(candidates, len(candidates))
     for label, pred in filters.steps(ctx.t, now):

@@ -65,6 +65,9 @@ class StorageSettings(BaseModel):
     data_dir: Path = Path("./data")
     database_url: str | None = None
     load_sample_data: bool = True
+    # PostgreSQL: replicas elect one active process by an advisory lock (bot.matrix.leader);
+    # SQLite: a file lock refuses a second process on the same data_dir. false: neither.
+    replica_lock: bool = True
 
     @property
     def effective_database_url(self) -> str:

@@ -72,8 +72,9 @@ async def _revision(conn) -> str | None:
         return None
 
 
-async def backup(db: Database, path: Path) -> dict[str, int]:
-    """Write a consistent copy of every table to `path` (gzip JSON lines); returns row counts."""
+async def backup(db: Database, path: Path, *, progress=None) -> dict[str, int]:
+    """Write a consistent copy of every table to `path` (gzip JSON lines); returns row counts.
+    `progress(n, total)` (bot.progress) hears of the rows written."""
     counts: dict[str, int] = {}
     tmp = path.with_name(path.name + ".partial")
     async with db.engine.connect() as conn:
@@ -84,14 +85,22 @@ async def backup(db: Database, path: Path) -> dict[str, int]:
             tables = _tables()
             for table in tables:
                 counts[table.name] = (await conn.execute(select(func.count()).select_from(table))).scalar() or 0
+            if progress:
+                progress(0, sum(counts.values()))
             with gzip.open(tmp, "wt", encoding="utf-8") as out:
                 out.write(json.dumps({"format": FORMAT, "version": VERSION, "revision": revision,
                                       "created_at": datetime.now(timezone.utc).isoformat(), "tables": counts}) + "\n")
                 for table in tables:
                     result = await conn.stream(select(table))
+                    done = 0
                     async for row in result:
                         record = {c.name: _encode(c, row._mapping[c.name]) for c in table.columns}
                         out.write(json.dumps({"table": table.name, "row": record}, ensure_ascii=False) + "\n")
+                        done += 1
+                        if progress and done % 500 == 0:
+                            progress(500)
+                    if progress and done % 500:
+                        progress(done % 500)
     tmp.chmod(0o600)  # it holds who asked what: personal data
     tmp.replace(path)
     return counts
@@ -115,10 +124,13 @@ def _read(path: Path) -> tuple[dict, Iterator[dict]]:
     return header, rows()
 
 
-async def restore(db: Database, path: Path, *, reindex=None) -> dict[str, int]:
+async def restore(db: Database, path: Path, *, reindex=None, progress=None) -> dict[str, int]:
     """Load a backup into an EMPTY database (schema migrated to the backup's revision or
-    later). `reindex(session)` callbacks rebuild the search indexes afterwards."""
+    later). `reindex(session)` callbacks rebuild the search indexes afterwards;
+    `progress(n, total)` (bot.progress) hears of the rows loaded."""
     header, rows = _read(path)
+    if progress:
+        progress(0, sum(v for v in (header.get("tables") or {}).values() if isinstance(v, int)))
     await db.upgrade()
     tables = {t.name: t for t in _tables()}
     async with db.engine.begin() as conn:
@@ -137,6 +149,8 @@ async def restore(db: Database, path: Path, *, reindex=None) -> dict[str, int]:
         async def flush() -> None:
             if batch:
                 await conn.execute(tables[current].insert(), batch)
+                if progress:
+                    progress(len(batch))
                 batch.clear()
 
         for item in rows:

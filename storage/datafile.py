@@ -74,19 +74,22 @@ class DataFile:
     on_create: Callable[[], dict[str, Any]] = lambda: {}       # defaults for rows the import adds
 
     # -- database -------------------------------------------------------------------
-    async def import_file(self, db, path, actor: str) -> str:
-        """Validate the whole file, then upsert by id in one transaction (all-or-nothing)."""
+    async def import_file(self, db, path, actor: str, progress=None) -> str:
+        """Validate the whole file, then upsert by id in one transaction (all-or-nothing).
+        `progress(n, total)` (bot.progress) hears of every record written."""
         path = Path(path)
         records = self.read(path)
         async with db.transaction() as session:
-            created, updated = await self.upsert(session, records, actor)
+            created, updated = await self.upsert(session, records, actor, progress)
             if self.reindex:
                 await self.reindex(session)
             session.add(AuditLog(actor=actor, action=f"{self.name}.import", target=path.name,
                                  detail={"created": created, "updated": updated}))
         return f"imported {len(records)} {self.noun} from {path.name}: {created} new, {updated} updated"
 
-    async def upsert(self, session, records: list[BaseModel], actor: str) -> tuple[int, int]:
+    async def upsert(self, session, records: list[BaseModel], actor: str, progress=None) -> tuple[int, int]:
+        if progress:
+            progress(0, len(records))
         ids = [r.id for r in records]
         column = getattr(self.table, self.match_column)
         existing: dict[str, Any] = {}
@@ -107,6 +110,8 @@ class DataFile:
                 for k, v in values.items():
                     setattr(row, k, v)
                 updated += 1
+            if progress:
+                progress(1)
         await session.flush()
         return created, updated
 

@@ -115,8 +115,24 @@ class Database:
                 yield session
 
     async def upgrade(self, revision: str = "head") -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade, revision)
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                # SQLite migrations rebuild a table to alter it (copy, drop, rename); with foreign
+                # keys enforced, dropping a parent that children point at fails. The pragma only
+                # works outside a transaction; integrity is checked before it is switched back on.
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await conn.commit()
+            try:
+                async with conn.begin():
+                    await conn.run_sync(_upgrade, revision)
+                    if self.is_sqlite:
+                        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                        if broken:
+                            raise RuntimeError(f"migration to {revision} broke foreign keys: {broken[:5]}")
+            finally:
+                if self.is_sqlite:
+                    await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    await conn.commit()
         log.info("database schema is at %s", revision)
 
     async def unavailable(self, exc: BaseException) -> bool:

@@ -99,13 +99,19 @@ def topic_queries() -> list[tuple[str, str]]:
     return out
 
 
-async def fetch_live(client: PortalClient) -> list[tuple[str, dict[str, Any]]]:
-    """(hub topic id, raw result) for every live result of every topic query, in order."""
+async def fetch_live(client: PortalClient, progress=None) -> list[tuple[str, dict[str, Any]]]:
+    """(hub topic id, raw result) for every live result of every topic query, in order.
+    `progress(n, total)` (bot.progress) hears of each topic query done."""
     found: list[tuple[str, dict[str, Any]]] = []
+    queries = list(topic_queries())
+    if progress:
+        progress(0, len(queries))
     async with aiohttp.ClientSession(headers={"Accept": "application/json"}) as session:
-        for topic_id, text in topic_queries():
+        for topic_id, text in queries:
             for res in await client.search(session, text):
                 found.append((topic_id, res))
+            if progress:
+                progress(1)
     return found
 
 

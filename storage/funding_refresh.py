@@ -55,9 +55,10 @@ def client_from(settings) -> PortalClient:
 
 
 async def refresh_eu_ft(db, settings, *, now: datetime | None = None, fetch: Fetcher | None = None,
-                        actor: str = "cli") -> RefreshReport:
+                        actor: str = "cli", progress=None) -> RefreshReport:
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    raw = await (fetch or (lambda: fetch_live(client_from(settings))))()   # PortalError: nothing changed
+    # PortalError: nothing changed
+    raw = await (fetch or (lambda: fetch_live(client_from(settings), progress)))()
     report = RefreshReport()
     records: dict[str, InstrumentRecord] = {}
     for topic_id, res in raw:

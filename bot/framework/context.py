@@ -6,13 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.messages import Attachment, Incoming, Outgoing
 from bot.framework.roles import Access, Role
 from bot.i18n import Translator
-from bot.render import MAX_CONTENT_BYTES, content_size, md_link, message_content
+from bot.render import MAX_CONTENT_BYTES, content_size, content_size_bound, md_escape, md_link, message_content
 from storage.models.core import Pager, UserPrefs
+from storage.privacy import is_former
 
 if TYPE_CHECKING:
     from bot.framework.command import Command, Registry
@@ -88,6 +92,8 @@ class Context:
     def mention(self, user_id: str) -> str:
         """A pill for `user_id`, labelled with their display name when the transport knows
         it (pass the ID in `mentions=` too, so the user is notified)."""
+        if is_former(user_id):
+            return md_escape(self.t("a former member"))
         lookup = self.services.extras.get("display_name_of")
         name = lookup(user_id) if lookup else None
         return md_link(name or user_id, f"https://matrix.to/#/{user_id}")
@@ -105,16 +111,18 @@ class Context:
         await self.store_pages(pages[1:])
 
     async def store_pages(self, pages: list[str]) -> None:
-        key = (self.incoming.sender, self.incoming.room_id)
-        existing = await self.db.get(Pager, key)
+        """Keep `pages` for `!more` (none: forget earlier ones): one statement, no read first."""
+        user_id, room_id = self.incoming.sender, self.incoming.room_id
         if not pages:
-            if existing:
-                await self.db.delete(existing)
+            await self.db.execute(delete(Pager).where(Pager.user_id == user_id, Pager.room_id == room_id)
+                                  .execution_options(synchronize_session=False))
             return
-        if existing:
-            existing.pages, existing.total, existing.created_at = pages, len(pages), self.now
-        else:
-            self.db.add(Pager(user_id=key[0], room_id=key[1], pages=pages, total=len(pages), created_at=self.now))
+        insert = pg_insert if self.db.bind.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(Pager).values(user_id=user_id, room_id=room_id, pages=pages, total=len(pages),
+                                    created_at=self.now)
+        await self.db.execute(stmt.on_conflict_do_update(
+            index_elements=["user_id", "room_id"],
+            set_={"pages": stmt.excluded.pages, "total": stmt.excluded.total, "created_at": stmt.excluded.created_at}))
 
     def send_to_room(self, room_id: str, markdown: str, *, mentions: tuple[str, ...] = (), notice: bool = True,
                      attachment: "Attachment | None" = None, event_type: str = "m.room.message",
@@ -138,10 +146,11 @@ def paginate(header: str, items: list[str], footer: str, page_size: int, more_hi
     """Split items into pages of at most `page_size` items and MAX_CONTENT_BYTES; the
     first page carries the header, every page but the last a `!more` hint.
 
-    Each part is rendered once to learn its size; a page's size is taken as the sum of
-    its parts' (each counted with its own message envelope, so the sum over-estimates and
-    a page never exceeds the limit). Rendering every candidate page instead made one long
-    answer render Markdown dozens of times."""
+    A page's size is taken as the sum of its parts' (each counted with its own message
+    envelope, so the sum over-estimates and a page never exceeds the limit). A part is
+    first counted by a cheap upper bound (render.content_size_bound); only a page that the
+    bounds would overflow is measured by rendering its parts. Rendering every item (or
+    every candidate page) made a 20-result answer cost more than the rest of the reply."""
     def size(markdown: str) -> int:
         return content_size(message_content(markdown)) if markdown else 0
 
@@ -149,11 +158,17 @@ def paginate(header: str, items: list[str], footer: str, page_size: int, more_hi
     chunks: list[list[str]] = []
     current: list[str] = []
     current_size = 0
+    exact = False  # current_size rendered rather than bounded
     for item in items:
-        item_size = size(item)
+        item_size = size(item) if exact else content_size_bound(item)
+        if current and len(current) + 1 <= page_size and fixed + current_size + item_size > MAX_CONTENT_BYTES \
+                and not exact:
+            current_size, exact = sum(size(x) for x in current), True
+            item_size = size(item)
         if current and (len(current) + 1 > page_size or fixed + current_size + item_size > MAX_CONTENT_BYTES):
             chunks.append(current)
-            current, current_size = [], 0
+            current, current_size, exact = [], 0, False
+            item_size = content_size_bound(item)
         current.append(item)
         current_size += item_size
     chunks.append(current)

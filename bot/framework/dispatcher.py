@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from rapidfuzz import process
 
@@ -55,6 +55,16 @@ class Dispatcher:
             RateLimitMiddleware(bot.rate_limit_count, bot.rate_limit_window.total_seconds()),
             PermissionMiddleware(),
         ]
+        # Called with a command's outbox rows right after they are committed (the runtime's
+        # sender starts them at once instead of finding them with a query).
+        self.on_committed: Callable[[list], None] | None = None
+
+    def _committed(self, rows: list) -> None:
+        if rows and self.on_committed is not None:
+            try:
+                self.on_committed(rows)
+            except Exception:  # noqa: BLE001 - the rows are committed; the sender's query finds them
+                log.exception("could not hand new outbox rows to the sender")
 
     # -- recognition --------------------------------------------------------
     def addressed(self, msg: Incoming) -> Addressed | None:
@@ -119,8 +129,9 @@ class Dispatcher:
                     ctx = Context(msg, self.services, session)
                     await self._run(ctx, addressed)
                     out = list(ctx.outgoing)
-                    await outbox.enqueue(session, out, origin=self._origin(ctx, msg), key=msg.event_id)
+                    rows = await outbox.enqueue(session, out, origin=self._origin(ctx, msg), key=msg.event_id)
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
+                self._committed(rows)
                 for callback in ctx.after_commit:
                     await callback()
                 self.services.metrics.command(self._metric_name(ctx), "ok", msg.timestamp_ms)
@@ -139,8 +150,9 @@ class Dispatcher:
                         return []
                     await self._on_error(err_ctx, exc)
                     out = list(err_ctx.outgoing)
-                    await outbox.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
+                    rows = await outbox.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
+                self._committed(rows)
                 self.services.metrics.command(self._metric_name(err_ctx), _outcome(exc), msg.timestamp_ms)
                 return out
 
@@ -163,8 +175,10 @@ class Dispatcher:
                 for handler in handlers:
                     await handler(ctx, event)
                 out = list(ctx.outgoing)
-                await outbox.enqueue(session, out, origin=f"event {event.type} ({event.event_id})", key=event.event_id)
+                rows = await outbox.enqueue(session, out, origin=f"event {event.type} ({event.event_id})",
+                                            key=event.event_id)
                 session.add(HandledEvent(event_id=event.event_id, room_id=event.room_id))
+            self._committed(rows)
             for callback in ctx.after_commit:
                 await callback()
             return out

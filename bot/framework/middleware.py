@@ -2,7 +2,6 @@
 language -> flood guard -> permission -> handler. Each link is one small class."""
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import defaultdict, deque
 from typing import Awaitable, Callable
@@ -12,6 +11,7 @@ from bot.framework.errors import MissingRole, RateLimited
 from bot.framework.roles import Role
 from bot.i18n import language_signal
 from storage.models.core import KeyValue, UserPrefs
+from storage.privacy import language_memory_key
 
 Next = Callable[[Context], Awaitable[None]]
 
@@ -66,9 +66,8 @@ class LanguageMiddleware(Middleware):
 
 
 def _last_key(user_id: str) -> str:
-    if len(user_id) > 80:   # kv keys are at most 100 characters; MXIDs may be 255
-        user_id = hashlib.sha256(user_id.encode()).hexdigest()[:40]
-    return f"lang.last:{user_id}"
+    # Defined with the privacy registry, which must find (and forget) this key.
+    return language_memory_key(user_id)
 
 
 async def _remember(ctx, key: str, lang: str) -> None:

@@ -39,3 +39,16 @@ def save(path: Path, creds: Credentials) -> None:
 
 def forget(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def make_private(data_dir: Path) -> None:
+    """The crypto store (device keys: whoever reads them can decrypt as the bot) and the
+    credentials readable by the bot's user only, also when an older version or another
+    umask left them readable."""
+    for path in (data_dir / "credentials.json", data_dir / "crypto"):
+        if path.exists():
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    crypto = data_dir / "crypto"
+    if crypto.is_dir():
+        for path in crypto.rglob("*"):
+            os.chmod(path, 0o700 if path.is_dir() else 0o600)

@@ -23,10 +23,10 @@ from nio import (
 )
 
 from bot import outbox as outbox_mod
-from bot.app import build_dispatcher, build_services
+from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
-from bot.matrix import credentials as creds_mod
+from bot.matrix import credentials as creds_mod, leader as leader_mod
 from bot.matrix.transport import MatrixTransport
 from bot.metrics import MetricsServer
 from bot.outbox import OutboxSender
@@ -41,6 +41,9 @@ SYNC_TIMEOUT_MS = 30_000
 TOKEN_KEY = "sync.next_batch"
 OWN_ROOM_GRACE_MS = 60_000
 READY_SYNC_AGE = 150  # seconds; long-polls return at least every 30 s
+# The sync token is a restart shortcut, not what makes commands exactly-once (handled event
+# ids are): it is written at most this often (and at a clean stop), not after every batch.
+TOKEN_WRITE_INTERVAL = 5.0
 HEARTBEAT = "heartbeat"  # touched after every successful sync; `dsih-bot health` reads its age
 
 
@@ -59,12 +62,20 @@ class MatrixRuntime:
         self.own_rooms: dict[str, int] = {}  # rooms the bot created -> creation time (ms)
         self.metrics_server: MetricsServer | None = None
         self.last_sync_at = 0.0
+        self.token_written = (None, 0.0)  # (token, monotonic time) last stored
+        # room id -> (joined_at_ms, direct_with): our RoomState rows, read once per room
+        # instead of once per sync; dropped wherever a row changes.
+        self.room_facts: dict[str, tuple[int, str | None]] = {}
+        self.room_changes = 0  # bumped by _room_changed: a read that raced a change is not cached
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        self.leader = leader_mod.for_settings(self.settings)  # a standby waits here, touching nothing
+        if not await self.leader.wait_until_active(self.stopping):
+            return 0 if self.stopping.is_set() else 1
         m = self.settings.matrix
         self.services = await build_services(self.settings, bot_user_id=m.user_id)
         self.dispatcher = build_dispatcher(self.services)
@@ -78,15 +89,20 @@ class MatrixRuntime:
                 max_limit_exceeded=0, max_timeouts=0, request_timeout=60,
             ),
         )
+        warming = asyncio.ensure_future(asyncio.to_thread(warm_caches))
         try:
             if not await self._login():
                 return 1
+            await self.leader.note_device(self.services.db, self.client.device_id)
+            await warming
             async with self.services.db.session() as s:
                 row = await s.get(KeyValue, TOKEN_KEY)
                 self.next_batch = row.value if row else None
-            self.sender = OutboxSender(self.services.db, MatrixTransport(self.client, self.services.db,
-                                                                         self.services.metrics),
+            transport = MatrixTransport(self.client, self.services.db, self.services.metrics)
+            transport.room_changed = self._room_changed
+            self.sender = OutboxSender(self.services.db, transport,
                                        max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
+            self.dispatcher.on_committed = self.sender.submit
             self.scheduler = Scheduler(self.services, self.sender.wake)
             self.services.scheduler = self.scheduler
             if self.settings.metrics.listen:
@@ -191,12 +207,10 @@ class MatrixRuntime:
                     await self._first_ever_sync(resp)
                 else:
                     await self._handle_sync(resp, received_ms)
-                async with self.services.db.transaction() as s:
-                    await s.merge(KeyValue(key=TOKEN_KEY, value=resp.next_batch))
             except Exception as exc:  # noqa: BLE001 - sorted below: only "database away" is retried
                 if not await self.services.db.unavailable(exc):
                     raise
-                # Locked or restarting: the token stays where it was, so this batch comes
+                # Locked or restarting: next_batch stays where it was, so this batch comes
                 # again; what was handled is skipped (handled_events), the rest is answered.
                 log.warning("database unavailable (%s); handling this sync again in %.1fs",
                             describe_transient(exc), db_backoff)
@@ -205,12 +219,29 @@ class MatrixRuntime:
                 continue
             db_backoff = 0.5
             self.next_batch = resp.next_batch
+            if first or time.monotonic() - self.token_written[1] >= TOKEN_WRITE_INTERVAL:
+                try:
+                    await self._store_token()
+                except Exception as exc:  # noqa: BLE001 - an older stored token only means re-reading
+                    if not await self.services.db.unavailable(exc):
+                        raise
+                    log.warning("could not store the sync token (%s); trying again later", describe_transient(exc))
             (self.data_dir / HEARTBEAT).touch()
             self.last_sync_at = time.time()
             self.services.metrics.last_sync.set(self.last_sync_at)
             if first:
                 first = False
                 await self._after_first_sync()
+
+    async def _store_token(self) -> None:
+        if self.next_batch and self.token_written[0] != self.next_batch:
+            async with self.services.db.transaction() as s:
+                await s.merge(KeyValue(key=TOKEN_KEY, value=self.next_batch))
+        self.token_written = (self.next_batch, time.monotonic())
+
+    def _room_changed(self, room_id: str) -> None:
+        self.room_changes += 1
+        self.room_facts.pop(room_id, None)
 
     async def _after_first_sync(self) -> None:
         profile = await self.client.get_displayname(self.client.user_id)
@@ -293,6 +324,7 @@ class MatrixRuntime:
                     async with self.services.db.transaction() as s:
                         await s.merge(RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000),
                                                 is_direct_with=inviter if direct else None))
+                    self._room_changed(room_id)
                     log.info("joined %s on invitation by %s", room_id, inviter)
                 else:
                     log.warning("could not join %s: %s", room_id, result)
@@ -303,16 +335,23 @@ class MatrixRuntime:
     async def _handle_room(self, room_id: str, info, received_ms: float) -> None:
         me = self.client.user_id
         room = self.client.rooms.get(room_id)
-        async with self.services.db.transaction() as s:
-            state = await s.get(RoomState, room_id)
-            if state is None:
-                state = RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000))
-                s.add(state)
-            for ev in info.timeline.events:
-                if (isinstance(ev, RoomMemberEvent) and ev.state_key == me and ev.membership == "join"
-                        and ev.prev_membership != "join"):
-                    state.joined_at_ms = ev.server_timestamp
-            joined_at, direct_with = state.joined_at_ms, state.is_direct_with
+        my_joins = [ev.server_timestamp for ev in info.timeline.events
+                    if isinstance(ev, RoomMemberEvent) and ev.state_key == me and ev.membership == "join"
+                    and ev.prev_membership != "join"]
+        facts = self.room_facts.get(room_id)
+        if my_joins or facts is None:
+            changes = self.room_changes
+            async with self.services.db.transaction() as s:
+                state = await s.get(RoomState, room_id)
+                if state is None:
+                    state = RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000))
+                    s.add(state)
+                if my_joins:
+                    state.joined_at_ms = my_joins[-1]
+                facts = (state.joined_at_ms, state.is_direct_with)
+            if changes == self.room_changes:
+                self.room_facts[room_id] = facts
+        joined_at, direct_with = facts
         max_age_ms = self.settings.bot.max_command_age.total_seconds() * 1000
         for ev in info.timeline.events:
             if getattr(ev, "sender", None) == me:
@@ -337,6 +376,7 @@ class MatrixRuntime:
         if (room is not None and room.joined_count <= 1 and room.invited_count == 0
                 and not just_created):
             log.info("leaving %s: nobody else is there", room_id)
+            self._room_changed(room_id)
             await self.client.room_leave(room_id)
             await self.client.room_forget(room_id)
 
@@ -351,6 +391,7 @@ class MatrixRuntime:
         async with self.services.db.transaction() as s:
             await s.merge(RoomState(room_id=ev.replacement_room, joined_at_ms=int(time.time() * 1000),
                                     is_direct_with=direct_with))
+        self._room_changed(ev.replacement_room)
         log.info("followed the upgrade of %s to %s", room_id, ev.replacement_room)
 
     async def _message(self, room, ev: RoomMessageText, direct_with: str | None) -> None:
@@ -366,9 +407,7 @@ class MatrixRuntime:
         incoming = incoming_from_message(sender=ev.sender, event_id=ev.event_id, body=ev.body,
                                          formatted_body=ev.formatted_body, content=content,
                                          timestamp_ms=ev.server_timestamp, room=facts)
-        replies = await self.dispatcher.handle(incoming)
-        if replies:
-            self.sender.wake()
+        await self.dispatcher.handle(incoming)  # its replies reach the sender via on_committed
 
     async def _room_event(self, room_id: str, ev: UnknownEvent) -> None:
         """Events nio has no class for (polls), for the capabilities that listen to them."""
@@ -376,8 +415,8 @@ class MatrixRuntime:
             return
         event = room_event(type_=ev.type, sender=ev.sender, event_id=ev.event_id, content=ev.source.get("content"),
                            timestamp_ms=ev.server_timestamp, room_id=room_id)
-        if event is not None and await self.dispatcher.handle_event(event):
-            self.sender.wake()
+        if event is not None:
+            await self.dispatcher.handle_event(event)
 
     async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:
         """Tell the sender once (per sender and session) instead of staying silent."""
@@ -402,6 +441,11 @@ class MatrixRuntime:
 
     # -- stop ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        if self.services and self.next_batch:
+            try:
+                await self._store_token()
+            except Exception as exc:  # noqa: BLE001 - an older token only means re-reading handled events
+                log.warning("could not store the sync token at stop: %s", exc)
         if self.metrics_server:
             await self.metrics_server.stop()
         if self.sender:
@@ -415,4 +459,5 @@ class MatrixRuntime:
             await self.client.close()
         if self.services:
             await self.services.db.dispose()
+        await self.leader.release()  # last: the standby takes over only after our outbox drained
         log.info("stopped")

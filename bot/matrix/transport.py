@@ -23,6 +23,7 @@ class MatrixTransport:
         self.db = db
         self.metrics = metrics
         self._dm_lock = asyncio.Lock()
+        self.room_changed = None  # callback(room_id) when a RoomState row is written here
 
     async def send(self, row: OutboxMessage) -> SendResult:
         result = await self._send(row)
@@ -108,6 +109,8 @@ class MatrixTransport:
                     # The sync loop saw the new room first and recorded it as an ordinary room;
                     # it is the direct chat with user_id (their answers there need no prefix).
                     state.is_direct_with = user_id
+            if self.room_changed is not None:
+                self.room_changed(resp.room_id)
             # The room becomes known to nio with the next sync; wait briefly for it.
             for _ in range(100):
                 if resp.room_id in self.client.rooms:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
+from functools import lru_cache
 import re
 import time
 from dataclasses import dataclass
@@ -248,12 +250,16 @@ class SearchIndex:
                     candidates[d] = (s, body)
         if not candidates:
             return []
+        # Per field of each candidate: occurrences of each query word, looked up in the
+        # field's term index (kept across queries) rather than by scanning its terms.
+        docs = {d: [_field_terms(f) for f in texts] for d, (_, texts) in candidates.items()}
+        counts = {d: [[ft.count(g) for g in groups] for ft in field_terms] for d, field_terms in docs.items()}
         # Word weights: rare words decide more than common ones ("gemeenten" is everywhere);
         # a word absent from the index weighs most (nonsense next to a real word stays nonsense).
         # Only needed when some candidate lacks a word (else every coverage is 1).
         if len(groups) > 1 and any(
-                not all(any(g.matches(ft.split()) for ft in texts) for g in groups)
-                for _, texts in candidates.values()):
+                not all(any(fc[i] for fc in doc_counts) for i in range(len(groups)))
+                for doc_counts in counts.values()):
             total = await self._total(session, trace)
             weights = []
             for g, expr in zip(groups, parts):
@@ -267,17 +273,17 @@ class SearchIndex:
         wsum = sum(weights) or 1.0
         floor = min(MIN_COVERAGE, 2 / (len(groups) + 1))
         fields = list(self.fields)
-        docs = {d: [f.split() for f in texts] for d, (_, texts) in candidates.items()}
-        avg = [max(1.0, sum(len(v[i]) for v in docs.values()) / len(docs)) for i in range(len(fields))]
+        avg = [max(1.0, sum(v[i].length for v in docs.values()) / len(docs)) for i in range(len(fields))]
         scored = []
         for d, field_terms in docs.items():
-            matched = [any(g.matches(ft) for ft in field_terms) for g in groups]
+            doc_counts = counts[d]
+            matched = [any(fc[i] for fc in doc_counts) for i in range(len(groups))]
             if not any(m and not g.weak for m, g in zip(matched, groups)):
                 continue
             coverage = sum(w for w, m in zip(weights, matched) if m) / wsum
             if coverage + 1e-9 < floor:
                 continue
-            scored.append((d, coverage, self._strength(groups, weights, field_terms, avg)))
+            scored.append((d, coverage, self._strength(weights, field_terms, doc_counts, avg)))
         if not scored:
             return []
         top = max(s for _, _, s in scored) or 1.0
@@ -285,17 +291,17 @@ class SearchIndex:
         out.sort(key=lambda h: (-h.score, h.doc_id))
         return out[:limit]
 
-    def _strength(self, groups: list[Group], weights: list[float], field_terms: list[list[str]],
+    def _strength(self, weights: list[float], field_terms: list["_FieldTerms"], doc_counts: list[list[int]],
                   avg: list[float], k1: float = 1.2, b: float = 0.75) -> float:
         """BM25 over word groups: a token counts once for its group however many synonyms
         of the word it matches (so a document listing many topics gains nothing from it),
         with the field weights and length normalisation per field."""
         total = 0.0
-        for g, w in zip(groups, weights):
-            for (fname, fw), terms, a in zip(self.fields.items(), field_terms, avg):
-                tf = g.count(terms)
+        for i, w in enumerate(weights):
+            for fw, terms, fc, a in zip(self.fields.values(), field_terms, doc_counts, avg):
+                tf = fc[i]
                 if tf:
-                    total += w * fw * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(terms) / a))
+                    total += w * fw * tf * (k1 + 1) / (tf + k1 * (1 - b + b * terms.length / a))
         return total
 
     async def _total(self, session: AsyncSession, trace: list) -> int:
@@ -344,6 +350,37 @@ class SearchIndex:
                f"ORDER BY r DESC, doc_id LIMIT :limit")
         rows = (await session.execute(text(sql), params)).all()
         return [(row[0], float(row[1]), tuple(x or "" for x in row[2:])) for row in rows]
+
+
+class _FieldTerms:
+    """One analysed field: where each term occurs, and its terms sorted (for prefixes)."""
+    __slots__ = ("length", "positions", "sorted")
+
+    def __init__(self, analysed: str):
+        terms = analysed.split()
+        self.length = len(terms)
+        self.positions: dict[str, list[int]] = {}
+        for i, t in enumerate(terms):
+            self.positions.setdefault(t, []).append(i)
+        self.sorted = sorted(self.positions)
+
+    def count(self, g: "Group") -> int:
+        """Occurrences of the word: runs of adjacent hits count once (a word's stems sit
+        side by side in the index, en and nl), as Group.count does over the term list."""
+        hits: set[int] = set()
+        for t in (*g.exact, *g.tags):
+            hits.update(self.positions.get(t, ()))
+        for p in g.prefixes:
+            i = bisect_left(self.sorted, p)
+            while i < len(self.sorted) and self.sorted[i].startswith(p):
+                hits.update(self.positions[self.sorted[i]])
+                i += 1
+        return sum(1 for pos in hits if pos - 1 not in hits)
+
+
+@lru_cache(maxsize=8192)
+def _field_terms(analysed: str) -> _FieldTerms:
+    return _FieldTerms(analysed)
 
 
 def _tsquery(expr: str) -> str:

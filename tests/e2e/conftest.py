@@ -21,8 +21,9 @@ import uuid
 import pytest
 
 from support.botproc import BOT_PASSWORD, BotProcess
-from support.e2e_helpers import body_of, html_of  # noqa: F401  (re-exported for readers)
+from support.e2e_helpers import body_of, html_of, relates_of  # noqa: F401  (re-exported for readers)
 from support.matrix_user import MatrixUser
+from support.secrets_check import secret_problems
 from support.synapse import SynapseServer
 
 USER_PASSWORD = "user-password"
@@ -77,6 +78,9 @@ def bot(synapse, tmp_path, alice, bot_options):
         code = proc.terminate()
         assert code == 0, f"bot exited with {code} on SIGTERM:\n{proc.log()[-2000:]}"
     assert "Traceback" not in proc.log(), proc.log()[-4000:]
+    # Every e2e test also proves the bot kept its secrets: none in its log, its files private.
+    problems = secret_problems(proc.workdir, BOT_PASSWORD)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
@@ -89,7 +93,11 @@ async def room(alice, bot):
 @pytest.fixture
 def ask():
     async def _ask(user: MatrixUser, room_id: str, text: str, *, bot_id: str, timeout: float = 30, **send_kw):
+        # The bot's answer to *this* message (its m.in_reply_to), not merely its next message:
+        # a notice or a late answer to an earlier command may come first.
         mark = user.mark()
-        await user.send_text(room_id, text, **send_kw)
-        return await user.wait_for_reply(room_id, bot_id, since=mark, timeout=timeout)
+        sent = await user.send_text(room_id, text, **send_kw)
+        return await user.wait_for_reply(
+            room_id, bot_id, since=mark, timeout=timeout,
+            predicate=lambda ev: (relates_of(ev).get("m.in_reply_to") or {}).get("event_id") == sent)
     return _ask

@@ -56,7 +56,7 @@ async def test_injection_like_query_is_harmless(alice, bot, room, ask):
     reply = await ask(alice, room, '!funding "NEAR(* -x) OR 1=1; DROP TABLE funding_instruments; -- <script>x</script>',
                       bot_id=bot.user_id, timeout=60)
     assert "<script" not in html_of(reply).lower()
-    assert "something went wrong" not in body_of(reply).lower()
+    assert body_of(reply).startswith("No funding instruments found for"), body_of(reply)[:300]
     again = await ask(alice, room, "!funding sbir", bot_id=bot.user_id)
     assert "sbir-innovatiecompetitie" in body_of(again)
 

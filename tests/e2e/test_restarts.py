@@ -11,6 +11,7 @@ from support.botproc import BOT_PASSWORD, BotProcess
 from support.e2e_helpers import body_of
 from support.matrix_user import MatrixUser
 from support.quiesce import replies_to, wait_delivered
+from support.quiescence import quiescent
 from support.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
@@ -93,9 +94,8 @@ async def test_reminder_while_running_arrives_once(alice, bot, room, ask):
     await ask(alice, room, "!remindme 2s stand up", bot_id=bot.user_id)
     mark = alice.mark()
     await alice.wait_for(lambda e: getattr(e, "sender", None) == bot.user_id and "stand up" in body_of(e),
-                         since=mark, timeout=30)
-    state = await bot.quiescent()  # the job is done and nothing else is due or unsent
-    await wait_delivered(alice, state, room)
+                         timeout=30, since=mark)
+    await quiescent(bot, [alice], job_kinds=["reminder"])
     hits = [e for e in bot_messages(alice, room, bot.user_id, since=mark) if "stand up" in body_of(e)]
     assert len(hits) == 1, [body_of(e) for e in hits]
 

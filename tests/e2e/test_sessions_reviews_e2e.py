@@ -5,7 +5,6 @@ report by direct message, in Dutch, with the Markdown file and the PNG chart, bo
 downloaded from the media repository and checked; reviews are frozen afterwards."""
 from __future__ import annotations
 
-import asyncio
 import uuid
 from io import BytesIO
 
@@ -15,6 +14,7 @@ from PIL import Image
 from support.e2e_helpers import body_of
 from support.matrix_user import MatrixUser, content_of
 from support.media import download_media
+from support.quiescence import quiescent
 
 pytestmark = pytest.mark.e2e
 
@@ -120,5 +120,5 @@ async def test_format_rounds_are_posted_in_the_room_as_they_start(alice, bot, ro
     mark = alice.mark()
     first = await alice.wait_for(_from_bot(b, "Round 1 of 5: Presentation"), since=mark, timeout=120)
     assert first.room_id == room and "Next: Questions at" in body_of(first)
-    await asyncio.sleep(3)
+    await quiescent(bot, [alice], job_kinds=["session-round"])
     assert len([e for e in alice.events[mark:] if _from_bot(b, "Round 1 of 5")(e)]) == 1

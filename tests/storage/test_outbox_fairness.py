@@ -81,3 +81,48 @@ async def test_a_direct_room_that_never_syncs_fails_after_bounded_retries(db, ca
     await sender.stop()
     assert (await _statuses(db))[txn_id("dm", 0)] == "failed"
     assert "direct room not synced yet" in caplog.text
+
+
+class QueryCounter:
+    def __init__(self, db):
+        self.count = 0
+        from sqlalchemy import event
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._on)
+
+    def _on(self, conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "outbox" in statement:
+            self.count += 1
+
+
+async def test_rows_handed_over_at_commit_are_sent_without_a_query_and_in_order(db):
+    transport = FakeTransport(limited=0)
+    sender = OutboxSender(db, transport, max_lanes=4)
+    sender.start()
+    assert await sender.drain(timeout=5)          # idle: nothing pending
+    queries = QueryCounter(db)
+    async with db.transaction() as s:
+        rows = await enqueue(s, [Outgoing("one", room_id="!a"), Outgoing("two", room_id="!a")], origin="t", key="c1")
+    sender.submit(rows)
+    while len(transport.sent) < 2:
+        await asyncio.sleep(0.001)
+    # Both rows went out before any query looked for pending rows (the fast path).
+    assert queries.count == 0
+    assert await sender.drain(timeout=5)
+    assert [t for d, t, _ in transport.sent] == [txn_id("c1", 0), txn_id("c1", 1)]
+
+    # Busy sender: many commands committed back to back for one room, some handed over while
+    # a lane for that room is still sending: every row once, in commit order.
+    for n in range(30):
+        async with db.transaction() as s:
+            rows = await enqueue(s, [Outgoing(f"m{n}", room_id="!a"), Outgoing(f"x{n}", room_id=f"!r{n % 3}")],
+                                 origin="t", key=f"k{n}")
+        sender.submit(rows)
+        if n % 7 == 0:
+            await asyncio.sleep(0)
+    assert await sender.drain(timeout=10)
+    await sender.stop()
+    to_a = [t for d, t, _ in transport.sent if d == "!a"][2:]
+    assert to_a == [txn_id(f"k{n}", 0) for n in range(30)]
+    assert len(transport.sent) == len({t for _, t, _ in transport.sent}) == 2 + 60
+    statuses = await _statuses(db)
+    assert set(statuses.values()) == {"sent"}

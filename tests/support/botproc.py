@@ -25,7 +25,7 @@ BOT_PASSWORD = "bot-password-not-secret"
 class BotProcess:
     def __init__(self, workdir: Path, homeserver: str, user_id: str, *, admins=(), facilitators=(),
                  extra_bot: dict | None = None, extra_matrix: dict | None = None, env: dict | None = None,
-                 extra_sections: dict | None = None):
+                 extra_sections: dict | None = None, data_dir: Path | None = None):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.user_id = user_id
@@ -33,11 +33,13 @@ class BotProcess:
         self.log_path = workdir / "bot.log"
         self.proc: subprocess.Popen | None = None
         self.env = env or {}
+        self.data_dir = Path(data_dir or workdir / "data")
         config = {
             "matrix": {"homeserver": homeserver, "user_id": user_id, "password": BOT_PASSWORD,
                        "device_name": "dsih-bot-under-test", "reconnect_max_seconds": 2,
                        **(extra_matrix or {})},
-            "storage": {"data_dir": str(workdir / "data")},
+            # Replicas (tests/e2e/test_replicas_e2e.py) share one data_dir: one device, one crypto store.
+            "storage": {"data_dir": str(data_dir or workdir / "data")},
             "bot": {"language": "en", "admins": list(admins), "facilitators": list(facilitators),
                     "allowed_users": ["@*:localhost"], **(extra_bot or {})},
             "logging": {"level": "INFO"},

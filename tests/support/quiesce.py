@@ -36,7 +36,8 @@ def database_url(bot) -> str:
     url = (bot.env or {}).get(DB_ENV)
     if url:
         return url
-    return f"sqlite+aiosqlite:///{(bot.workdir / 'data' / 'dsih-bot.sqlite3').resolve()}"
+    data_dir = getattr(bot, "data_dir", None) or bot.workdir / "data"
+    return f"sqlite+aiosqlite:///{(data_dir / 'dsih-bot.sqlite3').resolve()}"
 
 
 @dataclass

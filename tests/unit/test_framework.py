@@ -96,7 +96,10 @@ async def test_message_not_for_the_bot_is_ignored(chat):
 async def test_mention_at_start(chat):
     assert await chat.text("bot: ping") == "Pong!"
     assert await chat.text("@bot:test ping") == "Pong!"
-    assert await chat.text("please ping", mentions=("@bot:test",)) != ""
+    # m.mentions addresses the bot anywhere in the text: then it is a question, not a command word.
+    assert await chat.text("ping", mentions=("@bot:test",)) == "Pong!"
+    assert "I did not understand that" in await chat.text("please ping", mentions=("@bot:test",))
+    assert await chat.text("please ping") == ""  # not addressed: no answer at all
 
 
 async def test_language_preference_wins(chat):

@@ -45,5 +45,6 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_cli_subcommands():
     out = subprocess.run([sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True).stdout
-    for sub in ("run", "console", "check-config", "db", "import", "export", "health", "backup", "restore"):
+    for sub in ("run", "console", "demo", "check-config", "db", "import", "export", "health", "backup", "restore",
+                "refresh"):
         assert sub in out

@@ -9,6 +9,9 @@ from sqlalchemy import select
 
 from bot.scheduler import Scheduler
 from storage.models.core import OutboxMessage, ScheduledJob
+from support.chat import Clock
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 
 
 async def _jobs(services):
@@ -21,38 +24,69 @@ async def _outbox(services):
         return (await s.scalars(select(OutboxMessage))).all()
 
 
+async def _until_none_pending(services, timeout: float = 10) -> None:
+    """Quiescence: wait for a state, not for a fixed time (fails after `timeout` seconds)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while "pending" in (await _jobs(services)).values():
+        assert asyncio.get_running_loop().time() < deadline, await _jobs(services)
+        await asyncio.sleep(0.02)
+
+
 async def test_reminder_fires_once_and_past_due_jobs_run_at_start(chat, services):
+    clock = services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
     services.scheduler = sched
     await sched.start()
-    await chat.text("!remindme 1s first")
+    await chat.text("!remindme 1h first")
     # A job that fell due "while the bot was down": written directly, armed at the next start.
     async with services.db.transaction() as s:
-        s.add(ScheduledJob(id="reminder-past", kind="reminder", run_at=datetime.now(timezone.utc) - timedelta(hours=1),
+        s.add(ScheduledJob(id="reminder-past", kind="reminder", run_at=NOW - timedelta(hours=1),
                            payload={"text": "overdue"}, status="pending", owner="@alice:test", room_id="!room:test"))
-    await asyncio.sleep(1.6)
     await sched.shutdown()
+    assert (await _jobs(services))["reminder-past"] == "pending"
+    clock.now = NOW + timedelta(hours=2)  # the bot comes back after "first" fell due too
     sched2 = Scheduler(services, lambda: None)
-    assert await sched2.start() == 1
-    await asyncio.sleep(0.5)
+    services.scheduler = sched2
+    assert await sched2.start() == 2
+    await _until_none_pending(services)
     await sched2.shutdown()
     assert set((await _jobs(services)).values()) == {"done"}
-    texts = [r.content["body"] for r in await _outbox(services) if "asked me to remind" in r.content["body"]]
-    assert len(texts) == 2 and any("first" in t for t in texts) and any("overdue" in t for t in texts)
+    texts = sorted(r.content["body"] for r in await _outbox(services) if "asked me to remind" in r.content["body"])
+    assert len(texts) == 2 and "first" in texts[0] + texts[1] and "overdue" in texts[0] + texts[1]
     # Running a finished job again does nothing.
     await sched2.run("reminder-past")
     assert len([r for r in await _outbox(services) if "overdue" in r.content["body"]]) == 1
 
 
-async def test_cancelled_reminder_never_fires(chat, services):
+async def test_a_due_timer_fires_by_itself(chat, services):
+    """The one path that needs real time: APScheduler's timer calling run() (1 s, bounded wait)."""
+    clock = services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
     services.scheduler = sched
     await sched.start()
-    await chat.text("!remindme 1s never")
+    await chat.text("!remindme 1s tick")
+    clock.now = NOW + timedelta(seconds=2)
+    await _until_none_pending(services)
+    await sched.shutdown()
+    assert len([r for r in await _outbox(services) if "asked me to remind" in r.content["body"]]) == 1
+
+
+async def test_cancelled_reminder_never_fires(chat, services):
+    clock = services.clock = Clock(NOW)
+    sched = Scheduler(services, lambda: None)
+    services.scheduler = sched
+    await sched.start()
+    await chat.text("!remindme 1h never")
+    [job_id] = list(await _jobs(services))
+    assert sched.aps.get_job(job_id) is not None
     assert "never" in await chat.text("!reminders")
     assert "Cancelled" in await chat.text("!forget 1")
-    await asyncio.sleep(1.5)
+    assert sched.aps.get_job(job_id) is None  # its timer is gone
+    clock.now = NOW + timedelta(hours=2)
+    assert await sched.arm_horizon() == 0     # nothing to re-arm
+    await sched.run(job_id)                   # and a stray timer would do nothing
     await sched.shutdown()
+    assert (await _jobs(services))[job_id] == "cancelled"
     assert not [r for r in await _outbox(services) if "asked me to remind" in r.content["body"]]
 
 
@@ -134,9 +168,10 @@ async def test_group_cancel_recurrence_retry_and_skip(services):
         raise JobSkipped("too late")
 
     _services_with(services, cog)
+    clock = services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
     services.scheduler = sched
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).replace(second=0, microsecond=0)
+    past = NOW - timedelta(minutes=1)
     async with services.db.transaction() as s:
         ctx = _ctx(services, s)
         await sched.schedule(ctx, "tick", past, {}, job_id="g:1", group="session:1",
@@ -160,7 +195,7 @@ async def test_group_cancel_recurrence_retry_and_skip(services):
     # A failing job is retried with backoff, then marked failed.
     for attempt in range(1, MAX_ATTEMPTS + 1):
         async with services.db.transaction() as s:
-            (await s.get(ScheduledJob, "f")).run_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+            clock.now = max(clock.now, (await s.get(ScheduledJob, "f")).run_at)  # the retry falls due
         await sched.run("f")
         async with services.db.session() as s:
             row = await s.get(ScheduledJob, "f")
