@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from support.botproc import BOT_PASSWORD, BotProcess  # noqa: E402
-from support.load import Crowd, exempt_from_rate_limits, percentile  # noqa: E402
+from support.load import Crowd, exempt_from_rate_limits  # noqa: E402
 from support.synapse import SynapseServer  # noqa: E402
 
 

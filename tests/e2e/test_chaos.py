@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 from support.botproc import BOT_PASSWORD, BotProcess
 from support.e2e_helpers import body_of
 from support.load import Crowd, exempt_from_rate_limits, send_retrying
-from support.quiesce import database_url, replies_by_command, wait_delivered
+from support.quiesce import database_url
 from support.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +40,13 @@ USERS = int(os.environ.get("DSIH_LOAD_USERS", "20"))
 COMMANDS = int(os.environ.get("DSIH_LOAD_COMMANDS", "12"))
 SLOW = bool(os.environ.get("DSIH_SLOW"))
 slow = [pytest.mark.slow, pytest.mark.skipif(not SLOW, reason="long run: set DSIH_SLOW=1")]
+
+
+def long_run(test):
+    """Reported as skipped unless DSIH_SLOW=1 (CI runs the bounded versions)."""
+    for mark in slow:
+        test = mark(test)
+    return test
 
 CROWD_BOT = {"rate_limit_count": 100_000}
 
@@ -78,7 +85,7 @@ async def teardown():
             await item.aterminate()
 
 
-async def _load(hs, tmp_path, teardown, report_figure, users, commands, label):
+async def _load(hs, tmp_path, teardown, report_figure, users, commands):
     bot = make_bot(hs, tmp_path / "bot", "dsihload")
     teardown.append(bot)
     await bot.astart()
@@ -96,12 +103,12 @@ async def _load(hs, tmp_path, teardown, report_figure, users, commands, label):
 
 
 async def test_load_mixed_commands_answered_exactly_once(limited_synapse, tmp_path, teardown, report_figure):
-    await _load(limited_synapse, tmp_path, teardown, report_figure, USERS, COMMANDS, "ci")
+    await _load(limited_synapse, tmp_path, teardown, report_figure, USERS, COMMANDS)
 
 
-@pytest.mark.parametrize("x", [pytest.param(0, marks=slow)])
-async def test_full_load_20x50(limited_synapse, tmp_path, teardown, report_figure, x):
-    await _load(limited_synapse, tmp_path, teardown, report_figure, 20, 50, "full")
+@long_run
+async def test_full_load_20x50(limited_synapse, tmp_path, teardown, report_figure):
+    await _load(limited_synapse, tmp_path, teardown, report_figure, 20, 50)
 
 
 # -- crash: SIGKILL at random moments ---------------------------------------------------------
