@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -58,8 +59,11 @@ async def measure(samples: int, commands: list[str], profile: str | None = None)
             await user.wait_joined(room, bot_id, timeout=60)
             # The second baseline: a bare nio bot in a room of its own.
             floor_id = hs.register("floorbot", "pw")
+            store = tmp / "floor-store"
+            store.mkdir()
             floor = subprocess.Popen([sys.executable, str(Path(__file__).with_name("minimal_bot.py")), hs.url,
-                                      floor_id, "pw"], stdout=subprocess.PIPE, text=True)
+                                      floor_id, "pw", *([str(store)] if os.environ.get("FLOOR_E2EE") else [])],
+                                     stdout=subprocess.PIPE, text=True)
             floor.stdout.readline()
             floor_room = await user.create_room(invite=[floor_id])
             await user.wait_joined(floor_room, floor_id, timeout=60)

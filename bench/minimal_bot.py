@@ -2,7 +2,7 @@
 `Pong!` as fast as it can (no database, no encryption, no outbox). bench_ping.py runs it
 as a second baseline next to Synapse's echo:
 
-    python bench/minimal_bot.py HOMESERVER USER_ID PASSWORD"""
+    python bench/minimal_bot.py HOMESERVER USER_ID PASSWORD [CRYPTO_STORE_DIR]"""
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +11,11 @@ import sys
 from nio import AsyncClient, InviteMemberEvent, RoomMessageText
 
 
-async def main(homeserver: str, user_id: str, password: str) -> None:
-    client = AsyncClient(homeserver, user_id)
+async def main(homeserver: str, user_id: str, password: str, store: str | None = None) -> None:
+    # With a store path: encryption on, as in dsih-bot (to see what E2EE costs a round trip).
+    from nio import AsyncClientConfig
+    client = (AsyncClient(homeserver, user_id, store_path=store, config=AsyncClientConfig(encryption_enabled=True))
+              if store else AsyncClient(homeserver, user_id))
     await client.login(password)
 
     async def on_invite(room, event: InviteMemberEvent) -> None:
@@ -33,4 +36,4 @@ async def main(homeserver: str, user_id: str, password: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))

@@ -27,16 +27,17 @@ async def build_services(settings: Settings, *, bot_user_id: str, modules: list[
     services = Services(settings=settings, db=db, registry=registry, access=access, bot_user_id=bot_user_id,
                         started_at=datetime.now(timezone.utc))
     if settings.bot.pretend_now is not None:
-        services.clock = pretend_clock(settings.bot.pretend_now)
+        # From the same monotonic instant as the uptime, so "running since" is pretend_now itself.
+        services.clock = pretend_clock(settings.bot.pretend_now, services.started_monotonic)
         log.warning("pretending the time is %s (bot.pretend_now; for tests and demos)", settings.bot.pretend_now)
     for hook in registry.startup_hooks:
         await hook(services)
     return services
 
 
-def pretend_clock(start: datetime) -> Callable[[], datetime]:
-    """A clock that starts at `start` and advances with real (monotonic) time."""
-    t0 = time.monotonic()
+def pretend_clock(start: datetime, t0: float | None = None) -> Callable[[], datetime]:
+    """A clock that reads `start` at monotonic time `t0` (default now) and advances with real time."""
+    t0 = time.monotonic() if t0 is None else t0
     start = start.astimezone(timezone.utc)
     return lambda: start + timedelta(seconds=time.monotonic() - t0)
 

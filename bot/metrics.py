@@ -40,6 +40,20 @@ class Metrics:
         self.replica_active.set(1)
         self.started = Gauge("dsih_start_timestamp_seconds", "Unix time the process started", registry=r)
         self.started.set(time.time())
+        self.sync_lag = Histogram("dsih_sync_lag_seconds", "From a message's server timestamp to the bot's sync "
+                                  "delivering it", buckets=LATENCY_BUCKETS, registry=r)
+        self.rate_limit_wait = Counter("dsih_rate_limit_wait_seconds", "Seconds the homeserver asked the bot to wait "
+                                       "(429) before sending", registry=r)
+        self.feed_polls = Counter("dsih_feed_polls", "Feed polls by result (fetched, not_modified, failed)",
+                                  ["result"], registry=r)
+        self.jobs_pending = Gauge("dsih_jobs_pending", "Scheduled jobs waiting (reminders, digests, feed polls, "
+                                  "…), by kind; refreshed at each scrape", ["kind"], registry=r)
+        self.jobs_overdue = Gauge("dsih_jobs_overdue", "Pending jobs past their due time, by kind; refreshed at "
+                                  "each scrape", ["kind"], registry=r)
+        self.digests_due = Gauge("dsih_digests_due", "Digest subscriptions due now (not paused); refreshed at each "
+                                 "scrape", registry=r)
+        self.outbox_pending = Gauge("dsih_outbox_pending", "Messages waiting to be sent; refreshed at each scrape",
+                                    registry=r)
 
     def command(self, name: str, outcome: str, since_ms: int | None = None) -> None:
         self.commands.labels(name, outcome).inc()
@@ -62,12 +76,42 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+async def refresh_from_database(metrics: Metrics, db) -> None:
+    """The gauges that describe what waits in the database (jobs due and overdue, digests
+    due, outbox), read when /metrics is scraped rather than kept up to date by every writer."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import func, select
+
+    from storage.models.core import OutboxMessage, ScheduledJob
+    from storage.models.digests import DigestSubscription
+
+    now = datetime.now(timezone.utc)
+    async with db.session() as s:
+        pending = (await s.execute(select(ScheduledJob.kind, func.count()).where(ScheduledJob.status == "pending")
+                                   .group_by(ScheduledJob.kind))).all()
+        overdue = dict((await s.execute(select(ScheduledJob.kind, func.count()).where(
+            ScheduledJob.status == "pending", ScheduledJob.run_at < now).group_by(ScheduledJob.kind))).all())
+        digests = await s.scalar(select(func.count()).select_from(DigestSubscription).where(
+            DigestSubscription.next_due_at <= now,
+            (DigestSubscription.paused_until.is_(None)) | (DigestSubscription.paused_until <= now)))
+        outbox = await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+    metrics.jobs_pending.clear()
+    metrics.jobs_overdue.clear()
+    for kind, count in pending:
+        metrics.jobs_pending.labels(kind).set(count)
+        metrics.jobs_overdue.labels(kind).set(overdue.get(kind, 0))
+    metrics.digests_due.set(digests or 0)
+    metrics.outbox_pending.set(outbox or 0)
+
+
 class MetricsServer:
     """/metrics, /healthz (the process answers) and /readyz (logged in, synced recently,
     database reachable) on aiohttp, which matrix-nio already brings."""
 
-    def __init__(self, metrics: Metrics, listen: str, ready: ReadyCheck):
-        self.metrics, self.ready = metrics, ready
+    def __init__(self, metrics: Metrics, listen: str, ready: ReadyCheck,
+                 refresh: Callable[[], Awaitable[None]] | None = None):
+        self.metrics, self.ready, self.refresh = metrics, ready, refresh
         self.host, self.port = parse_listen(listen)
         self._runner = None
 
@@ -75,6 +119,11 @@ class MetricsServer:
         from aiohttp import web
 
         async def metrics_handler(_request):
+            if self.refresh is not None:
+                try:
+                    await self.refresh()
+                except Exception as exc:  # noqa: BLE001 - the counters are still worth serving
+                    log.warning("could not refresh the database gauges: %s", exc)
             return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
         async def healthz(_request):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -130,6 +131,10 @@ class OutboxSender:
     holds whatever the interleaving."""
 
     BATCH = 200
+    # Rows sent are marked in batches this long after the send (one transaction for many
+    # rows, and none competing with the homeserver for the CPU while it delivers the reply).
+    # A crash before the mark resends with the same transaction id: the homeserver dedups.
+    MARK_DELAY = 0.05
 
     def __init__(self, db, transport: Transport, *, max_retries: int = 8, backoff_max: float = 60.0,
                  max_lanes: int = 8):
@@ -143,6 +148,12 @@ class OutboxSender:
         self._stopping = False
         self._task: asyncio.Task | None = None
         self._lanes: dict[tuple[str, str], asyncio.Task] = {}
+        self._unmarked: dict[int, dict] = {}   # row id -> values, sent but not yet marked
+        # Ids marked lately: a query that started before their mark committed may still
+        # return them as pending; they must not be sent again.
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        self._mark_timer: asyncio.TimerHandle | None = None
+        self._mark_task: asyncio.Task | None = None
 
     def wake(self) -> None:
         self._idle.clear()
@@ -201,7 +212,8 @@ class OutboxSender:
                 rows = (await session.scalars(query.order_by(OutboxMessage.id).limit(self.BATCH))).all()
             groups: dict[tuple[str, str], list[OutboxMessage]] = {}
             for row in rows:
-                groups.setdefault(destination(row), []).append(row)
+                if row.id not in self._unmarked and row.id not in self._recent:   # sent already
+                    groups.setdefault(destination(row), []).append(row)
             for dest, lane_rows in groups.items():
                 if len(self._lanes) >= self.max_lanes:
                     break
@@ -235,7 +247,7 @@ class OutboxSender:
         while not self._stopping:
             result = await self.transport.send(row)
             if result.event_id:
-                await self._mark(row, status="sent", event_id=result.event_id, sent_at=datetime.now(timezone.utc),
+                self._queue_mark(row, status="sent", event_id=result.event_id, sent_at=datetime.now(timezone.utc),
                                  attempts=row.attempts + retries + 1)
                 return
             if result.transient:
@@ -257,23 +269,74 @@ class OutboxSender:
             await self._mark(row, status="failed", last_error=error[:1000], attempts=row.attempts + retries + 1)
             return
 
+    def _queue_mark(self, row: OutboxMessage, **values) -> None:
+        self._unmarked[row.id] = values
+        if self._mark_timer is None and self._mark_task is None:
+            self._mark_timer = asyncio.get_running_loop().call_later(self.MARK_DELAY, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._mark_timer = None
+        self._mark_task = asyncio.create_task(self._flush_marks(), name="outbox marks")
+
+    async def _flush_marks(self) -> None:
+        """Mark every row sent so far, in one transaction; on a database error keep them
+        and try again shortly (until then they are not re-sent: see _dispatch)."""
+        try:
+            while self._unmarked:
+                batch = dict(self._unmarked)
+                try:
+                    async with self.db.transaction() as session:
+                        await session.execute(update(OutboxMessage), [{"id": i, **v} for i, v in batch.items()])
+                except Exception as exc:  # noqa: BLE001 - a busy database is retried, never fatal
+                    _log_trouble("could not mark sent messages; retrying", exc)
+                    await asyncio.sleep(1)
+                    continue
+                for i in batch:
+                    self._recent[i] = None
+                    if self._unmarked.get(i) is batch[i]:
+                        del self._unmarked[i]
+                while len(self._recent) > 50_000:
+                    self._recent.popitem(last=False)
+        finally:
+            self._mark_task = None
+
     async def _mark(self, row: OutboxMessage, **values) -> None:
         async with self.db.transaction() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
 
     async def drain(self, timeout: float) -> bool:
-        """Wait until nothing is pending (used at shutdown). True if drained."""
+        """Wait until nothing is pending and every sent row is marked (used at shutdown).
+        True if drained."""
         if self._task is None or self._task.done():
             return False
         self.wake()
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self.flush(), timeout)
             return True
         except asyncio.TimeoutError:
             return False
 
+    async def flush(self) -> None:
+        """Mark now what has been sent (not waiting for MARK_DELAY)."""
+        if self._mark_timer is not None:
+            self._mark_timer.cancel()
+            self._mark_timer = None
+        if self._mark_task is not None:
+            await asyncio.shield(self._mark_task)
+        if self._unmarked:
+            self._mark_task = asyncio.create_task(self._flush_marks(), name="outbox marks")
+            await asyncio.shield(self._mark_task)
+
     async def stop(self) -> None:
         self._stopping = True
+        if self._unmarked:
+            try:
+                await asyncio.wait_for(self.flush(), 5)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - unmarked rows are resent (deduplicated)
+                pass
+        if self._mark_timer is not None:
+            self._mark_timer.cancel()
         tasks = [t for t in [self._task, *self._lanes.values()] if t]
         for task in tasks:
             task.cancel()

@@ -63,9 +63,9 @@ def _metric_outcomes(ctx) -> dict[str, int]:
 @admin.subcommand("stats", dutch=("statistieken", "cijfers"))
 async def stats(ctx):
     """Rooms, people, commands in the last 24 hours, data freshness, what is scheduled, feeds, version and uptime."""
-    t, now, db = ctx.t, ctx.now, ctx.db
-    started = ctx.services.started_at
-    up = int((datetime.now(timezone.utc) - started).total_seconds())
+    t, db = ctx.t, ctx.db
+    started = ctx.services.running_since()
+    up = int(ctx.services.uptime().total_seconds())
     n = t.number
     rooms = await _count(ctx, select(func.count()).select_from(RoomState))
     direct = await _count(ctx, select(func.count()).select_from(RoomState).where(RoomState.is_direct_with.is_not(None)))
@@ -253,6 +253,10 @@ async def _overview(ctx, user: str, *, own: bool) -> str:
     return "\n".join(lines)
 
 
+def _confirm_word(ctx) -> str:
+    return "bevestig" if ctx.t.lang == "nl" else "confirm"      # both are accepted (CONFIRM)
+
+
 async def _ask_confirmation(ctx, target: str) -> None:
     key = privacy.confirmation_key(ctx.sender, target)
     value = json.dumps({"target": target, "at": ctx.now.isoformat()})
@@ -304,7 +308,6 @@ async def forget(ctx, user, confirm):
     """Remove someone's personal data; their reviews and shared items stay without their name.
 
     First shows what would go and asks for confirmation: repeat the command with `confirm` within 10 minutes."""
-    p = ctx.settings.bot.command_prefix
     if confirm is None or not await _confirmed(ctx, user):
         found = await privacy.inventory(ctx.db, user)
         if not found and not await privacy.mention_count(ctx.db, user):
@@ -314,7 +317,7 @@ async def forget(ctx, user, confirm):
         await _ask_confirmation(ctx, user)
         await ctx.reply(overview + "\n\n" + ctx.t(
             "To remove this, send `{command}` within 10 minutes.",
-            command=f"{p}admin forget {user} confirm"))
+            command=f"{ctx.command_name('admin forget')} {user} {_confirm_word(ctx)}"))
         return
     report = await _forget(ctx, user)
     # The reply does not repeat the ID: it would be stored again (outbox) right after forgetting it.
@@ -338,14 +341,13 @@ async def mydata_delete(ctx, confirm):
     """Delete your data: preferences, subscriptions, reminders, requests, sign-ups and votes.
 
     Your reviews and shared items stay without your name. Asks for confirmation first."""
-    p = ctx.settings.bot.command_prefix
     me = ctx.sender
     if confirm is None or not await _confirmed(ctx, me):
         overview = await _overview(ctx, me, own=True)
         await _ask_confirmation(ctx, me)
-        word = "mijngegevens verwijder bevestig" if ctx.t.lang == "nl" else "mydata delete confirm"
         await ctx.reply(overview + "\n\n" + ctx.t(
-            "To delete this, send `{command}` within 10 minutes. This cannot be undone.", command=f"{p}{word}"))
+            "To delete this, send `{command}` within 10 minutes. This cannot be undone.",
+            command=f"{ctx.command_name('mydata delete')} {_confirm_word(ctx)}"))
         return
     report = await _forget(ctx, me)
     await ctx.reply(ctx.t("Done: I deleted {deleted} records about you and removed your name from {anonymised} "

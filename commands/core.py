@@ -83,8 +83,8 @@ async def ping(ctx):
 @cog.command("about", dutch=("over",))
 async def about(ctx):
     """Version, uptime and what is in my database."""
-    started = ctx.services.started_at
-    uptime = ctx.now - started
+    started = ctx.services.running_since()
+    uptime = ctx.services.uptime()
     hours, rem = divmod(int(uptime.total_seconds()), 3600)
     lines = [ctx.t("**dsih-bot** {version} — community bot of the Dutch Societal Innovation Hub.",
                    version=md_escape(__version__)),

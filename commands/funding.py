@@ -540,7 +540,7 @@ def parse_field_value(name: str, raw: str) -> Any:
     return raw
 
 
-@funding.subcommand("set", dutch=("zet", "wijzig"), role=Role.FACILITATOR)
+@funding.subcommand("set", dutch=("wijzig", "zet"), role=Role.FACILITATOR)
 @argument("id", Word(max_length=120), required=False, help=N_("the instrument id"))
 @argument("field", Word(max_length=40), required=False, help=N_("the field to change"))
 @argument("value", Text(max_length=5000), rest=True, required=False, help=N_("the new value (none to clear)"))
@@ -777,7 +777,7 @@ async def funding_question(ctx, text: str) -> bool:
         days = max(1, round(f.closing_within.total_seconds() / 86400))
         lead = t("I understood your question like this: {notes}.",
                  notes=t("funding deadlines in {period}", period=_period(t, days))) + " " + \
-            t("(Same as `{command}`.)", command=f"{ctx.settings.bot.command_prefix}deadlines {days}d")
+            t("(Same as `{command}`.)", command=ctx.command_name(f"deadlines {days}d"))
         await deadline_list(ctx, f.closing_within, lead=lead)
         return True
     steps = [label for label, _ in f.steps(t, ctx.now)]
@@ -797,8 +797,7 @@ def md_escape_code(s: str) -> str:
 
 
 def command_for(ctx, u: Understood) -> str:
-    p = ctx.settings.bot.command_prefix
-    parts = [f"{p}funding"]
+    parts = ["funding"]
     if u.query:
         parts.append(u.query[:120])
     f = u.filters
@@ -812,8 +811,9 @@ def command_for(ctx, u: Understood) -> str:
         parts.append("--open")
     if f.closing_within:
         parts.append(f"--closing-within {f.closing_within.days}d")
-    return " ".join(parts)
+    return ctx.command_name(" ".join(parts))
 
 
 # --------------------------------------------------------------------------- data set
-cog.data(DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data, reindex, N_("funding instruments")))
+cog.data(DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data, reindex, N_("funding instruments"),
+                 stamped=("updated_at",)))

@@ -19,7 +19,7 @@ from bot.render import md_escape, md_link
 from storage import topics
 from storage.bundled import DataSet
 from storage.knowledge_data import (
-    DATED_KINDS, KIND_SYNONYMS, KINDS, KNOWLEDGE_INDEX, BadURL, clean_url, guess_language, index_item,
+    DATED_KINDS, KIND_LABELS, KIND_SYNONYMS, KINDS, KNOWLEDGE_INDEX, BadURL, clean_url, guess_language, index_item,
     infer_kind, infer_topics, is_passed, load_sample_data, merge_into, reindex, url_key,
 )
 from storage.models.core import AuditLog
@@ -27,9 +27,6 @@ from storage.models.knowledge import KnowledgeItem
 
 cog = Cog("knowledge", N_("Knowledge"))
 
-KIND_LABELS = {"lesson": N_("lesson learned"), "case": N_("case"), "tool": N_("tool"),
-               "publication": N_("publication"), "event": N_("event"), "training": N_("training course"),
-               "dataset": N_("data set")}
 STATUS_LABELS = {"published": N_("published"), "pending": N_("waiting for approval"),
                  "hidden": N_("not approved")}
 KIND_CHOICE = Choice(list(KINDS), synonyms=KIND_SYNONYMS)
@@ -342,10 +339,7 @@ async def knowledge_question(ctx, text: str) -> bool:
     kind = next((QUESTION_WORDS[w] for w in hits if QUESTION_WORDS[w] and QUESTION_WORDS[w] not in ("lesson",)),
                 None)
     query = " ".join(w for w in words if w not in QUESTION_WORDS and w not in QUESTION_FILLER)
-    p = ctx.settings.bot.command_prefix
-    dutch = ctx.lang == "nl"
-    command = f"{p}{'kennis' if dutch else 'knowledge'} {query}".strip() + \
-        (f" {'--soort' if dutch else '--kind'} {kind}" if kind else "")
+    command = ctx.command_name(f"knowledge {query}".strip() + (f" --kind {kind}" if kind else ""))
     await ctx.reply(ctx.t("I searched the shared knowledge. (Same as `{command}`.)", command=command.replace("`", "'")))
     await knowledge.callback(ctx, query=query, topic=None, kind=kind)
     return True
@@ -412,6 +406,7 @@ async def reject(ctx, number, reason=None):
 
 
 # --------------------------------------------------------------------------- data set
-cog.data(DataSet("knowledge", KnowledgeItem, KNOWLEDGE_INDEX, load_sample_data, reindex, N_("knowledge items")))
+cog.data(DataSet("knowledge", KnowledgeItem, KNOWLEDGE_INDEX, load_sample_data, reindex, N_("knowledge items"),
+                 stamped=("shared_at",)))
 
 from commands import knowledge_feeds  # noqa: E402,F401  (registers !feeds, the poll job and its start-up hook)

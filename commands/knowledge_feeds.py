@@ -203,6 +203,7 @@ async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dic
             state.failures = (state.failures or 0) + 1
             state.last_error = message[:1000]
             state.next_attempt = now + backoff(interval, state.failures)
+            services.metrics.feed_polls.labels("failed").inc()
             log.warning("feed %s failed (%d in a row; next attempt %s): %s", url, state.failures,
                         state.next_attempt.isoformat(timespec="seconds"), message)
             results[url] = message
@@ -216,6 +217,7 @@ async def poll_feeds(services, db, now: datetime, *, force: bool = False) -> dic
         state.last_ok, state.failures, state.last_error = now, 0, None
         state.next_attempt = now + interval
         state.items = (state.items or 0) + new
+        services.metrics.feed_polls.labels("not_modified" if fetched.status == 304 else "fetched").inc()
         log.info("feed %s: %s, %d new item(s)", url, "not modified" if fetched.status == 304 else "fetched", new)
         results[url] = new
     await db.flush()

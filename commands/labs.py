@@ -130,7 +130,6 @@ def place_of(lab: Lab) -> str:
 
 def result_item(ctx, n: int, hit) -> str:
     lab = hit.lab
-    p = ctx.settings.bot.command_prefix
     head = f"**{n}.** {md_link(lab.name, lab.website)} — {place_of(lab)}"
     if hit.distance_km is not None:
         head += " · " + km(ctx, hit.distance_km)
@@ -141,7 +140,7 @@ def result_item(ctx, n: int, hit) -> str:
     if facilities:
         lines.append(ctx.t("Facilities: {facilities}",
                            facilities="; ".join(md_escape(f) for f in facilities[:TOP_FACILITIES])))
-    lines.append(ctx.t("Details: {command}", command=f"`{p}lab {lab.id}`"))
+    lines.append(ctx.t("Details: {command}", command=f"`{ctx.command_name('lab')} {lab.id}`"))
     return "\n".join(lines)
 
 
@@ -184,7 +183,7 @@ async def answer(ctx, q: LabQuery, *, lead: str | None = None) -> None:
             lines.append(ctx.t("The nearest is {lab} in {place}, {km} away.", lab=md_link(nearest.lab.name,
                                                                                          nearest.lab.website),
                                place=place_of(nearest.lab), km=km(ctx, nearest.distance_km)) + " " +
-                         ctx.t("Details: {command}", command=f"`{p}lab {nearest.lab.id}`"))
+                         ctx.t("Details: {command}", command=f"`{ctx.command_name('lab')} {nearest.lab.id}`"))
         lines.append(ctx.t("Try fewer words, another theme, or a larger radius (e.g. `--within 100km`). "
                            "All themes: {themes}.", themes=", ".join(f"`{t.id}`" for t in topics.all_topics())))
         await ctx.reply("\n\n".join(lines))
@@ -537,7 +536,7 @@ async def labs_question(ctx, text: str) -> bool:
 
 
 def command_for(ctx, q: LabQuery) -> str:
-    parts = [f"{ctx.settings.bot.command_prefix}labs"]
+    parts = ["labs"]
     if query_terms(q.text):
         parts.append(q.text[:120])
     if q.province:
@@ -547,11 +546,11 @@ def command_for(ctx, q: LabQuery) -> str:
         parts.append(f"--near {name}")
     if q.within_km:
         parts.append(f"--within {q.within_km:g}km")
-    return " ".join(parts).replace("`", "'")
+    return ctx.command_name(" ".join(parts)).replace("`", "'")
 
 
 # --------------------------------------------------------------------------- start-up and stats
-cog.data(DataSet("labs", Lab, LABS_INDEX, load_sample_data, reindex, N_("living labs")))
+cog.data(DataSet("labs", Lab, LABS_INDEX, load_sample_data, reindex, N_("living labs"), stamped=("updated_at",)))
 
 
 @cog.on_startup

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.search import SearchIndex
@@ -20,6 +20,9 @@ class DataSet:
     load_sample: Callable[[AsyncSession], Awaitable[int]]  # fills an empty table from the bundled file
     reindex: Callable[[AsyncSession], Awaitable[int]]
     label: str                                         # English msgid for the count, e.g. "living labs"
+    # Columns set to the bot's clock on the rows a sample load adds (when they became known
+    # or changed): under bot.pretend_now the real time of the run must not leak into them.
+    stamped: tuple[str, ...] = ()
 
     async def count(self, session: AsyncSession) -> int:
         return (await session.scalar(select(func.count()).select_from(self.model))) or 0
@@ -27,7 +30,10 @@ class DataSet:
     async def start(self, services) -> None:
         async with services.db.transaction() as session:
             if services.settings.storage.load_sample_data:
-                await self.load_sample(session)
+                if await self.load_sample(session) and self.stamped:
+                    # The table was empty, so every row is the sample's.
+                    now = services.clock()
+                    await session.execute(update(self.model).values({c: now for c in self.stamped}))
             # Rebuild when rows and index disagree, or the index was built by another version
             # of the analysis or of this data set's documents (SearchIndex.version).
             if (await self.count(session) != await self.index.count(session)

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.datafile import differs
+
 # Columns a refresh from the source maintains; a newer bundled file does not reset them.
 _KEEP = {"funding": ("external_status", "last_seen_at", "stale")}
 _BUNDLED_BY = {"funding": "bundled data"}   # storage.funding_data.BUNDLED_BY
@@ -42,7 +44,7 @@ async def reload_bundled(session: AsyncSession, name: str) -> ReloadCount:
             extra = {**file.on_create(), **({"updated_by": bundled_by} if bundled_by else {})}
             session.add(file.table(**{**extra, **rec.to_row()}))
             count.added += 1
-        elif not any(_differs(getattr(row, k), v) for k, v in values.items()):
+        elif not any(differs(getattr(row, k), v) for k, v in values.items()):
             count.unchanged += 1
         elif bundled_by and row.updated_by != bundled_by:
             count.kept += 1
@@ -57,9 +59,3 @@ async def reload_bundled(session: AsyncSession, name: str) -> ReloadCount:
         await file.reindex(session)
     return count
 
-
-def _differs(current, new) -> bool:
-    if isinstance(current, datetime) and isinstance(new, datetime):
-        return current.astimezone(timezone.utc) != new.astimezone(timezone.utc) if new.tzinfo else \
-            current.replace(tzinfo=None) != new
-    return current != new

@@ -80,14 +80,17 @@ class DataFile:
         path = Path(path)
         records = self.read(path)
         async with db.transaction() as session:
-            created, updated = await self.upsert(session, records, actor, progress)
-            if self.reindex:
+            created, updated, unchanged = await self.upsert(session, records, actor, progress)
+            if self.reindex and (created or updated):
                 await self.reindex(session)
             session.add(AuditLog(actor=actor, action=f"{self.name}.import", target=path.name,
-                                 detail={"created": created, "updated": updated}))
-        return f"imported {len(records)} {self.noun} from {path.name}: {created} new, {updated} updated"
+                                 detail={"created": created, "updated": updated, "unchanged": unchanged}))
+        return (f"imported {len(records)} {self.noun} from {path.name}: "
+                f"{created} new, {updated} updated, {unchanged} unchanged")
 
-    async def upsert(self, session, records: list[BaseModel], actor: str, progress=None) -> tuple[int, int]:
+    async def upsert(self, session, records: list[BaseModel], actor: str, progress=None) -> tuple[int, int, int]:
+        """(created, updated, unchanged): a record equal to its row is left alone, stamp
+        included, so re-importing an export reports (and audits) no changes."""
         if progress:
             progress(0, len(records))
         ids = [r.id for r in records]
@@ -96,16 +99,19 @@ class DataFile:
         for i in range(0, len(ids), 500):  # stay under the databases' bound-parameter limits
             existing.update({getattr(r, self.match_column): r for r in (await session.scalars(
                 select(self.table).where(column.in_(ids[i:i + 500])))).all()})
-        created = updated = 0
+        created = updated = unchanged = 0
         stamp = dict(self.stamp(actor))
         if "updated_at" in self.table.__table__.columns:
             stamp["updated_at"] = datetime.now(timezone.utc)
         for rec in records:
-            values = {**rec.to_row(), **stamp}
+            fields = rec.to_row()
+            values = {**fields, **stamp}
             row = existing.get(rec.id)
             if row is None:
                 session.add(self.table(**{**self.on_create(), **values}))
                 created += 1
+            elif not any(differs(getattr(row, k), v) for k, v in fields.items()):
+                unchanged += 1
             else:
                 for k, v in values.items():
                     setattr(row, k, v)
@@ -113,7 +119,7 @@ class DataFile:
             if progress:
                 progress(1)
         await session.flush()
-        return created, updated
+        return created, updated, unchanged
 
     async def export_text(self, db, fmt: str) -> str:
         async with db.session() as session:
@@ -215,6 +221,16 @@ class DataFile:
                 writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
             return out.getvalue()
         raise ImportError_(f"unknown export format {fmt!r}: use csv, json or yaml")
+
+
+def differs(current: Any, new: Any) -> bool:
+    """Whether a column's stored value and a record's value differ (SQLite hands back naive
+    datetimes for aware ones, so compare instants)."""
+    if isinstance(current, datetime) and isinstance(new, datetime):
+        if not new.tzinfo:
+            return current.replace(tzinfo=None) != new
+        return (current if current.tzinfo else current.replace(tzinfo=timezone.utc)) != new
+    return current != new
 
 
 def _explain(exc: ValidationError):

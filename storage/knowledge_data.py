@@ -25,6 +25,10 @@ from storage.search import SearchIndex
 
 DATA_FILE = Path(__file__).parent / "data" / "knowledge.yaml"
 DATED_KINDS = ("event", "training")
+# The one name of each kind, wherever an item is shown (search, details, digests).
+KIND_LABELS = {"lesson": N_("lesson learned"), "case": N_("case"), "tool": N_("tool"),
+               "publication": N_("publication"), "event": N_("event"), "training": N_("training course"),
+               "dataset": N_("dataset")}
 MAX_URL = 2000
 MAX_KEY = 500
 MAX_INFERRED_TOPICS = 3

@@ -96,36 +96,46 @@ def _short(text: str | None, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+# Stored states shown in the reader's language (an unknown value is shown as stored).
+_STATES = {"pending": N_("planned"), "done": N_("done"), "cancelled": N_("cancelled"), "failed": N_("failed"),
+           "sent": N_("sent"), "daily": N_("daily"), "weekly": N_("weekly"), "monthly": N_("monthly")}
+_REQUEST_STATES = {"pending": N_("waiting for an answer"), "accepted": N_("accepted"), "declined": N_("declined")}
+
+
+def _state(t, value: str | None, names: dict[str, str] = _STATES) -> str:
+    return t(names[value]) if value in names else str(value)
+
+
 HOLDINGS: tuple[Holding, ...] = (
     Holding(UserPrefs, "user_id", "delete", N_("preferences (language, time zone)"),
             lambda r, t: " / ".join(filter(None, [r.language, r.timezone])) or "-"),
     Holding(KeyValue, "key", "delete", N_("remembered language"), lambda r, t: r.value,
             value=language_memory_key, person=False),
     Holding(ScheduledJob, "owner", "delete", N_("personal reminders"),
-            lambda r, t: f"{t.datetime(r.run_at)} ({r.status}): {_short(r.payload.get('text'))}",
+            lambda r, t: f"{t.datetime(r.run_at)} ({_state(t, r.status)}): {_short(r.payload.get('text'))}",
             where=(ScheduledJob.kind.in_(PERSONAL_JOB_KINDS),)),
     Holding(ScheduledJob, "owner", "anonymise", N_("scheduled jobs planned by you"),
-            lambda r, t: f"{r.kind} {t.datetime(r.run_at)} ({r.status})",
+            lambda r, t: f"{r.kind} {t.datetime(r.run_at)} ({_state(t, r.status)})",
             where=(ScheduledJob.kind.not_in(PERSONAL_JOB_KINDS),)),
     Holding(DigestRecord, "subscription_id", "delete", N_("digests sent to you"),
             lambda r, t: f"{r.period_key}: {r.items}",
             subquery=lambda user: DigestRecord.subscription_id.in_(
                 select(DigestSubscription.id).where(DigestSubscription.subscriber == user)), person=False),
     Holding(DigestSubscription, "subscriber", "delete", N_("digest subscriptions"),
-            lambda r, t: f"{', '.join(r.topics or [])} ({r.frequency}, {r.at_time})"),
+            lambda r, t: f"{', '.join(r.topics or [])} ({_state(t, r.frequency)}, {r.at_time})"),
     Holding(DigestSubscription, "created_by", "pseudonym", N_("room subscriptions you set up"),
             lambda r, t: f"{r.subscriber}: {', '.join(r.topics or [])}", where=(DigestSubscription.is_room.is_(True),)),
     Holding(DeadlineAlert, "subscriber", "delete", N_("deadline alerts sent to you"),
             lambda r, t: f"{r.instrument_id} {r.deadline_at:%Y-%m-%d}", person=False),
     Holding(LabRequest, "requester", "delete", N_("lab access requests"),
-            lambda r, t: f"#{r.id} {r.lab_id} ({r.status}): {_short(r.text)}"),
+            lambda r, t: f"#{r.id} {r.lab_id} ({_state(t, r.status, _REQUEST_STATES)}): {_short(r.text)}"),
     Holding(LabRequest, "responder", "anonymise", N_("lab requests you answered"),
-            lambda r, t: f"#{r.id} {r.lab_id} ({r.status})"),
+            lambda r, t: f"#{r.id} {r.lab_id} ({_state(t, r.status, _REQUEST_STATES)})"),
     Holding(Participant, "user_id", "delete", N_("session sign-ups"),
             lambda r, t: f"#{r.session_id} {r.role} ({r.state})"),
     Holding(PollVote, "user_id", "delete", N_("poll votes"), lambda r, t: f"#{r.poll_id}"),
     Holding(Review, "reviewer", "anonymise", N_("reviews (kept without your name)"),
-            lambda r, t: f"#{r.session_id} " + ("submitted" if r.submitted_at else "draft"),
+            lambda r, t: f"#{r.session_id} " + t(N_("submitted") if r.submitted_at else N_("draft")),
             also={"named": False, "step": None}),
     Holding(SessionAction, "owner", "anonymise", N_("session actions you own"),
             lambda r, t: f"#{r.session_id}: {_short(r.text)}"),
@@ -144,7 +154,7 @@ HOLDINGS: tuple[Holding, ...] = (
     Holding(RoomState, "is_direct_with", "pseudonym", N_("rooms the bot joined as your direct chat"),
             lambda r, t: r.room_id, person=False),
     Holding(OutboxMessage, "to_user", "delete", N_("messages sent to you"),
-            lambda r, t: f"{t.datetime(r.created_at)} ({r.status})", person=False),
+            lambda r, t: f"{t.datetime(r.created_at)} ({_state(t, r.status)})", person=False),
     Holding(AuditLog, "actor", "pseudonym", N_("changes you made (audit log)"),
             lambda r, t: f"{r.at:%Y-%m-%d} {r.action} {_short(r.target, 40)}", person=False),
     Holding(AuditLog, "target", "pseudonym", N_("changes about you (audit log)"),

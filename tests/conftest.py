@@ -24,9 +24,15 @@ _FIGURES: list[str] = []
 
 
 @pytest.fixture
-def report_figure():
-    """Call with one line (e.g. a relevance hit rate); it is printed in the run's summary."""
-    return _FIGURES.append
+def report_figure(request):
+    """Call with one line (e.g. a relevance hit rate); it is printed in the run's summary.
+    Carried in the test report, so lines from pytest-xdist workers reach the summary too."""
+    return lambda line: request.node.user_properties.append(("figure", line))
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _FIGURES.extend(value for name, value in report.user_properties if name == "figure")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -16,4 +16,5 @@ fi
 .venv/bin/python -m pip install -q '.[test]'
 
 export CI="${CI:-}"
-exec .venv/bin/pytest "$@"
+# Two workers (each with its own Synapse and PostgreSQL); PYTEST_WORKERS=0 runs in one process.
+exec .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -2,8 +2,9 @@
 session of this command, and ways to answer. Nothing here knows about Matrix."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy import delete
@@ -39,6 +40,23 @@ class Services:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     metrics: "Metrics" = field(default_factory=lambda: _metrics())
     extras: dict[str, Any] = field(default_factory=dict)  # per-capability caches (search index, gazetteer)
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    def uptime(self) -> timedelta:
+        """How long this process has run: from a monotonic start, so neither bot.pretend_now
+        nor a wall-clock jump (NTP, suspend) bends it."""
+        return timedelta(seconds=max(0.0, time.monotonic() - self.started_monotonic))
+
+    def command_name(self, text: str, lang: str) -> str:
+        """`funding set` as a reader of `lang` types it, with the prefix: `!subsidie wijzig`."""
+        from bot.framework.help import command_text
+        return self.settings.bot.command_prefix + command_text(self.registry, text, lang)
+
+    def running_since(self) -> datetime:
+        """The start on the bot's own clock (the pretend clock under bot.pretend_now); the
+        uptime is read first so the clock's later reading never puts the start before it."""
+        up = self.uptime()
+        return self.clock() - up
 
 
 def _metrics():
@@ -72,6 +90,11 @@ class Context:
     def now(self) -> datetime:
         return self.services.clock()
 
+    def command_name(self, text: str) -> str:
+        """A command to show in a reply, in the reply's language: `!subsidie wijzig` where an
+        English reply says `!funding set` (bot.framework.help.command_text)."""
+        return self.services.command_name(text, self.t.lang)
+
     def set_language(self, lang: str, tz: str | None = None) -> None:
         self.lang = lang
         self.tz = tz or self.tz
@@ -104,9 +127,11 @@ class Context:
 
     async def reply_pages(self, header: str, items: list[str], footer: str = "") -> None:
         """Answer with a list, one page now and the rest kept for `!more` (never cut mid-item)."""
+        more = self.command_name("more")
         pages = paginate(header, items, footer, self.settings.bot.page_size,
-                         more_hint=self.t("More: `{prefix}more` ({remaining} left)",
-                                          prefix=self.settings.bot.command_prefix, remaining="{remaining}"))
+                         more_hint=lambda count: self.t.n("More: `{command}` ({count} more result)",
+                                                          "More: `{command}` ({count} more results)",
+                                                          count, command=more))
         await self.reply(pages[0])
         await self.store_pages(pages[1:])
 
@@ -142,9 +167,12 @@ class Context:
                           (prefs and prefs.timezone) or self.settings.bot.timezone)
 
 
-def paginate(header: str, items: list[str], footer: str, page_size: int, more_hint: str) -> list[str]:
+def paginate(header: str, items: list[str], footer: str, page_size: int,
+             more_hint: str | Callable[[int], str]) -> list[str]:
     """Split items into pages of at most `page_size` items and MAX_CONTENT_BYTES; the
-    first page carries the header, every page but the last a `!more` hint.
+    first page carries the header, every page but the last a `!more` hint saying how many
+    items are still to come (`more_hint(count)`, or a text with `{remaining}`): people
+    read the number as results, not as pages.
 
     A page's size is taken as the sum of its parts' (each counted with its own message
     envelope, so the sum over-estimates and a page never exceeds the limit). A part is
@@ -154,7 +182,9 @@ def paginate(header: str, items: list[str], footer: str, page_size: int, more_hi
     def size(markdown: str) -> int:
         return content_size(message_content(markdown)) if markdown else 0
 
-    fixed = size(header) + size(footer) + size(more_hint)
+    hint = more_hint if callable(more_hint) else (lambda count: more_hint.replace("{remaining}", str(count)))
+    # The widest hint: plural forms and the largest count.
+    fixed = size(header) + size(footer) + max(size(hint(1)), size(hint(max(1, len(items)))))
     chunks: list[list[str]] = []
     current: list[str] = []
     current_size = 0
@@ -176,9 +206,9 @@ def paginate(header: str, items: list[str], footer: str, page_size: int, more_hi
     for i, chunk in enumerate(chunks):
         parts = [header] if i == 0 and header else []
         parts += chunk
-        remaining = len(chunks) - i - 1
+        remaining = sum(len(c) for c in chunks[i + 1:])
         if remaining:
-            parts.append("_" + more_hint.replace("{remaining}", str(remaining)) + "_")
+            parts.append("_" + hint(remaining) + "_")
         elif footer:
             parts.append(footer)
         pages.append("\n\n".join(p for p in parts if p))

@@ -21,7 +21,7 @@ from bot.framework.errors import (
     BadArgument, CheckFailure, CommandError, CommandNotFound, MissingArgument, MissingRole, RateLimited,
     TooManyArguments, UserInputError,
 )
-from bot.framework.help import escape_params, usage
+from bot.framework.help import escape_params, spoken_name, usage
 from bot.framework.messages import Incoming, Outgoing, RoomEvent
 from bot.framework.middleware import (
     LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
@@ -226,10 +226,27 @@ class Dispatcher:
                 for handler in self.registry.first_questions:
                     if await handler(c, text):
                         return
-            kwargs = await parse_arguments(cmd, rest, c)
+            try:
+                kwargs = await parse_arguments(cmd, rest, c)
+            except UserInputError:
+                # Without a prefix, "proeftuin energie bij groningen" is as likely a question
+                # that starts with a command word: the question handlers get it first.
+                if addressed.explicit_command or not await self._as_question(c, text):
+                    raise
+                return
             await cmd.callback(c, **kwargs)
 
         await chain(self.middlewares, endpoint)(ctx)
+
+    async def _as_question(self, ctx: Context, text: str) -> bool:
+        """Whether a question handler answers `text` (then it is counted as a question)."""
+        command, invoked_as, sub = ctx.command, ctx.invoked_as, ctx.invoked_sub
+        ctx.command = ctx.invoked_as = ctx.invoked_sub = None
+        for handler in self.registry.questions:
+            if not getattr(handler, "__dsih_first__", False) and await handler(ctx, text):
+                return True
+        ctx.command, ctx.invoked_as, ctx.invoked_sub = command, invoked_as, sub
+        return False
 
     async def _not_found(self, name: str) -> None:
         raise CommandNotFound(name[:50], suggest_commands(self.registry, name))
@@ -258,7 +275,7 @@ class Dispatcher:
                 lines.append(t("Did you mean: {names}?", names=", ".join(md_escape(s) for s in suggestions)))
             if cmd is not None:
                 lines.append(t("Usage: {usage}", usage=f"`{usage(cmd, p, t)}`") + " — " +
-                             t("more: `{prefix}help {name}`", prefix=p, name=cmd.qualified_name))
+                             t("more: `{prefix}help {name}`", prefix=p, name=spoken_name(cmd, t.lang)))
             await ctx.reply("\n\n".join(lines))
         elif isinstance(exc, CommandNotFound):
             msg = t("I don't know the command {name}.", name=md_escape(p + exc.name))
@@ -268,7 +285,7 @@ class Dispatcher:
             await ctx.reply(msg)
         elif isinstance(exc, MissingRole):
             await ctx.reply("🔒 " + t("Sorry, {command} is for the {role} role only.",
-                                      command=f"`{p}{cmd.qualified_name if cmd else '?'}`", role=t(exc.role)))
+                                      command=f"`{p}{spoken_name(cmd, t.lang) if cmd else '?'}`", role=t(exc.role)))
         elif isinstance(exc, RateLimited):
             if exc.first:
                 await ctx.reply(t("You are sending commands quickly — please wait {seconds} seconds and try again.",

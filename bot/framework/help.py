@@ -6,18 +6,49 @@ from bot.i18n import Translator
 from bot.render import md_escape
 
 
+def spoken_name(cmd: Command, lang: str) -> str:
+    """A command's full name as a reader of `lang` types it: for Dutch its first Dutch alias
+    at every level (`sessie aanmelden`), the name `!help` lists first."""
+    own = cmd.dutch[0] if lang == "nl" and cmd.dutch else cmd.name
+    return f"{spoken_name(cmd.parent, lang)} {own}" if cmd.parent else own
+
+
+def command_text(registry: Registry, text: str, lang: str) -> str:
+    """`funding set x`, `knowledge --topic energy` with the command, subcommand and option
+    names in `lang` (an option's first alias is its Dutch name); other words are kept, and
+    so is everything when the command is not in this registry."""
+    words = text.split(" ")
+    cmd = registry.get(words[0]) if words else None
+    if cmd is None:
+        return text
+    out = [spoken_name(cmd, lang)]
+    naming = True                    # subcommands follow the command directly, before any argument
+    for word in words[1:]:
+        sub = cmd.subcommands.get(word.lower()) if naming else None
+        if sub is not None:
+            cmd = sub
+            out[-1] = spoken_name(cmd, lang)
+            continue
+        naming = False
+        opt = cmd.option_for(word[2:]) if word.startswith("--") else None
+        out.append(f"--{opt.aliases[0]}" if opt and lang == "nl" and opt.aliases else word)
+    return " ".join(out)
+
+
 def usage(cmd: Command, prefix: str, t: Translator) -> str:
-    parts = [f"{prefix}{cmd.qualified_name}"]
+    parts = [f"{prefix}{spoken_name(cmd, t.lang)}"]
     for arg in cmd.arguments:
         text = f"<{arg.name}…>" if arg.rest else f"<{arg.name}>"
         parts.append(text if arg.required else f"[{text}]")
     for opt in cmd.options:
-        parts.append(f"[--{opt.name}]" if opt.is_flag else f"[--{opt.name} <{t(opt.converter.metavar)}>]")
+        name = opt.aliases[0] if t.lang == "nl" and opt.aliases else opt.name   # the first alias is Dutch
+        parts.append(f"[--{name}]" if opt.is_flag else f"[--{name} <{t(opt.converter.metavar)}>]")
     return " ".join(parts)
 
 
 def command_help(cmd: Command, prefix: str, t: Translator) -> str:
-    lines = [f"**{prefix}{cmd.qualified_name}** — {t(cmd.summary)}" if cmd.summary else f"**{prefix}{cmd.qualified_name}**"]
+    shown = spoken_name(cmd, t.lang)
+    lines = [f"**{prefix}{shown}** — {t(cmd.summary)}" if cmd.summary else f"**{prefix}{shown}**"]
     if cmd.details:
         lines.append(t(cmd.details))
     lines.append(t("Usage: {usage}", usage=f"`{usage(cmd, prefix, t)}`"))
@@ -30,12 +61,13 @@ def command_help(cmd: Command, prefix: str, t: Translator) -> str:
             names = ", ".join(f"`--{n}`" for n in o.names)
             opt_lines.append(f"- {names}: {t(o.help)}" if o.help else f"- {names}")
         lines.append(t("Options:") + "\n" + "\n".join(opt_lines))
-    aliases = [*cmd.aliases, *cmd.dutch]
+    aliases = [cmd.name, *cmd.aliases, *cmd.dutch]
     if cmd.parent is not None:
         # A subcommand's other names are typed after its parent's: `!sessie peiling`.
         parent = cmd.parent
-        dutch_parent = parent.dutch[0] if parent.dutch else parent.qualified_name
-        aliases = [f"{parent.qualified_name} {a}" for a in cmd.aliases] + [f"{dutch_parent} {a}" for a in cmd.dutch]
+        english, dutch = spoken_name(parent, "en"), spoken_name(parent, "nl")
+        aliases = [f"{english} {a}" for a in (cmd.name, *cmd.aliases)] + [f"{dutch} {a}" for a in cmd.dutch]
+    aliases = [a for a in aliases if a != shown]
     if aliases:
         lines.append(t("Also: {names}", names=", ".join(f"`{prefix}{a}`" for a in aliases)))
     subs = sorted({s.name: s for s in cmd.subcommands.values() if not s.hidden}.values(), key=lambda s: s.name)

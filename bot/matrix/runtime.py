@@ -28,7 +28,7 @@ from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
 from bot.matrix import credentials as creds_mod, leader as leader_mod
 from bot.matrix.transport import MatrixTransport
-from bot.metrics import MetricsServer
+from bot.metrics import MetricsServer, refresh_from_database
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
 from config.settings import Settings
@@ -106,7 +106,9 @@ class MatrixRuntime:
             self.scheduler = Scheduler(self.services, self.sender.wake)
             self.services.scheduler = self.scheduler
             if self.settings.metrics.listen:
-                self.metrics_server = MetricsServer(self.services.metrics, self.settings.metrics.listen, self._not_ready)
+                self.metrics_server = MetricsServer(
+                    self.services.metrics, self.settings.metrics.listen, self._not_ready,
+                    refresh=lambda: refresh_from_database(self.services.metrics, self.services.db))
                 await self.metrics_server.start()
             await self._sync_loop()
         finally:
@@ -401,6 +403,7 @@ class MatrixRuntime:
         if not self.services.access.is_allowed(ev.sender):
             log.info("ignoring %s from %s (not allowed)", ev.event_id, ev.sender)
             return
+        self.services.metrics.sync_lag.observe(max(0.0, time.time() - ev.server_timestamp / 1000))
         facts = RoomFacts(room_id=room.room_id if room else "", direct_with=direct_with,
                           joined_count=room.joined_count if room else 0,
                           power_level=room.power_levels.get_user_level(ev.sender) if room else 0)

@@ -31,6 +31,8 @@ class MatrixTransport:
             label = ("sent" if result.event_id else "rate_limited" if result.retry_after is not None
                      else "transient" if result.transient else "failed")
             self.metrics.sent.labels(label).inc()
+            if result.retry_after is not None:
+                self.metrics.rate_limit_wait.inc(result.retry_after)
         return result
 
     async def _send(self, row: OutboxMessage) -> SendResult:

@@ -310,7 +310,8 @@ async def preview(ctx, room):
         await ctx.reply(ctx.t("Nothing new on your topics since {when}, so no digest would go out now.",
                               when=ctx.t.moment(sub.watermark)))
         return
-    await ctx.reply(render_digest(ctx.t, found, now=ctx.now, prefix=ctx.settings.bot.command_prefix, preview=True))
+    await ctx.reply(render_digest(ctx.t, found, now=ctx.now, prefix=ctx.settings.bot.command_prefix, preview=True,
+                                  names=ctx.command_name))
 
 
 async def _required(ctx, room: bool) -> DigestSubscription:

@@ -139,7 +139,8 @@ async def run_due(services, now: datetime) -> RunReport:
             markdown = None
             if digest.fresh:
                 t = translator_of(sub, prefs, settings)
-                markdown = render_digest(t, digest, now=now, prefix=prefix, room=sub.is_room)
+                markdown = render_digest(t, digest, now=now, prefix=prefix, room=sub.is_room,
+                                         names=lambda text, lang=t.lang: services.command_name(text, lang))
                 values["last_sent_at"] = now
                 report.sent += 1
             else:
@@ -206,7 +207,8 @@ async def run_alerts(services, now: datetime) -> int:
             continue
         t = translator_of(sub, prefs, settings)
         markdown = render_alert(t, [(c[0], c[1], c[2], c[4]) for c in mine], now=now,
-                                prefix=settings.bot.command_prefix)
+                                prefix=settings.bot.command_prefix,
+                                names=lambda text, lang=t.lang: services.command_name(text, lang))
         ident = ",".join(f"{c[0]}@{c[4].isoformat()}" for c in mine)
         key = f"digest-alert:{sub.id}:" + hashlib.sha256(ident.encode()).hexdigest()[:16]
         rows = [{"subscriber": sub.subscriber, "instrument_id": c[0], "deadline_at": c[4], "sent_at": now} for c in mine]

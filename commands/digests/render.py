@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from bot.i18n import N_, Translator
 from bot.render import md_escape, md_link
 from storage import topics
 from storage.digest_compose import Digest, Item
+from storage.knowledge_data import KIND_LABELS
 
-KIND_LABELS = {"lesson": N_("lesson"), "case": N_("case"), "tool": N_("tool"), "publication": N_("publication"),
-               "event": N_("event"), "training": N_("training"), "dataset": N_("dataset")}
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
             N_("Sunday"))
 
@@ -42,7 +42,10 @@ def _item_line(t: Translator, item: Item) -> str:
 
 
 def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, room: bool = False,
-                  preview: bool = False) -> str:
+                  preview: bool = False, names: Callable[[str], str] | None = None) -> str:
+    """`names("funding set")` gives a command as the reader types it (Services.command_name);
+    without it, the English names."""
+    names = names or (lambda text: prefix + text)
     if preview:
         head = t("**Preview of your next digest** (as it would be now)")
     elif room:
@@ -58,32 +61,32 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
             lines += [_item_line(t, i) for i in part.new]
             if part.new_more:
                 lines.append("- " + t("…and {count} more: `{command}`", count=part.new_more,
-                                      command=f"{prefix}knowledge --topic {part.topic}"))
+                                      command=names(f"knowledge --topic {part.topic}")))
         if part.events:
             lines.append("**" + t("Events and trainings") + "**")
             lines += [f"- {t.datetime(i.event_date)} — " + _item_line(t, i)[2:] for i in part.events]
             if part.events_more:
                 lines.append("- " + t("…and {count} more: `{command}`", count=part.events_more,
-                                      command=f"{prefix}knowledge --topic {part.topic} --kind event"))
+                                      command=names(f"knowledge --topic {part.topic} --kind event")))
         if part.deadlines:
             lines.append("**" + t("Funding deadlines") + "**")
             for d in part.deadlines:
                 days = (d.at.astimezone(t.tz).date() - now.astimezone(t.tz).date()).days
                 lines.append("- " + t("{title} — closes {when} ({days} days left) · `{command}`",
                                       title=_title(t, d.title, d.title_nl), when=t.datetime(d.at), days=days,
-                                      command=f"{prefix}funding {d.id}"))
+                                      command=names(f"funding {d.id}")))
         if part.instruments:
             lines.append("**" + t("New or updated funding") + "**")
-            lines += [f"- {_title(t, i.title, i.title_nl)} · `{prefix}funding {i.id}`" for i in part.instruments]
+            lines += [f"- {_title(t, i.title, i.title_nl)} · `{names(f'funding {i.id}')}`" for i in part.instruments]
         if part.sessions:
             lines.append("**" + t("Peer-review sessions") + "**")
             lines += ["- " + t("#{number} {title} — {when} · join: `{command}`", number=s.id, title=md_escape(s.title),
-                               when=t.datetime(s.starts_at), command=f"{prefix}session join {s.id}")
+                               when=t.datetime(s.starts_at), command=names(f"session join {s.id}"))
                       for s in part.sessions]
         if part.labs:
             lines.append("**" + t("Living labs added") + "**")
             lines += [f"- {md_escape(lab.name)}" + (f" ({md_escape(lab.municipality)})" if lab.municipality else "")
-                      + f" · `{prefix}lab {lab.id}`" for lab in part.labs]
+                      + f" · `{names(f'lab {lab.id}')}`" for lab in part.labs]
         blocks.append("\n".join(lines))
     if not preview:
         blocks.append("_" + t("Change it with `{prefix}subscribe`, `{prefix}unsubscribe` or `{prefix}digest pause 2w`.",
@@ -92,12 +95,13 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
 
 
 def render_alert(t: Translator, alerts: list[tuple[str, str, str | None, datetime]], *, now: datetime,
-                 prefix: str) -> str:
+                 prefix: str, names: Callable[[str], str] | None = None) -> str:
     """alerts: (instrument id, title, Dutch title, deadline)."""
+    names = names or (lambda text: prefix + text)
     lines = ["⏰ " + t("**Funding deadline coming up** on a topic you follow:")]
     for fid, title, title_nl, at in alerts:
         days = (at.astimezone(t.tz).date() - now.astimezone(t.tz).date()).days
         lines.append("- " + t("{title} — closes {when} ({days} days left) · `{command}`",
                               title=_title(t, title, title_nl), when=t.moment(at), days=days,
-                              command=f"{prefix}funding {fid}"))
+                              command=names(f"funding {fid}")))
     return "\n".join(lines)

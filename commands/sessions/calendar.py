@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vText
 
 from bot.framework import argument
+from bot.framework.help import spoken_name
 from bot.framework.messages import Attachment
 from bot.i18n import N_, Translator
 from commands.sessions.base import SessionId, get_session, session, title_of, topic_label, when_of
@@ -87,7 +88,8 @@ def description(s: ReviewSession, t: Translator, bot_user_id: str, prefix: str) 
         lines.append(t("Topic: {topic}", topic=topic))
     lines.append(t("Facilitator: {user}", user=s.facilitator))
     lines.append(t('In Matrix, ask the DSIH bot ({bot}): "{show}" shows who is coming, "{join}" signs you up.',
-                   bot=bot_user_id, show=f"{prefix}session {s.id}", join=f"{prefix}session join {s.id}"))
+                   bot=bot_user_id, show=f"{prefix}{spoken_name(session, t.lang)} {s.id}",
+                   join=f"{prefix}{spoken_name(session.subcommands['join'], t.lang)} {s.id}"))
     lines.append(t("Room: {link}", link=room_link(s.room_id)))
     return "\n".join(lines)
 

@@ -42,3 +42,11 @@ async def test_metrics_and_probes(alice, bot, room, ask, bot_options):
     assert 'dsih_commands_total{command="unknown",outcome="bad_input"} 1.0' in text
     assert 'dsih_messages_total{result="sent"}' in text and "dsih_reply_seconds_bucket" in text
     assert "nosuchcommand" not in text  # free text never becomes a label
+    # What waits in the database is read at each scrape: a reminder planned now shows up.
+    await ask(alice, room, "!remindme 2h tea", bot_id=bot.user_id)
+    _, text = _get("/metrics")
+    assert 'dsih_jobs_pending{kind="reminder"} 1.0' in text
+    assert 'dsih_jobs_overdue{kind="reminder"} 0.0' in text
+    lag = [line for line in text.splitlines() if line.startswith("dsih_sync_lag_seconds_count")]
+    assert lag and float(lag[0].split()[-1]) >= 3   # !ping, !nosuchcommand, !remindme
+    assert "dsih_digests_due 0.0" in text and "dsih_outbox_pending" in text

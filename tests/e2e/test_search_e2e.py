@@ -39,7 +39,7 @@ async def test_first_words_of_a_new_user(alice, bot, room, ask):
     await alice.send_text(room, f"{bot.user_id}: welke subsidies sluiten binnenkort?", mentions=[bot.user_id])
     first = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=60)
     assert body_of(first).startswith("Zo heb ik je vraag begrepen"), body_of(first)[:300]
-    assert "(Hetzelfde als !deadlines 60d.)" in body_of(first)   # the command that gives the same answer
+    assert "(Hetzelfde als !sluitingsdata 60d.)" in body_of(first)   # the command that gives the same answer
     assert "sluiten" not in body_of(first).split("\n")[0].split("(")[0]   # not searched as a word
     replies = await alice.collect(room, bot.user_id, 6, since=mark)
     assert len(replies) == 1, [body_of(r)[:80] for r in replies]   # one question, one answer

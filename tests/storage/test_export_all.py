@@ -56,9 +56,9 @@ async def test_export_all_then_import_all_round_trips(db, tmp_path, request, fmt
         await export_all(copy, names, tmp_path / "again", fmt)
         for entry in manifest["data_sets"]:               # the copy exports byte for byte the same
             assert (tmp_path / "again" / entry["file"]).read_text() == (tmp_path / "out" / entry["file"]).read_text()
-        # A second import of the same folder changes nothing but says "updated".
+        # A second import of the same folder changes nothing and says so.
         lines = await import_all(copy, tmp_path / "out", names)
-        assert all(" 0 new, " in line for line in lines)
+        assert all(" 0 new, 0 updated, " in line and line.endswith(" unchanged") for line in lines), lines
         assert await _counts(copy) == original
     finally:
         await copy.dispose()

@@ -83,7 +83,7 @@ async def test_new_fields_round_trip_through_database_and_files(url, tmp_path):
             assert "procurement" in text and "HORIZON-X-01" in text
             path = tmp_path / f"f.{fmt}"
             path.write_text(text, encoding="utf-8")
-            assert "0 new, 1 updated" in await import_file(db, path, actor="test")
+            assert "0 new, 0 updated, 1 unchanged" in await import_file(db, path, actor="test")
             assert await export_text(db, fmt) == text
         # Older files without the new columns still import (defaults), as origin "import".
         old = tmp_path / "old.csv"

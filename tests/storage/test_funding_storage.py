@@ -76,7 +76,7 @@ async def test_export_import_roundtrip_all_formats(services, tmp_path):
         path = tmp_path / f"funding.{fmt}"
         path.write_text(text, encoding="utf-8")
         report = await import_file(db, path, actor="test")
-        assert f"0 new, {BUNDLED} updated" in report, report
+        assert f"0 new, 0 updated, {BUNDLED} unchanged" in report, report
         assert await export_text(db, fmt) == text  # stable round trip
 
 

@@ -85,7 +85,7 @@ async def test_import_export_round_trip_keyed_by_url(db, tmp_path, fmt):
     text = await export_text(db, fmt)
     out = tmp_path / f"out.{fmt}"
     out.write_text(text, encoding="utf-8")
-    assert "0 new, 2 updated" in await import_file(db, out, actor="test")
+    assert "0 new, 0 updated, 2 unchanged" in await import_file(db, out, actor="test")
     if fmt == "json":
         assert {r["url"] for r in json.loads(text)["items"]} == {"http://testdam.nl/hitte#top", "https://ipo.nl/a"}
     assert "Koele plekken (herzien)" in await _search(db, "schaduw")

@@ -87,7 +87,7 @@ async def test_import_upsert_and_export_round_trip(db, tmp_path, fmt):
     text = await export_text(db, fmt)
     out = tmp_path / f"export.{fmt}"
     out.write_text(text, encoding="utf-8")
-    assert "27 updated" in await import_file(db, out, actor="test")
+    assert "0 new, 0 updated, 27 unchanged" in await import_file(db, out, actor="test")
     assert await export_text(db, fmt) == text
 
 

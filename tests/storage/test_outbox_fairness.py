@@ -102,12 +102,19 @@ async def test_rows_handed_over_at_commit_are_sent_without_a_query_and_in_order(
     queries = QueryCounter(db)
     async with db.transaction() as s:
         rows = await enqueue(s, [Outgoing("one", room_id="!a"), Outgoing("two", room_id="!a")], origin="t", key="c1")
+    seen_queries = []
+    send = transport.send
+
+    async def counting_send(row):
+        seen_queries.append(queries.count)
+        return await send(row)
+
+    transport.send = counting_send
     sender.submit(rows)
-    while len(transport.sent) < 2:
-        await asyncio.sleep(0.001)
-    # Both rows went out before any query looked for pending rows (the fast path).
-    assert queries.count == 0
     assert await sender.drain(timeout=5)
+    # The rows went out before any query had looked for pending rows (the fast path).
+    assert seen_queries[0] == 0
+    transport.send = send
     assert [t for d, t, _ in transport.sent] == [txn_id("c1", 0), txn_id("c1", 1)]
 
     # Busy sender: many commands committed back to back for one room, some handed over while

@@ -11,6 +11,9 @@ The convention (also in docs/README.md):
 - A fenced block marked ``console`` is a shell session: every `$ ` line must be a
   `dsih-bot` command (it is run, optionally after `VAR=value` assignments), and the lines
   after it are an excerpt of its output, matched the same way.
+- A fenced block marked ``transcript`` is a shell session shown but not run, for commands the
+  test cannot provide for (`dsih-bot demo` starts a Synapse homeserver): every
+  `$ dsih-bot …` line must parse; other `$ ` lines and the output are not checked.
 - Every `dsih-bot …` line in any other fenced block must parse with the CLI's parser.
 - Inline code in prose that starts with `!` must name a real command (or alias), and
   inline `dsih-bot …` a real subcommand; `<!-- pending: !admin, dsih-bot demo -->` lists
@@ -96,7 +99,7 @@ def parse(path: Path) -> Guide:
     for block in blocks:
         if block.kind == "chat":
             block.turns = _turns(block, _SPEAKER, lambda m: (m.group(1), m.group(2)))
-        elif block.kind == "console":
+        elif block.kind in ("console", "transcript"):
             block.turns = _turns(block, re.compile(r"^\$ (.*)$"), lambda m: (None, m.group(1)))
     return Guide(path=path, lang=lang, role=options.get("role", "member"),
                  user=options.get("user", "@you:example.org"), blocks=blocks, inline=inline, pending=pending,

@@ -31,7 +31,7 @@ def plain(markdown: str) -> str:
     return message_content(markdown)["body"]
 
 
-_ID = re.compile(r"!lab ([a-z0-9-]+)\s*$", re.M)
+_ID = re.compile(r"!(?:lab|proeftuin) ([a-z0-9-]+)\s*$", re.M)   # Dutch replies name `!proeftuin`
 
 
 def lab_ids(markdown: str) -> list[str]:

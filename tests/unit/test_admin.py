@@ -170,6 +170,7 @@ async def test_mydata_in_dutch(env):
     await chat.send("!herinner 2u bel de provincie", sender=BOB)
     md = await chat.text("!mijngegevens", sender=BOB)
     assert "Wat ik over je bewaar" in md and "persoonlijke herinneringen: 1" in md, md
+    assert "\\(gepland\\)\\: bel de provincie" in md and "pending" not in md, md     # states in Dutch too
     md = await chat.text("!mijngegevens verwijder", sender=BOB)
     assert "!mijngegevens verwijder bevestig" in md
     assert "verwijderd" in await chat.text("!mijngegevens verwijder bevestig", sender=BOB)

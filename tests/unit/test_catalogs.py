@@ -35,4 +35,39 @@ def test_placeholders_match():
 
 def _same_in_dutch(msgid: str) -> bool:
     # Words that are the same in both languages (e.g. "Pong!", "nl") need no entry.
-    return msgid in {"Pong!", "nl", "facilitator", "Impact"} or not re.search(r"[a-zA-Z]{3}", msgid)
+    return msgid in {"Pong!", "nl", "facilitator", "Impact", "dataset"} or not re.search(r"[a-zA-Z]{3}", msgid)
+
+
+def _english_command_names(text: str, registry) -> list[str]:
+    """`!funding`, `{prefix}lab request`, `!sessie ics` in a text: commands named by an
+    English word where a Dutch name exists (what `!help` lists for Dutch readers)."""
+    found = []
+    for m in re.finditer(r"(?:\{prefix\}|(?<![\w!])!)([a-z]+)(?: ([a-z]+))?", text):
+        cmd = registry.get(m.group(1))
+        if cmd is None:
+            continue
+        if m.group(1) == cmd.name and cmd.dutch:
+            found.append(m.group(0))
+            continue
+        sub = cmd.subcommands.get(m.group(2) or "")
+        if sub is not None and m.group(2) == sub.name and sub.dutch:
+            found.append(m.group(0))
+    return found
+
+
+def test_dutch_texts_name_commands_in_dutch():
+    """A Dutch reply says `!sessie agenda`, not `!sessie ics` or `!lab request`: the
+    translation names each command as `!hulp` lists it for Dutch readers."""
+    from commands import build_registry
+
+    registry = build_registry()
+    nl = translations("nl")
+    wrong = {}
+    for msgid in all_msgids():
+        for _, dutch in _dutch_forms(nl, msgid):
+            names = _english_command_names(dutch, registry)
+            if names:
+                wrong[dutch] = names
+    assert not wrong, "\n".join(f"{names}: {text!r}" for text, names in wrong.items())
+    assert _english_command_names("zie `{prefix}sessie ics 3` of !funding", registry) == ["{prefix}sessie ics",
+                                                                                        "!funding"]

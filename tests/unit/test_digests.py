@@ -322,3 +322,25 @@ async def test_deadline_alert_once_per_deadline(env):
     assert await delivery.run_alerts(services, NOW + timedelta(hours=2)) == 2
     async with services.db.session() as s:
         assert len((await s.scalars(select(DeadlineAlert))).all()) == 4
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_an_item_kind_has_one_name_in_search_results_and_digests(lang):
+    """A search said "geleerde les" and "dataset" where the digest said "les" and
+    "gegevensset": the same item must carry the same kind name everywhere."""
+    from datetime import datetime, timezone
+    from bot.i18n import Translator
+    from commands.digests.render import _item_line
+    from commands.knowledge import list_item
+    from storage.digest_compose import Item
+    from storage.models.knowledge import KINDS, KnowledgeItem
+
+    t, now = Translator(lang), datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    for kind in KINDS:
+        item = Item(id=1, title="T", url="https://x.nl/a", kind=kind, topics=(), organisation=None,
+                    event_date=None, shared_at=now)
+        row = KnowledgeItem(id=1, title="T", url="https://x.nl/a", kind=kind, topics=[], organisation=None,
+                            event_date=None)
+        in_digest = _item_line(t, item).split(" · ")[1]
+        in_search = list_item(t, row, 1, now).split("\n")[1].split(" · ")[0]
+        assert in_digest == in_search, (kind, in_digest, in_search)

@@ -1,6 +1,7 @@
 """The command framework: recognition, parsing, help, the error tree, roles, language."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -366,3 +367,93 @@ async def test_log_lines_carry_the_command_and_never_its_text(services):
     assert (first["room"], first["sender"], first["command"], first["ref"]) == ("!r", "@alice:test", "boom", ref)
     assert "bug" in first["traceback"]
     assert "room" not in lines[-1]  # outside a command, no stale context
+
+
+async def test_uptime_comes_from_a_monotonic_start_not_the_pretend_clock(tmp_path):
+    """Under bot.pretend_now the bot's clock is years away from the real start time: the
+    uptime must still be the process's (0 min here) and "running since" on the bot's clock."""
+    from datetime import datetime, timezone
+    from support.chat import Chat, make_services
+    services = await make_services(tmp_path / "data", modules=["core", "admin"], language="en",
+                                   pretend_now=datetime(2020, 1, 1, 11, 0, tzinfo=timezone.utc))
+    try:
+        chat = Chat(services)
+        about = await chat.text("!about", sender="@admin:test")
+        assert "Running since Wednesday 1 January 2020 12:00 (0 h 0 min)." in about, about
+        stats = await chat.text("!admin stats", sender="@admin:test")
+        assert "Running since Wednesday 1 January 2020 12:00 (0 h 0 min)." in stats, stats
+        services.started_monotonic -= 2 * 3600 + 5 * 60      # the process has run 2 h 5 min
+        assert "(2 h 5 min)" in await chat.text("!about", sender="@admin:test")
+    finally:
+        await services.db.dispose()
+
+
+def test_the_more_hint_counts_the_items_still_to_come_not_pages():
+    from bot.framework.context import paginate
+
+    pages = paginate("Header", [f"item {i}" for i in range(12)], "Footer", 5, lambda n: f"More ({n} more results)")
+    assert len(pages) == 3
+    assert pages[0].endswith("_More (7 more results)_") and pages[1].endswith("_More (2 more results)_")
+    assert pages[2].endswith("Footer")
+
+
+async def test_the_more_hint_in_both_languages_with_plural_forms(tmp_path):
+    from support.chat import Chat, make_services
+    services = await make_services(tmp_path / "data", modules=["core", "funding"], language="en",
+                                   load_sample_data=True, rate_limit_count=10**6)
+    services.settings.bot.page_size = 5
+    try:
+        chat = Chat(services)
+        first = await chat.text("!funding --level eu", sender="@en:test")
+        total = int(re.match(r"(\d+) funding instruments", first).group(1))
+        shown = len(re.findall(r"^\*\*\d+\. ", first, re.M))
+        assert shown == 5 and f"More: `!more` ({total - shown} more results)" in first, first
+        nl = await chat.text("!subsidie --niveau eu", sender="@nl:test")
+        assert re.search(r"Meer: `!meer` \(nog \d+ resultaten\)", nl), nl
+    finally:
+        await services.db.dispose()
+
+
+async def test_an_unprefixed_question_starting_with_a_command_word_is_answered_as_a_question(tmp_path):
+    """In a direct chat "proeftuin energie bij groningen" is a question, not a malformed
+    `!proeftuin <id>`: when its arguments do not parse, the question handlers answer it;
+    with the prefix it stays a command and the parse error is shown."""
+    from support.chat import Chat, make_services
+    services = await make_services(tmp_path / "data", modules=["core", "labs"], language="nl",
+                                   load_sample_data=True, rate_limit_count=10**6)
+    try:
+        chat = Chat(services)
+        answer = await chat.text("proeftuin energie bij groningen", sender="@nl:test", direct=True)
+        assert "in de buurt van Groningen" in answer and "begreep ik niet" not in answer, answer
+        answer = await chat.text("lab energy near groningen", sender="@en:test", direct=True)
+        assert "near Groningen" in answer and "did not understand" not in answer, answer
+        answer = await chat.text("!proeftuin energie bij groningen", sender="@nl:test", direct=True)
+        assert "Dit deel begreep ik niet: bij groningen" in answer, answer
+        # Nothing answers it as a question: the parse error after all.
+        answer = await chat.text("tijdzone Mars/Basis", sender="@nl:test", direct=True)
+        assert "Mars/Basis is geen tijdzone" in answer, answer
+    finally:
+        await services.db.dispose()
+
+
+async def test_sample_data_is_stamped_with_the_bots_clock(tmp_path):
+    """Under bot.pretend_now the bundled data became known at the pretend time: with the
+    real time in shared_at/updated_at, a digest preview saw "nothing new" (or items from
+    the future) depending on when the tests ran."""
+    from datetime import datetime, timezone
+    from sqlalchemy import func, select
+    from storage.models.funding import FundingInstrument
+    from storage.models.knowledge import KnowledgeItem
+    from storage.models.labs import Lab
+    from support.chat import make_services
+    pretend = datetime(2020, 1, 1, 11, 0, tzinfo=timezone.utc)
+    services = await make_services(tmp_path / "data", modules=["core", "funding", "labs", "knowledge"],
+                                   load_sample_data=True, pretend_now=pretend)
+    try:
+        async with services.db.session() as s:
+            for column in (KnowledgeItem.shared_at, FundingInstrument.updated_at, Lab.updated_at):
+                newest = await s.scalar(select(func.max(column)))
+                oldest = await s.scalar(select(func.min(column)))
+                assert oldest.year == newest.year == 2020, (column, oldest, newest)
+    finally:
+        await services.db.dispose()

@@ -98,6 +98,17 @@ async def test_ics_of_a_session_holds_what_outlook_needs(env):
     assert str(event["URL"]) == "https://matrix.to/#/!room:test"
 
 
+async def test_a_dutch_invitation_names_the_dutch_commands(env):
+    services, chat = env
+    await chat.send('!session new "Hittestress" 2027-03-30 14:00', sender=FACIL)
+    async with services.db.session() as s:
+        session = await s.get(ReviewSession, 1)
+    _, event, _ = _parse(ics_for(session, Translator("nl"), "@bot:test"))
+    description = str(event["DESCRIPTION"])
+    assert '"!sessie 1"' in description and '"!sessie aanmelden 1"' in description, description
+    assert "!session" not in description
+
+
 async def test_14_00_stays_14_00_on_both_sides_of_the_dst_change(env):
     services, chat = env
     await chat.send('!session new "Reeks" 2027-03-23 14:00 --every 1w --until 2027-04-01', sender=FACIL)
