@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.messages import Outgoing
 from bot.render import message_content, split_markdown
+from storage.db import is_transient
 from storage.models.core import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -349,7 +350,7 @@ class OutboxSender:
 def _log_trouble(message: str, exc: Exception) -> None:
     """A busy or briefly unreachable database is routine (one line, retried); anything
     else is a bug and gets its traceback."""
-    if isinstance(exc, (OperationalError, OSError, asyncio.TimeoutError)):
+    if isinstance(exc, (OperationalError, OSError, asyncio.TimeoutError)) or is_transient(exc):
         log.warning("%s: %s: %s", message, type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "")
     else:
         log.error(message, exc_info=exc)

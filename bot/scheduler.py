@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import outbox
 from bot.framework.context import Context, Services
 from bot.framework.messages import Incoming
+from storage.db import describe_transient
 from storage.models.core import ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ SWEEP_JOB_ID = "dsih:arm-horizon"
 CONCURRENT_JOBS = 4
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
+DB_RETRY = timedelta(seconds=2)
 
 
 class JobSkipped(Exception):
@@ -248,10 +250,25 @@ class Scheduler:
                 await callback()
             self.wake_outbox()
         except Exception as exc:  # noqa: BLE001 - a failing job is retried, never lost silently
-            rearm = await self._failed(job_id, exc)
+            rearm = await self._retry_or_fail(job_id, exc)
         finally:
             if rearm is not None:
                 self.arm_if_soon(job_id, rearm)
+
+    async def _retry_or_fail(self, job_id: str, exc: Exception) -> datetime | None:
+        """A locked or restarting database is not the job's fault: try again shortly without
+        counting an attempt (recording one needs the database too). Otherwise count it."""
+        db = self.services.db
+        if not await db.unavailable(exc):
+            try:
+                return await self._failed(job_id, exc)
+            except Exception as again:  # noqa: BLE001 - the database went away meanwhile
+                if not await db.unavailable(again):
+                    raise
+                exc = again
+        log.warning("job %s: database unavailable (%s); retrying in %ss", job_id, describe_transient(exc),
+                    int(DB_RETRY.total_seconds()))
+        return self.now() + DB_RETRY
 
     async def _failed(self, job_id: str, exc: Exception) -> datetime | None:
         async with self.services.db.transaction() as session:

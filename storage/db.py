@@ -8,11 +8,66 @@ from typing import AsyncIterator
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# PostgreSQL SQLSTATE classes that mean "try again": connection exception, operator
+# intervention (shutting down, cannot connect now), insufficient resources, transaction
+# rollback (serialization failure, deadlock).
+_TRANSIENT_SQLSTATE = ("08", "57", "53", "40")
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """True when a database error says "not now" rather than "never": SQLite locked or
+    busy (another process holds the write lock), PostgreSQL restarting or unreachable.
+    Such work is retried as it was; anything else is a bug and is reported as one."""
+    seen = 0
+    while exc is not None and seen < 8:
+        seen += 1
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            return True
+        if isinstance(exc, DBAPIError):
+            if exc.connection_invalidated:
+                return True
+            state = str(getattr(exc.orig, "sqlstate", "") or "")
+            if state[:2] in _TRANSIENT_SQLSTATE:
+                return True
+            message = str(exc.orig).lower()
+            if any(w in message for w in ("database is locked", "database is busy", "database table is locked",
+                                          "connection is closed", "connection was closed",
+                                          "the database system is")):
+                return True
+            if isinstance(exc, InterfaceError):
+                return True
+        name = type(exc).__name__
+        if name in ("CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionFailureError",
+                    "AdminShutdownError", "InterfaceError") and type(exc).__module__.startswith("asyncpg"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class DatabaseUnavailable(Exception):
+    """The database said "not now" while handling something: the caller retries that work
+    as it was (nothing of it was committed)."""
+
+
+def _chain(exc: BaseException | None):
+    for _ in range(8):
+        if exc is None:
+            return
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def describe_transient(exc: BaseException) -> str:
+    """One line for the log (no traceback: a busy database is routine)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record):
@@ -79,6 +134,23 @@ class Database:
                     await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                     await conn.commit()
         log.info("database schema is at %s", revision)
+
+    async def unavailable(self, exc: BaseException) -> bool:
+        """Did `exc` come from the database being locked, restarting or unreachable? A
+        connection-type error that is not the database's (a handler's own network call)
+        is told apart by asking the database itself, so it is never retried forever."""
+        if isinstance(exc, DatabaseUnavailable):
+            return True
+        if not is_transient(exc):
+            return False
+        if any(isinstance(e, DBAPIError) for e in _chain(exc)):
+            return True
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure here means the database is away
+            return True
+        return False
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -29,6 +29,7 @@ from bot.framework.middleware import (
 from bot.framework.tokens import Token, option_name, split
 from bot.logs import command_context
 from bot.render import md_escape
+from storage.db import DatabaseUnavailable
 from storage.models.core import HandledEvent, UserPrefs
 from bot import outbox
 
@@ -136,6 +137,10 @@ class Dispatcher:
                 self.services.metrics.command(self._metric_name(ctx), "ok", msg.timestamp_ms)
                 return out
             except Exception as exc:  # noqa: BLE001 - every error ends here, by design
+                if await db.unavailable(exc):
+                    # Locked or restarting: nothing was committed; the runtime hands the
+                    # message in again, so the user gets the real answer, once.
+                    raise DatabaseUnavailable(str(exc)[:200]) from exc
                 err_ctx = Context(msg, self.services, session)
                 if ctx is not None:
                     err_ctx.command, err_ctx.invoked_as = ctx.command, ctx.invoked_as
@@ -177,7 +182,9 @@ class Dispatcher:
             for callback in ctx.after_commit:
                 await callback()
             return out
-        except Exception:  # noqa: BLE001 - one odd event must never stop the bot
+        except Exception as exc:  # noqa: BLE001 - one odd event must never stop the bot
+            if await self.services.db.unavailable(exc):
+                raise DatabaseUnavailable(str(exc)[:200]) from exc
             log.exception("error while handling %s event %s from %s", event.type, event.event_id, event.sender)
             return []
 

@@ -32,6 +32,7 @@ from bot.metrics import MetricsServer, refresh_from_database
 from bot.outbox import OutboxSender
 from bot.scheduler import Scheduler
 from config.settings import Settings
+from storage.db import describe_transient
 from storage.models.core import HandledEvent, KeyValue, RoomState
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ class MatrixRuntime:
         }
         first = True
         backoff = 1.0
+        db_backoff = 0.5
         while not self.stopping.is_set():
             sync_task = asyncio.ensure_future(self.client.sync(
                 timeout=SYNC_TIMEOUT_MS if not first else 0, sync_filter=sync_filter, since=self.next_batch,
@@ -195,17 +197,37 @@ class MatrixRuntime:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, m.reconnect_max_seconds)
                 continue
+            # Command age is judged at arrival: time spent behind earlier commands of a busy
+            # batch must not make a fresh command "too old" (it was dropped under load).
+            received_ms = time.time() * 1000
             if backoff > 1:
                 log.info("homeserver reachable again; resuming from the stored sync token")
             backoff = 1.0
             await self._keys()
-            if self.next_batch is None:
-                await self._first_ever_sync(resp)
-            else:
-                await self._handle_sync(resp)
+            try:
+                if self.next_batch is None:
+                    await self._first_ever_sync(resp)
+                else:
+                    await self._handle_sync(resp, received_ms)
+            except Exception as exc:  # noqa: BLE001 - sorted below: only "database away" is retried
+                if not await self.services.db.unavailable(exc):
+                    raise
+                # Locked or restarting: next_batch stays where it was, so this batch comes
+                # again; what was handled is skipped (handled_events), the rest is answered.
+                log.warning("database unavailable (%s); handling this sync again in %.1fs",
+                            describe_transient(exc), db_backoff)
+                await self._sleep(db_backoff)
+                db_backoff = min(db_backoff * 2, m.reconnect_max_seconds)
+                continue
+            db_backoff = 0.5
             self.next_batch = resp.next_batch
             if first or time.monotonic() - self.token_written[1] >= TOKEN_WRITE_INTERVAL:
-                await self._store_token()
+                try:
+                    await self._store_token()
+                except Exception as exc:  # noqa: BLE001 - an older stored token only means re-reading
+                    if not await self.services.db.unavailable(exc):
+                        raise
+                    log.warning("could not store the sync token (%s); trying again later", describe_transient(exc))
             (self.data_dir / HEARTBEAT).touch()
             self.last_sync_at = time.time()
             self.services.metrics.last_sync.set(self.last_sync_at)
@@ -281,12 +303,14 @@ class MatrixRuntime:
         await self._handle_invites(resp)
         log.info("first sync: %d room(s) recorded, their history is not treated as commands", len(resp.rooms.join))
 
-    async def _handle_sync(self, resp: SyncResponse) -> None:
+    async def _handle_sync(self, resp: SyncResponse, received_ms: float) -> None:
         await self._handle_invites(resp)
         for room_id, info in resp.rooms.join.items():
             try:
-                await self._handle_room(room_id, info)
-            except Exception:  # noqa: BLE001 - one bad room must not stop the others
+                await self._handle_room(room_id, info, received_ms)
+            except Exception as exc:  # noqa: BLE001 - one bad room must not stop the others
+                if await self.services.db.unavailable(exc):
+                    raise  # the whole batch is handled again (see _sync_loop)
                 log.exception("error while handling events of %s", room_id)
 
     async def _handle_invites(self, resp: SyncResponse) -> None:
@@ -310,7 +334,7 @@ class MatrixRuntime:
                 log.info("declining invitation to %s from %s (not allowed)", room_id, inviter)
                 await self.client.room_leave(room_id)
 
-    async def _handle_room(self, room_id: str, info) -> None:
+    async def _handle_room(self, room_id: str, info, received_ms: float) -> None:
         me = self.client.user_id
         room = self.client.rooms.get(room_id)
         my_joins = [ev.server_timestamp for ev in info.timeline.events
@@ -334,9 +358,8 @@ class MatrixRuntime:
         for ev in info.timeline.events:
             if getattr(ev, "sender", None) == me:
                 continue
-            now_ms = time.time() * 1000
             ts = getattr(ev, "server_timestamp", 0)
-            if ts < joined_at or now_ms - ts > max_age_ms:
+            if ts < joined_at or received_ms - ts > max_age_ms:
                 continue
             if isinstance(ev, MegolmEvent):
                 await self._undecryptable(room_id, ev)

@@ -3,7 +3,6 @@ homeserver goes away, and rate limits bite."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -11,6 +10,7 @@ from storage.funding_data import load_bundled
 from support.botproc import BOT_PASSWORD, BotProcess
 from support.e2e_helpers import body_of
 from support.matrix_user import MatrixUser
+from support.quiesce import replies_to, wait_delivered
 from support.quiescence import quiescent
 from support.synapse import SynapseServer
 
@@ -24,59 +24,68 @@ def bot_messages(user, room_id, bot_id, since=0):
 async def test_kill_9_restart_answers_missed_command_once_and_old_ones_never(alice, bot, room, ask):
     answered = await ask(alice, room, "!ping", bot_id=bot.user_id)
     assert body_of(answered) == "Pong!"
-    bot.kill()
+    await bot.akill()
     mark = alice.mark()
     # Sent while the bot is down: must be answered exactly once after the restart.
-    await alice.send_text(room, "!help ping")
-    bot.start()
-    reply = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=40)
-    assert "Check that I am awake" in body_of(reply)
-    await asyncio.sleep(3)
+    missed = await alice.send_text(room, "!help ping")
+    await bot.astart()
+    state = await bot.quiescent(handled=[missed])
+    await wait_delivered(alice, state, room)
+    replies = replies_to(alice, room, bot.user_id, missed)
+    assert len(replies) == state.rows_for(missed) == 1, [body_of(e) for e in replies]
+    assert "Check that I am awake" in body_of(replies[0])
+    # The bot has handled a newer command and sent everything: the old !ping was not answered again.
     after = bot_messages(alice, room, bot.user_id, since=mark)
-    assert len(after) == 1, [body_of(e) for e in after]  # the old !ping was not answered again
+    assert after == replies and state.rows_for(answered.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]) == 1
     # Kill again right after a command, restart: still exactly one answer each.
     mark = alice.mark()
-    await alice.send_text(room, "!about")
+    about = await alice.send_text(room, "!about")
     await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=30)
-    bot.kill()
-    bot.start()
-    await alice.send_text(room, "!ping")
-    await asyncio.sleep(4)
+    await bot.akill()
+    await bot.astart()
+    ping = await alice.send_text(room, "!ping")
+    state = await bot.quiescent(handled=[about, ping])
+    await wait_delivered(alice, state, room)
     bodies = [body_of(e) for e in bot_messages(alice, room, bot.user_id, since=mark)]
     assert sum("dsih-bot" in b for b in bodies) == 1, bodies
     assert bodies.count("Pong!") == 1, bodies
+    assert len(bodies) == 2, bodies
 
 
 @pytest.mark.parametrize("bot_options", [{"bot": {"max_command_age": "PT3S"}}])
 async def test_commands_older_than_max_age_are_not_answered(alice, bot, room, ask, bot_options):
     await ask(alice, room, "!ping", bot_id=bot.user_id)
-    bot.kill()
+    await bot.akill()
     mark = alice.mark()
-    await alice.send_text(room, "!help")
-    await asyncio.sleep(4)  # older than max_command_age when the bot sees it
-    bot.start()
-    await alice.send_text(room, "!ping")
-    reply = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=30)
-    assert body_of(reply) == "Pong!"
-    await asyncio.sleep(2)
+    old = await alice.send_text(room, "!help")
+    await asyncio.sleep(4)  # the scenario itself: older than max_command_age when the bot sees it
+    await bot.astart()
+    ping = await alice.send_text(room, "!ping")
+    # The newer command is handled, so the sync holding the old one has been handled too.
+    state = await bot.quiescent(handled=[ping], lookup=[old])
+    await wait_delivered(alice, state, room)
+    assert old not in state.handled and state.rows_for(old) == 0
     assert [body_of(e) for e in bot_messages(alice, room, bot.user_id, since=mark)] == ["Pong!"]
 
 
 async def test_reminder_due_while_down_arrives_exactly_once(alice, bot, room, ask):
     confirm = await ask(alice, room, "!remindme 3s water the plants", bot_id=bot.user_id)
     assert "remind you" in body_of(confirm)
-    bot.kill()
+    await bot.akill()
     mark = alice.mark()
-    await asyncio.sleep(5)  # due while the bot is down
-    bot.start()
-    reminder = await alice.wait_for(
-        lambda e: getattr(e, "sender", None) == bot.user_id and "water the plants" in body_of(e),
-        timeout=30, since=mark)
-    assert alice.user_id in str(reminder.source["content"].get("m.mentions"))
+    await asyncio.sleep(5)  # the scenario itself: due while the bot is down
+    await bot.astart()
+    state = await bot.quiescent()
+    await wait_delivered(alice, state, room)
+    hits = [e for e in bot_messages(alice, room, bot.user_id, since=mark) if "water the plants" in body_of(e)]
+    assert len(hits) == 1, [body_of(e) for e in hits]
+    assert alice.user_id in str(hits[0].source["content"].get("m.mentions"))
     # Restart once more: it must not come again.
-    bot.kill()
-    bot.start()
-    await asyncio.sleep(4)
+    await bot.akill()
+    await bot.astart()
+    probe = await alice.send_text(room, "!ping")  # proves the restarted bot has synced and worked
+    state = await bot.quiescent(handled=[probe])
+    await wait_delivered(alice, state, room)
     hits = [e for e in bot_messages(alice, room, bot.user_id, since=mark) if "water the plants" in body_of(e)]
     assert len(hits) == 1
 
@@ -88,7 +97,7 @@ async def test_reminder_while_running_arrives_once(alice, bot, room, ask):
                          timeout=30, since=mark)
     await quiescent(bot, [alice], job_kinds=["reminder"])
     hits = [e for e in bot_messages(alice, room, bot.user_id, since=mark) if "stand up" in body_of(e)]
-    assert len(hits) == 1
+    assert len(hits) == 1, [body_of(e) for e in hits]
 
 
 @pytest.fixture
@@ -104,7 +113,7 @@ async def test_bot_recovers_when_the_homeserver_restarts(private_synapse, tmp_pa
     bot_id = hs.register("dsihrecover", BOT_PASSWORD)
     user_id = hs.register("carol", "pw")
     bot = BotProcess(tmp_path / "bot", hs.url, bot_id)
-    bot.start()
+    await bot.astart()
     carol = await MatrixUser.create(hs.url, user_id, "pw", tmp_path / "carol")
     try:
         room_id = await carol.create_room(invite=[bot_id])
@@ -112,10 +121,11 @@ async def test_bot_recovers_when_the_homeserver_restarts(private_synapse, tmp_pa
         mark = carol.mark()
         await carol.send_text(room_id, "!ping")
         await carol.wait_for_reply(room_id, bot_id, since=mark)
-        hs.stop()
-        await asyncio.sleep(3)  # the bot sees the homeserver gone and backs off
-        hs.start()
-        bot.wait_log("homeserver reachable again", timeout=40)
+        # In a thread: the homeserver's blocking start/stop must not freeze carol's sync loop.
+        await asyncio.to_thread(hs.stop)
+        await bot.await_log("sync failed", timeout=40)  # the bot sees the homeserver gone and backs off
+        await asyncio.to_thread(hs.start)
+        await bot.await_log("homeserver reachable again", timeout=40)
         mark = carol.mark()
         await carol.send_text(room_id, "!ping")
         reply = await carol.wait_for_reply(room_id, bot_id, since=mark, timeout=40)
@@ -123,7 +133,7 @@ async def test_bot_recovers_when_the_homeserver_restarts(private_synapse, tmp_pa
         assert bot.running
     finally:
         await carol.close()
-        assert bot.terminate() == 0
+        assert await bot.aterminate() == 0
 
 
 async def test_every_reply_arrives_under_real_rate_limits(tmp_path):
@@ -140,36 +150,33 @@ async def test_every_reply_arrives_under_real_rate_limits(tmp_path):
         hs.api("POST", f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
                {"messages_per_second": 0, "burst_count": 0}, access_token=admin_token)
         bot = BotProcess(tmp_path / "bot", hs.url, bot_id, extra_bot={"rate_limit_count": 100})
-        bot.start()
+        await bot.astart()
         dave = await MatrixUser.create(hs.url, user_id, "pw", tmp_path / "dave", encryption=False)
         room_id = await dave.create_room(invite=[bot_id])
         await dave.wait_joined(room_id, bot_id, timeout=30)
         mark = dave.mark()
         count = 14
-        for _ in range(count):
-            await dave.send_text(room_id, "!help ping")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if len(dave.messages(room_id, bot_id, since=mark)) >= count:
-                break
-            await asyncio.sleep(0.5)
+        sent = [await dave.send_text(room_id, "!help ping") for _ in range(count)]
+        state = await bot.quiescent(handled=sent, timeout=120)
+        await wait_delivered(dave, state, room_id)
         replies = dave.messages(room_id, bot_id, since=mark)
         assert len(replies) == count, f"{len(replies)} of {count} replies arrived"
+        assert all(len(replies_to(dave, room_id, bot_id, ev)) == 1 for ev in sent)
         assert "rate limited" in bot.log()  # the limit really was hit
     finally:
         if dave:
             await dave.close()
         if bot:
-            bot.terminate()
-        hs.stop()
+            await bot.aterminate()
+        await asyncio.to_thread(hs.stop)
 
 
 async def test_restarts_keep_one_device_and_secrets_stay_out_of_logs(synapse, alice, bot, room, ask):
     creds = bot.workdir / "data" / "credentials.json"
     assert creds.stat().st_mode & 0o777 == 0o600
     before = creds.read_text()
-    bot.terminate()
-    bot.start()
+    await bot.aterminate()
+    await bot.astart()
     await ask(alice, room, "!ping", bot_id=bot.user_id)
     assert creds.read_text() == before  # token and device reused, no new login
     _, token, _ = synapse.login_token(bot.user_id.split(":")[0][1:], BOT_PASSWORD, device_name="inspector")
@@ -193,21 +200,22 @@ async def test_bot_on_postgresql_answers_and_survives_kill_9(synapse, alice, tmp
     bot_id = synapse.register("dsihpg", BOT_PASSWORD)
     bot = BotProcess(tmp_path / "bot", synapse.url, bot_id, admins=[alice.user_id],
                      env={"DSIH_BOT__STORAGE__DATABASE_URL": pg_url})
-    bot.start()
+    await bot.astart()
     try:
         room_id = await alice.create_room(invite=[bot_id])
         await alice.wait_joined(room_id, bot_id, timeout=30)
         about = await ask(alice, room_id, "!about", bot_id=bot_id)
         funding = len(load_bundled())
         assert f"funding instruments: {funding}" in body_of(about) and "living labs: 26" in body_of(about)
-        bot.kill()
+        await bot.akill()
         mark = alice.mark()
-        await alice.send_text(room_id, "!funding klimaatadaptatie")
-        bot.start()
-        reply = await alice.wait_for_reply(room_id, bot_id, since=mark, timeout=40)
-        assert "klimaatadaptatie" in body_of(reply)
-        await asyncio.sleep(2)
-        assert len(bot_messages(alice, room_id, bot_id, since=mark)) == 1
+        missed = await alice.send_text(room_id, "!funding klimaatadaptatie")
+        await bot.astart()
+        state = await bot.quiescent(handled=[missed])
+        await wait_delivered(alice, state, room_id)
+        replies = bot_messages(alice, room_id, bot_id, since=mark)
+        assert len(replies) == state.rows_for(missed) == 1, [body_of(e) for e in replies]
+        assert "klimaatadaptatie" in body_of(replies[0])
         assert not (tmp_path / "bot" / "data" / "dsih-bot.sqlite3").exists()
     finally:
-        assert bot.terminate() == 0
+        assert await bot.aterminate() == 0

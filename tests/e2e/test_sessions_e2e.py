@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from support.e2e_helpers import body_of
+from support.quiesce import wait_delivered
 from support.quiescence import quiescent
 
 pytestmark = pytest.mark.e2e
@@ -102,16 +103,19 @@ async def test_reminder_due_while_killed_arrives_once(alice, bob, bot, room, ask
     await ask(alice, room, '!session new "Herstart" in 75 seconds', bot_id=bot.user_id, timeout=60)
     mark = bob.mark()
     await ask(bob, room, "!session join 1", bot_id=bot.user_id)
-    bot.kill()
-    await asyncio.sleep(20)  # the reminder fell due (at ~15 s) while the bot was down
-    bot.start()
+    await bot.akill()
+    await asyncio.sleep(20)  # the scenario: the reminder fell due (at ~15 s) while the bot was down
+    await bot.astart()
     dm = await bob.wait_for(_dm_from_bot(bot.user_id, "Reminder: #1", room), since=mark, timeout=60)
-    await asyncio.sleep(4)
+    state = await bot.quiescent(timeout=60)  # nothing due or unsent any more
+    await wait_delivered(bob, state, room)
     assert _count(bob, mark, bot.user_id, "Reminder: #1", room_id=dm.room_id) == 1
     assert _count(bob, mark, bot.user_id, "Reminder: #1", room_id=room) == 1
     # Killed again right after it was sent: still one.
-    bot.kill()
-    bot.start()
-    await asyncio.sleep(4)
+    await bot.akill()
+    await bot.astart()
+    probe = await bob.send_text(room, "!ping")  # the restarted bot has synced and worked
+    state = await bot.quiescent(handled=[probe], timeout=60)
+    await wait_delivered(bob, state, room)
     assert _count(bob, mark, bot.user_id, "Reminder: #1", room_id=dm.room_id) == 1
     assert _count(bob, mark, bot.user_id, "Reminder: #1", room_id=room) == 1

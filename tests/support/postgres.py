@@ -155,6 +155,13 @@ class PostgresServer:
             "--no-instructions",
         )
         self.port = _free_port()
+        self._pg_ctl_start(timeout)
+        self._running = True
+        self._wait_ready(timeout)
+        self.last_start_seconds = time.monotonic() - t0
+        return self
+
+    def _pg_ctl_start(self, timeout: float) -> None:
         opts = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockdir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -169,10 +176,15 @@ class PostgresServer:
             "start",
             timeout=timeout + 10,
         )
-        self._running = True
+
+    def restart(self, down: float = 0.0, timeout: float = 30.0) -> None:
+        """Stop (fast: open connections are cut, as in a crash of the clients' sessions),
+        stay down `down` seconds, start again on the same port with the same data."""
+        assert self._running and self.datadir is not None
+        self._run(self._bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop", timeout=timeout)
+        time.sleep(down)
+        self._pg_ctl_start(timeout)
         self._wait_ready(timeout)
-        self.last_start_seconds = time.monotonic() - t0
-        return self
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
