@@ -2,9 +2,9 @@
 
 PostgreSQL: replicas share the database and one Matrix device (credentials and crypto store
 in a shared `storage.data_dir`). The active replica holds a session-level advisory lock on a
-connection of its own for its whole life. A standby keeps a request for the lock waiting on
-the server (renewed every LOCK_WAIT seconds) and takes over the moment the lock comes free:
-when the holder's connection closes (the process died) or it unlocks after a clean stop.
+connection of its own for its whole life. A standby asks for the lock every POLL_SECONDS
+(pg_try_advisory_lock) and takes over once it comes free: when the holder's connection closes
+(the process died) or it unlocks after a clean stop.
 Nothing Matrix-side is touched before the lock is held: a standby never opens the crypto
 store, never syncs, never sends.
 
@@ -28,15 +28,12 @@ from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
-LOCK_WAIT = 5.0  # a standby's lock request waits this long on the server, then asks again
-LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock request that ran into lock_timeout
-POLL_SECONDS = 1.0  # retry interval after a database error
+POLL_SECONDS = 1.0  # a standby asks for the lock this often (also the retry after a database error)
 WATCH_SECONDS = 2.0  # the active replica checks its lock connection this often
 WATCH_TIMEOUT = 5.0  # a check that hangs this long counts as a lost connection
 EXIT_LOST_LOCK = 75  # EX_TEMPFAIL: "try again", so systemd/compose restart the process
@@ -125,134 +122,7 @@ class PostgresLock:
         for name, value in KEEPALIVE.items():
             await conn.execute(text(f"SET {name} = {int(value)}"))
         await conn.execute(text("SET application_name = 'dsih-bot replica lock'"))
-        await conn.execute(text(f"SET lock_timeout = {int(LOCK_WAIT * 1000)}"))
-        await conn.execute(text("SET statement_timeout = 0"))  # a server-wide one would cut the wait short
-        return conn
-
-    async def try_acquire(self, wait: bool = False) -> bool:
-        """Take the lock now, or (wait) within LOCK_WAIT: the server grants a waiting request
-        the moment the holder's session ends, so a standby starts without a polling delay."""
-        if self._conn is None:
-            self._conn = await self._connect()
-        if not wait:
-            got = await self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
-            return bool(got.scalar())
-        try:
-            # The client-side bound catches a connection that died without telling us.
-            await asyncio.wait_for(self._conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self.key}),
-                                   LOCK_WAIT + WATCH_TIMEOUT)
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-                return False  # lock_timeout: still held by the active replica
-            raise
-        return True
-
-    async def wait_until_active(self, stopping: asyncio.Event) -> bool:
-        try:
-            return await self._wait(stopping)
-        finally:
-            if self.probes:
-                await self.probes.stop()  # the active runtime serves its own on the same port
-
-    async def _wait(self, stopping: asyncio.Event) -> bool:
-        started, announced, failing = time.monotonic(), False, False
-        while not stopping.is_set():
-            try:
-                attempt = asyncio.ensure_future(self.try_acquire(wait=announced))
-                stop = asyncio.ensure_future(stopping.wait())
-                await asyncio.wait({attempt, stop}, return_when=asyncio.FIRST_COMPLETED)
-                stop.cancel()
-                if not attempt.done():
-                    attempt.cancel()
-                    await asyncio.wait({attempt}, timeout=2)
-                    await self._drop_connection()  # a cancelled statement leaves it unusable
-                    break
-                if attempt.result():
-                    self.active = True
-                    self._watch = asyncio.create_task(self._watchdog(), name="replica-lock-watchdog")
-                    waited = time.monotonic() - started
-                    log.info("active: this replica holds the lock for %s%s", self.user_id,
-                             f" (took over after {waited:.1f}s as standby)" if announced else "")
-                    return True
-                failing = False
-                if not announced:
-                    announced = True
-                    if self.probes:
-                        await self.probes.start()
-                    log.info("standby: another replica is active for %s; taking over when it stops", self.user_id)
-                continue  # the next attempt waits on the server
-            except Exception as exc:  # noqa: BLE001 - database away or refusing: keep trying
-                if not failing:
-                    log.warning("standby: cannot reach the database for the replica lock (%s); retrying",
-                                type(exc).__name__)
-                failing = True
-                await self._drop_connection()
-            try:
-                await asyncio.wait_for(stopping.wait(), POLL_SECONDS)
-            except asyncio.TimeoutError:
-                pass
-        await self.release()
-        log.info("standby: stopped without having been active")
-        return False
-
-    async def note_device(self, db, device_id: str) -> None:
-        return None
-
-    async def release(self) -> None:
-        return None
-
-
-class FileLock(NoLock):
-    """SQLite: refuse a second process on the same data_dir (it would answer every command twice)."""
-
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / LOCK_FILE
-        self._fd: int | None = None
-
-    async def wait_until_active(self, stopping: asyncio.Event) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            log.error("another dsih-bot (pid %s) is already running with data_dir %s; stop it first. "
-                      "Two replicas need PostgreSQL (see README, 'Two replicas')", holder, self.path.parent)
-            return False
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        return True
-
-    async def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
-
-
-class PostgresLock:
-    """The advisory lock on a dedicated connection (NullPool: never shared, never recycled)."""
-
-    def __init__(self, url: str, user_id: str, *, on_lost: Callable[[], None] = hard_exit,
-                 probes: "StandbyProbes | None" = None):
-        self.url, self.user_id, self.key = url, user_id, lock_key(user_id)
-        self.on_lost, self.probes = on_lost, probes
-        self.active = False
-        self._engine = None
-        self._conn: AsyncConnection | None = None
-        self._watch: asyncio.Task | None = None
-
-    async def _connect(self) -> AsyncConnection:
-        if self._engine is None:
-            self._engine = create_async_engine(self.url, poolclass=NullPool)
-        conn = await self._engine.connect()
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # never "idle in transaction"
-        for name, value in KEEPALIVE.items():
-            await conn.execute(text(f"SET {name} = {int(value)}"))
-        await conn.execute(text("SET application_name = 'dsih-bot replica lock'"))
-        await conn.execute(text(f"SET lock_timeout = {int(LOCK_WAIT * 1000)}"))
-        await conn.execute(text("SET statement_timeout = 0"))  # a server-wide one would cut the wait short
+        await conn.execute(text("SET statement_timeout = 0"))  # a server-wide one could cut the watchdog's check
         return conn
 
     async def try_acquire(self) -> bool:
