@@ -126,14 +126,14 @@ async def test_digest_once_with_items_deadline_session_then_nothing_then_unsubsc
     # One deadline alert too, in the same direct room.
     await bob.wait_for(lambda e: getattr(e, "sender", None) == bot.user_id and "deadline coming up" in body_of(e),
                        since=mark, timeout=30)
-    await quiescent(bot, [bob], job_kinds=["digest-run"])
+    await quiescent(bot, [bob])
     assert _count(bob, mark, _digest_from(bot.user_id)) == 1
 
     # Nothing new: the next period is recorded as empty and nothing is sent.
     _make_due(engine, bob.user_id)
     await _wait(lambda: len(_records(engine, bob.user_id) or []) == 2, 30, "the empty period's record")
     assert _records(engine, bob.user_id)[1][1:] == (0, None)
-    await quiescent(bot, [bob], job_kinds=["digest-run"])
+    await quiescent(bot, [bob])
     assert _count(bob, mark, _digest_from(bot.user_id)) == 1
     status = await ask(bob, room, "!subscriptions", bot_id=bot.user_id)
     assert "Last digest" in body_of(status) and "none yet" not in body_of(status)
@@ -146,7 +146,7 @@ async def test_digest_once_with_items_deadline_session_then_nothing_then_unsubsc
     _make_due(engine)
     # A digest run after the due moment has looked at it (and found nobody to send to).
     await until(lambda: (BotDatabase(bot).last_run("digest-run") or due_at) > due_at, 30, "a digest run")
-    await quiescent(bot, [bob], job_kinds=["digest-run"])
+    await quiescent(bot, [bob])
     assert _count(bob, mark, _digest_from(bot.user_id)) == 1
     assert _records(engine, bob.user_id) is None
 

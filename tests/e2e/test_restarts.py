@@ -95,7 +95,7 @@ async def test_reminder_while_running_arrives_once(alice, bot, room, ask):
     mark = alice.mark()
     await alice.wait_for(lambda e: getattr(e, "sender", None) == bot.user_id and "stand up" in body_of(e),
                          timeout=30, since=mark)
-    await quiescent(bot, [alice], job_kinds=["reminder"])
+    await quiescent(bot, [alice])
     hits = [e for e in bot_messages(alice, room, bot.user_id, since=mark) if "stand up" in body_of(e)]
     assert len(hits) == 1, [body_of(e) for e in hits]
 

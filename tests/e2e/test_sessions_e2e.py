@@ -47,7 +47,7 @@ async def test_plan_join_remind_move_cancel(alice, bob, bot, room, ask, bot_opti
     # The reminder: one DM to bob, one notice in the room; never a second one.
     dm = await bob.wait_for(_dm_from_bot(bot.user_id, "Reminder: #1", room), since=bob_mark, timeout=60)
     await alice.wait_for(_from_bot(bot.user_id, "Reminder: #1"), since=alice_mark, timeout=30)
-    await quiescent(bot, [alice, bob], job_kinds=["session-reminder"])  # nothing due left, all delivered
+    await quiescent(bot, [alice, bob])  # nothing due left, all delivered
     assert _count(bob, bob_mark, bot.user_id, "Reminder: #1", room_id=dm.room_id) == 1
     assert _count(alice, alice_mark, bot.user_id, "Reminder: #1", room_id=room) == 1
 
