@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, row  # noqa: E402
+from common import emit, pct, row  # noqa: E402
 
 from sqlalchemy import insert  # noqa: E402
 
@@ -54,10 +54,6 @@ QUERIES = [
     "data sensors near Den Bosch",
 ]
 
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def generate(n: int, seed: int = 11):

@@ -26,13 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.botproc import BOT_PASSWORD, BotProcess  # noqa: E402
 from support.matrix_user import MatrixUser  # noqa: E402
 from support.synapse import SynapseServer  # noqa: E402
-from common import emit, row, rss_mib  # noqa: E402
+from common import emit, pct, row, rss_mib  # noqa: E402
 
-
-def pct(values, p):
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
-    return values[k]
 
 
 async def measure(samples: int, commands: list[str], profile: str | None = None) -> dict:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, row  # noqa: E402
+from common import emit, pct, row  # noqa: E402
 from bot.progress import Progress  # noqa: E402
 from storage import topics  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -51,10 +51,6 @@ def generate(n: int, seed: int = 7):
         themes = rnd.sample(topic_ids, rnd.randint(1, 3))
         yield f"gen-{i}", {"title": title, "topics": topics.index_text(themes), "body": body}
 
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 async def main(n: int, rounds: int) -> None:

@@ -378,7 +378,7 @@ class _FieldTerms:
         return sum(1 for pos in hits if pos - 1 not in hits)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)   # bounded: with 100,000 instruments each query brings new candidates
 def _field_terms(analysed: str) -> _FieldTerms:
     return _FieldTerms(analysed)
 
