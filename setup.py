@@ -7,14 +7,15 @@ from pathlib import Path
 from setuptools import Command, setup
 from setuptools.command.build_py import build_py
 
-LOCALE = Path("bot/locale")
+# The kernel's catalog and each capability's (commands/<name>/locale).
+LOCALES = ("bot/framework/locale", "commands/*/locale")
 
 
 def compile_catalogs(target_root: Path) -> None:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    for po_path in LOCALE.glob("*/LC_MESSAGES/*.po"):
+    for po_path in sorted(p for pattern in LOCALES for p in Path(".").glob(f"{pattern}/*/LC_MESSAGES/*.po")):
         with po_path.open("rb") as fh:
             catalog = read_po(fh, locale=po_path.parts[-3])
         target = target_root / po_path.with_suffix(".mo")

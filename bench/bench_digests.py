@@ -35,21 +35,21 @@ from common import emit, row  # noqa: E402
 from sqlalchemy import event, insert, select, text  # noqa: E402
 
 from bot.app import build_services  # noqa: E402
-from bot.i18n import Translator  # noqa: E402
+from bot.framework.i18n import Translator  # noqa: E402
 from commands.digests import delivery  # noqa: E402
 from commands.digests.render import render_digest  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from storage import topics as topic_list  # noqa: E402
-from storage.digest_compose import (  # noqa: E402
+from storage.digests.compose import (  # noqa: E402
     EVENT_KINDS, Candidates, Deadline, Instrument, Item, LabEntry, Session, gather, select_for, topics_of,
 )
-from storage.funding_data import next_deadline  # noqa: E402
+from storage.funding.records import next_deadline  # noqa: E402
 from storage.models.core import UserPrefs  # noqa: E402
-from storage.models.digests import DigestSubscription  # noqa: E402
-from storage.models.funding import FundingInstrument  # noqa: E402
-from storage.models.knowledge import KINDS, KnowledgeItem  # noqa: E402
-from storage.models.labs import Lab  # noqa: E402
-from storage.models.sessions import ReviewSession  # noqa: E402
+from storage.digests.models import DigestSubscription  # noqa: E402
+from storage.funding.models import FundingInstrument  # noqa: E402
+from storage.knowledge.models import KINDS, KnowledgeItem  # noqa: E402
+from storage.labs.models import Lab  # noqa: E402
+from storage.sessions.models import ReviewSession  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
 

@@ -2,9 +2,9 @@
 
 Generates labs spread over real Dutch municipalities (gazetteer points with a few km of
 jitter), with themes, facilities and descriptions mixed from the bundled records, indexes
-them with storage.labs_data.LABS_INDEX, then measures for the same `--near` + theme queries:
+them with storage.labs.records.LABS_INDEX, then measures for the same `--near` + theme queries:
 
-  - engine:  storage.labs_data.search_labs() — parse place/radius/theme words, bounding box +
+  - engine:  storage.labs.records.search_labs() — parse place/radius/theme words, bounding box +
              haversine filter in SQL/Python, FTS (stems + topic synonyms, AND/OR passes) over
              the candidates, ranking, fetching the rows (SQLAlchemy async, aiosqlite)
   - raw SQL: one hand-written sqlite3 statement for the same thing: FTS5 MATCH with the
@@ -37,8 +37,8 @@ from bot.progress import Progress  # noqa: E402
 from storage import topics  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.geo import bounding_box, gazetteer  # noqa: E402
-from storage.labs_data import LABS_INDEX, load_bundled, parse_words, search_fields, search_labs  # noqa: E402
-from storage.models.labs import Lab  # noqa: E402
+from storage.labs.records import LABS_INDEX, load_bundled, parse_words, search_fields, search_labs  # noqa: E402
+from storage.labs.models import Lab  # noqa: E402
 
 # (query as typed after `!labs`) — every one has a --near place and theme words.
 QUERIES = [

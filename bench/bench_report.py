@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, row  # noqa: E402
 
-from bot.i18n import Translator  # noqa: E402
+from bot.framework.i18n import Translator  # noqa: E402
 from commands.sessions.report import criterion_stats, render_chart, render_report  # noqa: E402
-from storage.models.sessions import Review, ReviewSession  # noqa: E402
+from storage.sessions.models import Review, ReviewSession  # noqa: E402
 
 CRITERIA = ["impact", "feasibility", "scalability", "interoperability", "public_values"]
 

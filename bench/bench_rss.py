@@ -35,8 +35,8 @@ async def child(n: int) -> dict:
     from bot.framework.messages import Incoming
     from config.settings import load_settings
     from storage import topics
-    from storage.funding_data import FUNDING_INDEX, load_bundled
-    from storage.models.funding import FundingInstrument
+    from storage.funding.records import FUNDING_INDEX, load_bundled
+    from storage.funding.models import FundingInstrument
 
     tmp = tempfile.mkdtemp(prefix="bench-rss-")
     os.environ["DSIH_BOT__STORAGE__DATA_DIR"] = tmp
@@ -56,7 +56,7 @@ async def child(n: int) -> dict:
             for i in range(0, n, 5000):
                 await s.execute(insert(FundingInstrument), rows[i:i + 5000])
         del rows
-        from storage.funding_data import search_fields
+        from storage.funding.records import search_fields
         async with services.db.transaction() as s:
             from sqlalchemy import select
             insts = (await s.scalars(select(FundingInstrument))).all()

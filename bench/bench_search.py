@@ -1,7 +1,7 @@
 """Search latency over N generated funding instruments on SQLite (default 100,000).
 
 Generates instruments by mixing words from the bundled records and topic aliases, indexes
-them with storage.funding_data.FUNDING_INDEX, then measures for the same queries:
+them with storage.funding.records.FUNDING_INDEX, then measures for the same queries:
   - engine: FUNDING_INDEX.search() (tokenize + stem + prefix terms for Dutch compounds + topic
     synonyms per word, AND and OR passes, document frequencies for the relevance floor,
     group-wise BM25 in Python; via SQLAlchemy async)
@@ -31,7 +31,7 @@ from common import emit, pct, row  # noqa: E402
 from bot.progress import Progress  # noqa: E402
 from storage import topics  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.funding_data import FUNDING_INDEX, load_bundled  # noqa: E402
+from storage.funding.records import FUNDING_INDEX, load_bundled  # noqa: E402
 
 QUERIES = ["klimaatadaptatie", "circular economy", "adapting to heat", "digitale tweeling gemeenten",
            "soil health living labs", "energietransitie warmtenet", "public transport rural", "woningbouw",

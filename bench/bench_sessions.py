@@ -40,7 +40,7 @@ from bot.scheduler import HORIZON, Scheduler  # noqa: E402
 from commands.sessions.planning import REMINDER_JOB  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from storage.models.core import ScheduledJob  # noqa: E402
-from storage.models.sessions import Participant, ReviewSession  # noqa: E402
+from storage.sessions.models import Participant, ReviewSession  # noqa: E402
 
 
 def rss_mib() -> float:

@@ -50,7 +50,7 @@ def warm_caches() -> None:
     """Load what the first command would otherwise load (the language vocabulary reads the
     bundled YAML: ~1 s), so the first user after a start is answered as fast as the rest.
     Runs in a thread while the bot logs in and syncs."""
-    from bot.i18n import language_signal
+    from bot.framework.i18n import language_signal
     from storage import geo, topics
 
     language_signal("klimaat subsidie gemeente")

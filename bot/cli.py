@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import sys
@@ -14,10 +13,11 @@ from pathlib import Path
 from config.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
-def _datasets() -> list[str]:
+def _datasets() -> dict:
+    """Every enabled capability's data sets by name (storage.datasets.DataSet)."""
     from commands import build_registry
 
-    return sorted(build_registry().datasets)
+    return dict(sorted(build_registry().datasets.items()))
 
 
 def _settings(args) -> Settings:
@@ -25,7 +25,7 @@ def _settings(args) -> Settings:
 
 
 def _setup_logging(settings: Settings, fmt: str | None = None) -> None:
-    from bot.logs import setup
+    from bot.framework.logs import setup
 
     setup(settings.logging.level, fmt or settings.logging.format)
     # nio logs every 429 and timeout at WARNING itself; our outbox and sync loop report those.
@@ -140,10 +140,6 @@ def cmd_db_upgrade(args) -> int:
     return 0
 
 
-def _dataset_module(kind: str):
-    return importlib.import_module(f"storage.{kind}_io")  # the data set's file format (DataSet.name)
-
-
 def cmd_import(args) -> int:
     from bot.progress import Progress
     from storage.validation import ImportError_
@@ -152,7 +148,7 @@ def cmd_import(args) -> int:
     _setup_logging(settings)
     if args.kind == "all":
         return _import_all(settings, Path(args.file))
-    dataset = _dataset_module(args.kind)
+    dataset = _datasets()[args.kind].file
     try:
         with Progress(f"import {args.kind}", unit="records") as bar:
             report = asyncio.run(_with_db(settings, lambda db: dataset.import_file(
@@ -166,7 +162,7 @@ def cmd_import(args) -> int:
 
 def _import_all(settings: Settings, folder: Path) -> int:
     from bot.progress import Progress
-    from storage.export_all import import_all
+    from storage.datasets.export import import_all
     from storage.validation import ImportError_
 
     try:
@@ -182,7 +178,7 @@ def _import_all(settings: Settings, folder: Path) -> int:
 
 def _export_all(settings: Settings, args) -> int:
     from bot.progress import Progress
-    from storage.export_all import export_all
+    from storage.datasets.export import export_all
 
     if not args.dir:
         print("export all needs a folder: dsih-bot export all DIR", file=sys.stderr)
@@ -191,10 +187,10 @@ def _export_all(settings: Settings, args) -> int:
     if not folder.resolve().parent.is_dir():
         print(f"export failed: the folder {folder.resolve().parent} does not exist", file=sys.stderr)
         return 1
-    names = _datasets()
+    datasets = _datasets()
     try:
         with Progress("export all", unit="data sets") as bar:
-            manifest = asyncio.run(_with_db(settings, lambda db: export_all(db, names, folder, args.format,
+            manifest = asyncio.run(_with_db(settings, lambda db: export_all(db, datasets, folder, args.format,
                                                                              progress=bar)))
     except OSError as exc:
         print(f"export failed: cannot write {folder}: {exc.strerror or exc}", file=sys.stderr)
@@ -215,7 +211,7 @@ def cmd_export(args) -> int:
     if args.dir:
         print(f"export {args.kind} takes no folder; use --output FILE (or `export all DIR`)", file=sys.stderr)
         return 1
-    dataset = _dataset_module(args.kind)
+    dataset = _datasets()[args.kind].file
     if args.output:
         folder = Path(args.output).expanduser().resolve().parent
         if not folder.is_dir():
@@ -279,8 +275,8 @@ def cmd_restore(args) -> int:
 def cmd_refresh(args) -> int:
     """Fetch fresh data from an external source into the database (meant for a nightly timer)."""
     from bot.progress import Progress
-    from storage.eu_portal import PortalError
-    from storage.funding_refresh import refresh_eu_ft
+    from storage.funding.eu_portal import PortalError
+    from storage.funding.refresh import refresh_eu_ft
 
     settings = _settings(args)
     _setup_logging(settings)

@@ -84,7 +84,7 @@ async def refresh_from_database(metrics: Metrics, db) -> None:
     from sqlalchemy import func, select
 
     from storage.models.core import OutboxMessage, ScheduledJob
-    from storage.models.digests import DigestSubscription
+    from storage.digests.models import DigestSubscription
 
     now = datetime.now(timezone.utc)
     async with db.session() as s:

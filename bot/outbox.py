@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.messages import Outgoing
-from bot.render import message_content, split_markdown
+from bot.framework.render import message_content, split_markdown
 from storage.db import is_transient
 from storage.models.core import OutboxMessage
 

@@ -1,39 +1,26 @@
-"""The bot's capabilities, one module ("cog") each. They never import Matrix code: the
-console and the tests call them through the same dispatcher."""
+"""The bot's capabilities, one package each (`commands/<name>/` with its `manifest.py`,
+and `storage/<name>/` for its tables). They never import the runtime or each other: the
+console, the tests and the Matrix runtime all call them through the same dispatcher.
+
+ENABLED is the one list of capabilities; bot.framework.capability.load checks each
+manifest when the bot starts. See CONTRIBUTING.md for what a capability holds."""
 from __future__ import annotations
 
-import importlib
-
-from bot.framework.command import Cog, Registry
+from bot.framework.capability import Capability, CapabilityError, load
+from bot.framework.command import Registry
 
 # Order = order in `!help` and in which plain-language question handlers are tried.
-MODULES = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders", "admin",
+ENABLED = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders", "admin",
            "overview"]  # last: its question handler answers only what no other claimed
+MODULES = ENABLED  # the name older tests and benches use
 
 
-class CapabilityError(RuntimeError):
-    """A capability that is listed but cannot be loaded: the bot must not start half."""
+def load_capabilities(names: list[str] | tuple[str, ...] | None = None) -> list[Capability]:
+    return load(list(names or ENABLED), package=__name__)
 
 
-def load_cogs(modules: list[str] | None = None) -> list[Cog]:
-    """The one place capabilities are registered: each module in MODULES provides a
-    `cog` carrying its commands, jobs, event and question handlers, start-up and stats
-    hooks and its data set (models are registered in storage/models/_capabilities.py)."""
-    cogs = []
-    for name in modules or MODULES:
-        try:
-            module = importlib.import_module(f"commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"commands.{name}":
-                raise CapabilityError(f"capability {name!r} is listed but commands/{name} does not exist "
-                                      f"(known: {', '.join(MODULES)})") from None
-            raise
-        cog = getattr(module, "cog", None)
-        if not isinstance(cog, Cog):
-            raise CapabilityError(f"commands/{name} has no `cog`")
-        cogs.append(cog)
-    return cogs
+def build_registry(names: list[str] | tuple[str, ...] | None = None) -> Registry:
+    return Registry(load_capabilities(names))
 
 
-def build_registry(modules: list[str] | None = None) -> Registry:
-    return Registry(load_cogs(modules))
+__all__ = ["ENABLED", "MODULES", "CapabilityError", "build_registry", "load_capabilities"]

@@ -29,7 +29,7 @@ MXID_PATTERN = r"^@[^:\s]+:[^\s]+$"
 def _human_duration(value: Any) -> Any:
     """`15m`, `24h`, `3d` as well as ISO 8601 (`PT15M`) and plain seconds."""
     if isinstance(value, str):
-        from bot.timeparse import TimeParseError, parse_duration
+        from bot.framework.timeparse import TimeParseError, parse_duration
 
         try:
             return parse_duration(value)
@@ -213,7 +213,7 @@ class KnowledgeSettings(BaseModel):
         @field_validator("kind")
         @classmethod
         def _known_kind(cls, value: str) -> str:
-            from storage.knowledge_data import KIND_SYNONYMS, KINDS
+            from storage.knowledge.records import KIND_SYNONYMS, KINDS
 
             kind = KIND_SYNONYMS.get(value.strip().lower(), value.strip().lower())
             if kind not in KINDS:

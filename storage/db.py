@@ -1,6 +1,8 @@
 """Engine, sessions and migrations. The same code runs on SQLite (default) and PostgreSQL."""
 from __future__ import annotations
 
+import os
+
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def version_locations() -> list[Path]:
+    """The core's migrations and each capability's (storage/<name>/migrations). Found by
+    their place, not by importing the capabilities: the history is one linear chain across
+    all of them, so every folder takes part whichever capabilities a bot enables."""
+    here = Path(__file__).parent
+    return [MIGRATIONS / "versions", *sorted(p for p in here.glob("*/migrations") if p.parent.name != "migrations"
+                                             and any(p.glob("[0-9]*.py")))]
 
 # PostgreSQL SQLSTATE classes that mean "try again": connection exception, operator
 # intervention (shutting down, cannot connect now), insufficient resources, transaction
@@ -159,6 +170,9 @@ class Database:
 def alembic_config(connection=None) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    # os.pathsep between folders: an install path may hold spaces.
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_locations()))
     cfg.attributes["connection"] = connection
     return cfg
 

@@ -1,16 +1,17 @@
-"""What the bot holds about a person, and what forgetting them does: the one place that
-knows, per table, which columns name a user (AVG/GDPR access and erasure requests, used
-by `!mydata` and `!admin user|forget`).
+"""What the bot holds about a person, and what forgetting them does (AVG/GDPR access and
+erasure requests, used by `!mydata` and `!admin user|forget`): the engine, and the rules
+of the core tables. Each capability declares the rules of its own tables in its manifest
+(storage/<name>/privacy.py); the loader refuses a capability whose tables lack them.
 
 Two layers, so a new table cannot be forgotten silently:
-- HOLDINGS: rows that belong to or name a user in a user-id column, with the action on
+- holdings: rows that belong to or name a user in a user-id column, with the action on
   erasure: `delete` the row, or `anonymise` the column (NULL where the column allows it,
   else an unlinkable pseudonym, see `pseudonym()`).
-- MENTIONS: for EVERY table, what happens to rows that name the user anywhere else (in
+- mentions: for EVERY table, what happens to rows that name the user anywhere else (in
   free text, JSON payloads, keys): `delete` (caches, delivery logs, dedup keys) or `redact`
-  (the user id is replaced by "(former member)"). tests/unit/test_privacy.py fails when a
-  table is missing here, and fills every table through real commands to check that no row
-  names the user after forgetting.
+  (the user id is replaced by "(former member)"). The privacy tests fail when a table is
+  missing, and fill every table through real commands to check that no row names the user
+  after forgetting.
 
 Why anonymise rather than delete reviews, shared items, sessions and actions: other people
 rely on them (a presenter's report, the hub's knowledge base, a session others joined). The
@@ -29,23 +30,13 @@ from typing import Any, Callable
 from sqlalchemy import JSON, String, Text, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
-from storage.models import Base
+from bot.framework.i18n import N_
 from storage.models.core import (
     AuditLog, DirectRoom, KeyValue, OutboxMessage, Pager, RoomState, ScheduledJob, UserPrefs,
-)
-from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscription
-from storage.models.funding import FundingInstrument
-from storage.models.knowledge import KnowledgeItem
-from storage.models.labs import Lab, LabRequest
-from storage.models.sessions import (
-    Participant, PollVote, Review, ReviewSession, SessionAction, SessionPoll,
 )
 
 PSEUDONYM_PREFIX = "former-member:"
 REDACTED = "(former member)"
-# Job kinds that only make sense for the person themselves: removed with them.
-PERSONAL_JOB_KINDS = ("reminder", "session-action-reminder")
 
 
 def pseudonym() -> str:
@@ -91,115 +82,80 @@ class Holding:
         return getattr(self.model, self.column) == self.value(user)
 
 
-def _short(text: str | None, n: int = 60) -> str:
+def short(text: str | None, n: int = 60) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
 # Stored states shown in the reader's language (an unknown value is shown as stored).
-_STATES = {"pending": N_("planned"), "done": N_("done"), "cancelled": N_("cancelled"), "failed": N_("failed"),
+STATES = {"pending": N_("planned"), "done": N_("done"), "cancelled": N_("cancelled"), "failed": N_("failed"),
            "sent": N_("sent"), "daily": N_("daily"), "weekly": N_("weekly"), "monthly": N_("monthly")}
-_REQUEST_STATES = {"pending": N_("waiting for an answer"), "accepted": N_("accepted"), "declined": N_("declined")}
+REQUEST_STATES = {"pending": N_("waiting for an answer"), "accepted": N_("accepted"), "declined": N_("declined")}
 
 
-def _state(t, value: str | None, names: dict[str, str] = _STATES) -> str:
+def state_label(t, value: str | None, names: dict[str, str] | None = None) -> str:
+    names = STATES if names is None else names
     return t(names[value]) if value in names else str(value)
 
 
-HOLDINGS: tuple[Holding, ...] = (
-    Holding(UserPrefs, "user_id", "delete", N_("preferences (language, time zone)"),
-            lambda r, t: " / ".join(filter(None, [r.language, r.timezone])) or "-"),
-    Holding(KeyValue, "key", "delete", N_("remembered language"), lambda r, t: r.value,
-            value=language_memory_key, person=False),
-    Holding(ScheduledJob, "owner", "delete", N_("personal reminders"),
-            lambda r, t: f"{t.datetime(r.run_at)} ({_state(t, r.status)}): {_short(r.payload.get('text'))}",
-            where=(ScheduledJob.kind.in_(PERSONAL_JOB_KINDS),)),
-    Holding(ScheduledJob, "owner", "anonymise", N_("scheduled jobs planned by you"),
-            lambda r, t: f"{r.kind} {t.datetime(r.run_at)} ({_state(t, r.status)})",
-            where=(ScheduledJob.kind.not_in(PERSONAL_JOB_KINDS),)),
-    Holding(DigestRecord, "subscription_id", "delete", N_("digests sent to you"),
-            lambda r, t: f"{r.period_key}: {r.items}",
-            subquery=lambda user: DigestRecord.subscription_id.in_(
-                select(DigestSubscription.id).where(DigestSubscription.subscriber == user)), person=False),
-    Holding(DigestSubscription, "subscriber", "delete", N_("digest subscriptions"),
-            lambda r, t: f"{', '.join(r.topics or [])} ({_state(t, r.frequency)}, {r.at_time})"),
-    Holding(DigestSubscription, "created_by", "pseudonym", N_("room subscriptions you set up"),
-            lambda r, t: f"{r.subscriber}: {', '.join(r.topics or [])}", where=(DigestSubscription.is_room.is_(True),)),
-    Holding(DeadlineAlert, "subscriber", "delete", N_("deadline alerts sent to you"),
-            lambda r, t: f"{r.instrument_id} {r.deadline_at:%Y-%m-%d}", person=False),
-    Holding(LabRequest, "requester", "delete", N_("lab access requests"),
-            lambda r, t: f"#{r.id} {r.lab_id} ({_state(t, r.status, _REQUEST_STATES)}): {_short(r.text)}"),
-    Holding(LabRequest, "responder", "anonymise", N_("lab requests you answered"),
-            lambda r, t: f"#{r.id} {r.lab_id} ({_state(t, r.status, _REQUEST_STATES)})"),
-    Holding(Participant, "user_id", "delete", N_("session sign-ups"),
-            lambda r, t: f"#{r.session_id} {r.role} ({r.state})"),
-    Holding(PollVote, "user_id", "delete", N_("poll votes"), lambda r, t: f"#{r.poll_id}"),
-    Holding(Review, "reviewer", "anonymise", N_("reviews (kept without your name)"),
-            lambda r, t: f"#{r.session_id} " + t(N_("submitted") if r.submitted_at else N_("draft")),
-            also={"named": False, "step": None}),
-    Holding(SessionAction, "owner", "anonymise", N_("session actions you own"),
-            lambda r, t: f"#{r.session_id}: {_short(r.text)}"),
-    Holding(SessionAction, "created_by", "anonymise", N_("session actions you recorded"),
-            lambda r, t: f"#{r.session_id}: {_short(r.text)}"),
-    Holding(ReviewSession, "facilitator", "anonymise", N_("sessions you facilitate"),
-            lambda r, t: f"#{r.id} {_short(r.title)}"),
-    Holding(SessionPoll, "facilitator", "anonymise", N_("time-slot polls you started"),
-            lambda r, t: f"#{r.id} {_short(r.title)}"),
-    Holding(KnowledgeItem, "shared_by", "anonymise", N_("shared knowledge items (kept without your name)"),
-            lambda r, t: f"#{r.id} {_short(r.title)}"),
-    Holding(Pager, "user_id", "delete", N_("pages of long answers waiting for !more"),
-            lambda r, t: f"{r.room_id}: {len(r.pages or [])}", person=False),
-    Holding(DirectRoom, "user_id", "delete", N_("direct chat with the bot"), lambda r, t: r.room_id, person=False),
-    # A direct room keeps being a direct room (no prefix needed, no roles from power levels).
-    Holding(RoomState, "is_direct_with", "pseudonym", N_("rooms the bot joined as your direct chat"),
-            lambda r, t: r.room_id, person=False),
-    Holding(OutboxMessage, "to_user", "delete", N_("messages sent to you"),
-            lambda r, t: f"{t.datetime(r.created_at)} ({_state(t, r.status)})", person=False),
-    Holding(AuditLog, "actor", "pseudonym", N_("changes you made (audit log)"),
-            lambda r, t: f"{r.at:%Y-%m-%d} {r.action} {_short(r.target, 40)}", person=False),
-    Holding(AuditLog, "target", "pseudonym", N_("changes about you (audit log)"),
-            lambda r, t: f"{r.at:%Y-%m-%d} {r.action}", person=False),
-    Holding(FundingInstrument, "updated_by", "anonymise", N_("funding records you edited"),
-            lambda r, t: r.id, person=False),
-    Holding(FundingInstrument, "checked_by", "anonymise", N_("funding records you checked"),
-            lambda r, t: r.id, person=False),
-    Holding(Lab, "contact", "anonymise", N_("living labs with you as contact"), lambda r, t: r.id, person=False),
-)
+@dataclass(frozen=True)
+class Rules:
+    """One capability's privacy rules, declared in its manifest (storage/<name>/privacy.py).
 
-# Rows that name the user elsewhere (free text, JSON, keys): one rule for every table.
-MENTIONS: dict[str, str] = {
-    "kv": "delete",                      # language memory, pending confirmations
-    "handled_events": "delete",          # dedup keys such as undecryptable:<room>:<sender>:…
-    "rooms": "redact",
-    "outbox": "redact",                  # a notice to others that named the user
-    "scheduled_jobs": "redact",
-    "user_prefs": "delete",
-    "pages": "delete",                   # other people's cached pages listing the user
-    "direct_rooms": "delete",
-    "audit_log": "redact",
-    "funding_instruments": "redact",
-    "labs": "redact",
-    "lab_requests": "redact",
-    "review_sessions": "redact",
-    "session_participants": "delete",
-    "session_reviews": "redact",
-    "session_actions": "redact",
-    "session_polls": "redact",
-    "session_poll_votes": "delete",
-    "knowledge_items": "redact",
-    "knowledge_feeds": "redact",
-    "digest_subscriptions": "redact",
-    "digest_records": "redact",
-    "digest_deadline_alerts": "delete",
-}
+    - holdings: its columns that hold a user id, with the action on erasure;
+    - mentions: for EVERY table it owns, what happens to rows that name the user anywhere
+      else: `delete` (caches, delivery logs, dedup keys) or `redact` (the id is replaced);
+    - personal_jobs: job kinds that only make sense for their owner (deleted with them;
+      other jobs they planned are kept, anonymised);
+    - not_user_columns: columns whose name sounds like a user but never hold one."""
+    holdings: tuple[Holding, ...] = ()
+    mentions: dict[str, str] = field(default_factory=dict)
+    personal_jobs: tuple[str, ...] = ()
+    not_user_columns: dict[str, str] = field(default_factory=dict)
 
 
-# Columns whose name sounds like a user but that never hold one (tests/unit/test_admin.py).
-NOT_USER_COLUMNS = {"labs.target_users": "the kinds of organisation a lab serves, e.g. municipalities"}
-
-
-def models() -> list[Any]:
-    return [m.class_ for m in Base.registry.mappers]
+def core_rules(personal_jobs: tuple[str, ...]) -> tuple[Rules, Rules]:
+    """The core tables' rules, as what is shown before the capabilities' holdings (your
+    preferences and jobs) and after them (caches, delivery and audit records); scheduled
+    jobs are split by the capabilities' personal kinds."""
+    head = Rules(holdings=(
+        Holding(UserPrefs, "user_id", "delete", N_("preferences (language, time zone)"),
+                lambda r, t: " / ".join(filter(None, [r.language, r.timezone])) or "-"),
+        Holding(KeyValue, "key", "delete", N_("remembered language"), lambda r, t: r.value,
+                value=language_memory_key, person=False),
+        Holding(ScheduledJob, "owner", "delete", N_("personal reminders"),
+                lambda r, t: f"{t.datetime(r.run_at)} ({state_label(t, r.status)}): {short(r.payload.get('text'))}",
+                where=(ScheduledJob.kind.in_(personal_jobs),)),
+        Holding(ScheduledJob, "owner", "anonymise", N_("scheduled jobs planned by you"),
+                lambda r, t: f"{r.kind} {t.datetime(r.run_at)} ({state_label(t, r.status)})",
+                where=(ScheduledJob.kind.not_in(personal_jobs),)),
+    ), mentions={
+        "kv": "delete",                      # language memory, pending confirmations
+        "handled_events": "delete",          # dedup keys such as undecryptable:<room>:<sender>:…
+        "scheduled_jobs": "redact",
+        "user_prefs": "delete",
+    })
+    tail = Rules(holdings=(
+        Holding(Pager, "user_id", "delete", N_("pages of long answers waiting for !more"),
+                lambda r, t: f"{r.room_id}: {len(r.pages or [])}", person=False),
+        Holding(DirectRoom, "user_id", "delete", N_("direct chat with the bot"), lambda r, t: r.room_id, person=False),
+        # A direct room keeps being a direct room (no prefix needed, no roles from power levels).
+        Holding(RoomState, "is_direct_with", "pseudonym", N_("rooms the bot joined as your direct chat"),
+                lambda r, t: r.room_id, person=False),
+        Holding(OutboxMessage, "to_user", "delete", N_("messages sent to you"),
+                lambda r, t: f"{t.datetime(r.created_at)} ({state_label(t, r.status)})", person=False),
+        Holding(AuditLog, "actor", "pseudonym", N_("changes you made (audit log)"),
+                lambda r, t: f"{r.at:%Y-%m-%d} {r.action} {short(r.target, 40)}", person=False),
+        Holding(AuditLog, "target", "pseudonym", N_("changes about you (audit log)"),
+                lambda r, t: f"{r.at:%Y-%m-%d} {r.action}", person=False),
+    ), mentions={
+        "rooms": "redact",
+        "outbox": "redact",                  # a notice to others that named the user
+        "pages": "delete",                   # other people's cached pages listing the user
+        "direct_rooms": "delete",
+        "audit_log": "redact",
+    })
+    return head, tail
 
 
 def _text_columns(model) -> list:
@@ -213,23 +169,101 @@ class Found:
     rows: list[Any]
 
 
-async def inventory(session: AsyncSession, user: str) -> list[Found]:
-    """Every holding with this user's rows (empty ones left out)."""
-    out = []
-    for h in HOLDINGS:
-        rows = list((await session.scalars(select(h.model).where(h.condition(user), *h.where))).all())
-        if rows:
-            out.append(Found(h, rows))
-    return out
+@dataclass
+class ForgetReport:
+    deleted: int = 0
+    anonymised: int = 0
+    redacted: int = 0
+    job_ids: list[str] = field(default_factory=list)  # scheduled jobs removed (their timers to disarm)
 
 
-async def mention_count(session: AsyncSession, user: str, found: list[Found] = ()) -> int:
-    """Rows that name the user only in passing (not already among `found`)."""
-    known = {id(row) for f in found for row in f.rows}
-    count = 0
-    for model in models():
-        count += sum(1 for row in await _mentioning(session, model, user) if id(row) not in known)
-    return count
+class Privacy:
+    """The engine over the core rules and the enabled capabilities' rules: what the bot
+    holds about a person (`!mydata`, `!admin user`) and what forgetting them does."""
+
+    def __init__(self, rules: list[Rules]):
+        personal = tuple(k for r in rules for k in r.personal_jobs)
+        head, tail = core_rules(personal)
+        self.rules = [head, *rules, tail]
+        self.personal_jobs = personal
+        self.holdings: tuple[Holding, ...] = tuple(h for r in self.rules for h in r.holdings)
+        self.mentions: dict[str, str] = {}
+        self.not_user_columns: dict[str, str] = {}
+        for r in self.rules:
+            for table, rule in r.mentions.items():
+                if table in self.mentions:
+                    raise ValueError(f"privacy rules for table {table!r} are declared twice")
+                self.mentions[table] = rule
+            self.not_user_columns.update(r.not_user_columns)
+
+    def models(self) -> list[Any]:
+        """The ORM classes of every table with rules (the enabled capabilities' and the core's)."""
+        from storage.models import Base
+        return [m.class_ for m in Base.registry.mappers if m.class_.__tablename__ in self.mentions]
+
+    async def inventory(self, session: AsyncSession, user: str) -> list[Found]:
+        """Every holding with this user's rows (empty ones left out)."""
+        out = []
+        for h in self.holdings:
+            rows = list((await session.scalars(select(h.model).where(h.condition(user), *h.where))).all())
+            if rows:
+                out.append(Found(h, rows))
+        return out
+
+    async def mention_count(self, session: AsyncSession, user: str, found: list[Found] = ()) -> int:
+        """Rows that name the user only in passing (not already among `found`)."""
+        known = {id(row) for f in found for row in f.rows}
+        count = 0
+        for model in self.models():
+            count += sum(1 for row in await _mentioning(session, model, user) if id(row) not in known)
+        return count
+
+    async def forget(self, session: AsyncSession, user: str) -> "ForgetReport":
+        """Remove or anonymise everything that names `user`, in the caller's transaction."""
+        report = ForgetReport()
+        for h in self.holdings:
+            cond = [h.condition(user), *h.where]
+            if h.action == "delete":
+                if h.model is ScheduledJob:
+                    report.job_ids += list((await session.scalars(select(ScheduledJob.id).where(*cond))).all())
+                result = await session.execute(delete(h.model).where(*cond).execution_options(synchronize_session=False))
+                report.deleted += result.rowcount or 0
+                continue
+            nullable = h.model.__table__.columns[h.column].nullable
+            rows = list((await session.scalars(select(h.model).where(*cond))).all())
+            for row in rows:
+                setattr(row, h.column, None if h.action == "anonymise" and nullable else pseudonym())
+                for k, v in h.also.items():
+                    setattr(row, k, v)
+            report.anonymised += len(rows)
+        await session.flush()
+        for model in self.models():
+            rule = self.mentions[model.__tablename__]
+            for row in await _mentioning(session, model, user):
+                if rule == "delete":
+                    if model is ScheduledJob:
+                        report.job_ids.append(row.id)
+                    await session.delete(row)
+                else:
+                    for c in _text_columns(model):
+                        value = getattr(row, c.key)
+                        if _names(value, {user}):
+                            setattr(row, c.key, _redact(value, user))
+                report.redacted += 1
+        await session.flush()
+        return report
+
+    async def people_count(self, session: AsyncSession, *, exclude: tuple[str, ...] = ()) -> int:
+        """How many distinct people the bot holds data about (user-id columns only; `exclude`:
+        the bot itself, which owns its own jobs)."""
+        queries = []
+        for h in self.holdings:
+            if not h.person or h.subquery is not None:
+                continue
+            col = getattr(h.model, h.column)
+            queries.append(select(col.label("u")).where(col.like("@%"), col.not_in(exclude), *h.where))
+        union = queries[0].union(*queries[1:]).subquery()
+        return (await session.scalar(select(func.count()).select_from(union))) or 0
 
 
 async def _mentioning(session: AsyncSession, model, user: str) -> list[Any]:
@@ -265,63 +299,6 @@ def _redact(value: Any, user: str) -> Any:
     return value
 
 
-@dataclass
-class ForgetReport:
-    deleted: int = 0
-    anonymised: int = 0
-    redacted: int = 0
-    job_ids: list[str] = field(default_factory=list)  # scheduled jobs removed (their timers to disarm)
-
-
-async def forget(session: AsyncSession, user: str) -> ForgetReport:
-    """Remove or anonymise everything that names `user`, in the caller's transaction."""
-    report = ForgetReport()
-    for h in HOLDINGS:
-        cond = [h.condition(user), *h.where]
-        if h.action == "delete":
-            if h.model is ScheduledJob:
-                report.job_ids += list((await session.scalars(select(ScheduledJob.id).where(*cond))).all())
-            result = await session.execute(delete(h.model).where(*cond).execution_options(synchronize_session=False))
-            report.deleted += result.rowcount or 0
-            continue
-        nullable = h.model.__table__.columns[h.column].nullable
-        rows = list((await session.scalars(select(h.model).where(*cond))).all())
-        for row in rows:
-            setattr(row, h.column, None if h.action == "anonymise" and nullable else pseudonym())
-            for k, v in h.also.items():
-                setattr(row, k, v)
-        report.anonymised += len(rows)
-    await session.flush()
-    for model in models():
-        rule = MENTIONS[model.__tablename__]
-        for row in await _mentioning(session, model, user):
-            if rule == "delete":
-                if model is ScheduledJob:
-                    report.job_ids.append(row.id)
-                await session.delete(row)
-            else:
-                for c in _text_columns(model):
-                    value = getattr(row, c.key)
-                    if _names(value, {user}):
-                        setattr(row, c.key, _redact(value, user))
-            report.redacted += 1
-    await session.flush()
-    return report
-
-
-async def people_count(session: AsyncSession, *, exclude: tuple[str, ...] = ()) -> int:
-    """How many distinct people the bot holds data about (user-id columns only; `exclude`:
-    the bot itself, which owns its own jobs)."""
-    queries = []
-    for h in HOLDINGS:
-        if not h.person or h.subquery is not None:
-            continue
-        col = getattr(h.model, h.column)
-        queries.append(select(col.label("u")).where(col.like("@%"), col.not_in(exclude), *h.where))
-    union = queries[0].union(*queries[1:]).subquery()
-    return (await session.scalar(select(func.count()).select_from(union))) or 0
-
-
-__all__ = ["HOLDINGS", "MENTIONS", "Holding", "Found", "ForgetReport", "inventory", "forget", "people_count",
-           "pseudonym", "is_former", "language_memory_key", "confirmation_key", "mention_count", "REDACTED",
-           "PSEUDONYM_PREFIX"]
+__all__ = ["Rules", "Privacy", "Holding", "Found", "ForgetReport", "core_rules", "pseudonym", "is_former",
+           "language_memory_key", "confirmation_key", "short", "state_label", "STATES", "REQUEST_STATES",
+           "REDACTED", "PSEUDONYM_PREFIX"]

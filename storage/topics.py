@@ -233,3 +233,15 @@ def query_topics(text: str) -> list[str]:
 def expand_query(text: str) -> list[str]:
     """Synonym expansion for storage.search.SearchIndex: the tags of topics mentioned."""
     return [t.tag for t in find_in_text(text)]
+
+
+def name_for(topic: Topic, lang: str, typed: str = "") -> str:
+    """How to name `topic` in a command in `lang`: the user's own words when they name it,
+    else its label or the first alias of at most two words (!subscribe takes up to four)."""
+    if typed and (found := lookup(typed)) is not None and found.id == topic.id:
+        return typed
+    aliases = topic.aliases_nl if lang == "nl" else topic.aliases_en
+    for name in (topic.label(lang), *aliases):
+        if len(tokens(name)) <= 2 and (found := lookup(name)) is not None and found.id == topic.id:
+            return name.lower()
+    return topic.id

@@ -12,10 +12,18 @@ import yaml
 from storage import topics
 from storage.search.text import tokens
 
-DATA = Path(__file__).parent / "data"
-# (file, list key, English field, Dutch field)
-_TEXTS = [("funding.yaml", "instruments", "summary", "summary_nl"), ("funding.yaml", "instruments", "title", "title_nl"),
-          ("labs.yaml", "labs", "description", "description_nl")]
+# (bundled file, list key, English field, Dutch field), from the loaded data sets'
+# declarations (storage.datasets.DataSet.bilingual).
+_TEXTS: list[tuple[Path, str, str, str]] = []
+
+
+def add_texts(dataset) -> None:
+    """Count a data set's bundled texts that exist in both languages."""
+    for key, en_field, nl_field in dataset.bilingual:
+        entry = (Path(dataset.bundled_path), key, en_field, nl_field)
+        if entry not in _TEXTS:
+            _TEXTS.append(entry)
+            language_words.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -29,9 +37,9 @@ def language_words() -> dict[str, frozenset[str]]:
             count["nl"].update(set(tokens(term)))
         for term in (t.en, *t.aliases_en):
             count["en"].update(set(tokens(term)))
-    for name, key, en_field, nl_field in _TEXTS:
+    for path, key, en_field, nl_field in _TEXTS:
         try:
-            records = yaml.safe_load((DATA / name).read_text(encoding="utf-8")).get(key) or []
+            records = yaml.safe_load(path.read_text(encoding="utf-8")).get(key) or []
         except (OSError, yaml.YAMLError, AttributeError):
             continue
         for r in records:

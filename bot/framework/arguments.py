@@ -11,8 +11,8 @@ from zoneinfo import available_timezones
 from rapidfuzz import process
 
 from bot.framework.errors import BadArgument
-from bot.timeparse import TimeParseError, human_duration, parse_duration, parse_when, split_when
-from bot.i18n import N_
+from bot.framework.timeparse import TimeParseError, human_duration, parse_duration, parse_when, split_when
+from bot.framework.i18n import N_
 
 if TYPE_CHECKING:
     from bot.framework.context import Context
@@ -64,7 +64,7 @@ class Int(Converter):
 
 
 class Duration(Converter):
-    """`90s`, `10min`, `1h30m`, `3d`, `2w`, `3mnd`, `1y`, `10 minuten` (bot.timeparse).
+    """`90s`, `10min`, `1h30m`, `3d`, `2w`, `3mnd`, `1y`, `10 minuten` (bot.framework.timeparse).
 
     `m_means="ask"` for windows measured in days: `6m` is then answered with a question
     (minutes or months?) instead of silently meaning six minutes."""
@@ -231,3 +231,16 @@ class Option:
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+
+class UserId(Text):
+    """A Matrix user: `@name:server` (pills are turned into IDs before parsing)."""
+
+    metavar = N_("user")
+
+    async def convert(self, raw, ctx):
+        value = raw.strip()
+        if not value.startswith("@") or ":" not in value or len(value) > 255 or any(c.isspace() for c in value):
+            raise BadArgument("{value} is not a Matrix user. Mention the person or write their ID, e.g. {example}.",
+                              value=value[:60], example="@name:example.org")
+        return value

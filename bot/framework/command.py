@@ -92,6 +92,12 @@ class Command:
             sub = Command(name, fn, self.cog, tuple(aliases), tuple(dutch), role or self.role,
                           decl["arguments"], decl["options"], parent=self, hidden=hidden)
             for n in sub.names:
+                clash = self.subcommands.get(n.lower())
+                if clash is not None:
+                    # Checked while the capability loads: a silent overwrite would start a bot
+                    # without one of the two subcommands.
+                    raise ValueError(f"subcommand name {n!r} of {self.qualified_name!r} is used twice "
+                                     f"({clash.callback.__qualname__} and {fn.__qualname__})")
                 self.subcommands[n.lower()] = sub
             return sub
         return deco
@@ -112,19 +118,6 @@ class Cog:
         self.questions: list[QuestionHandler] = []
         self.startup_hooks: list[Handler] = []
         self.events: dict[str, list[Handler]] = {}  # event type -> handlers (ctx, RoomEvent)
-        self.stats: list[Handler] = []  # async (session) -> list[(English label msgid, count)] for !about
-        self.dataset = None  # storage.bundled.DataSet, see data()
-
-    def stat(self, fn: Handler) -> Handler:
-        self.stats.append(fn)
-        return fn
-
-    def data(self, dataset) -> None:
-        """Declare the capability's data set (storage.bundled.DataSet): it is loaded and
-        indexed at start-up, counted in `!about`, and importable/exportable by name."""
-        self.dataset = dataset
-        self.startup_hooks.append(dataset.start)
-        self.stats.append(dataset.stats)
 
     def command(self, name: str, *, aliases: tuple[str, ...] = (), dutch: tuple[str, ...] = (),
                 role: Role = Role.MEMBER, hidden: bool = False, rate_limited: bool = True):
@@ -170,27 +163,41 @@ class Cog:
 
 
 class Registry:
-    def __init__(self, cogs: list[Cog]):
-        self.cogs = cogs
+    """The enabled capabilities (bot.framework.capability), their commands and what they
+    contribute, with every name checked for clashes once, at start-up."""
+
+    def __init__(self, capabilities: list):
+        from bot.framework.capability import Capability
+
+        # A bare Cog (tests, benches) is a capability that declares nothing else.
+        self.capabilities: list[Capability] = [
+            c if isinstance(c, Capability) else Capability(name=c.name, cog=c, summary="", jobs=tuple(c.jobs))
+            for c in capabilities]
+        self.cogs = [c.cog for c in self.capabilities]
         self.by_name: dict[str, Command] = {}
         self.jobs: dict[str, Handler] = {}
         self.events: dict[str, list[Handler]] = {}
-        for cog in cogs:
+        for cog in self.cogs:
             for event_type, handlers in cog.events.items():
                 self.events.setdefault(event_type, []).extend(handlers)
             for cmd in cog.commands:
                 for n in cmd.names:
                     key = n.lower()
                     if key in self.by_name:
-                        raise ValueError(f"command name {n!r} is used twice")
+                        raise ValueError(f"command name {n!r} is used twice "
+                                         f"({self.by_name[key].cog.name} and {cog.name})")
                     self.by_name[key] = cmd
             for kind, fn in cog.jobs.items():
                 if kind in self.jobs:
                     raise ValueError(f"job kind {kind!r} is registered twice")
                 self.jobs[kind] = fn
+        self._privacy = None
 
     def get(self, name: str) -> Command | None:
         return self.by_name.get(name.lower())
+
+    def capability(self, name: str):
+        return next((c for c in self.capabilities if c.name == name), None)
 
     @property
     def commands(self) -> list[Command]:
@@ -204,7 +211,7 @@ class Registry:
 
     @property
     def datasets(self) -> dict:
-        return {cog.dataset.name: cog.dataset for cog in self.cogs if cog.dataset is not None}
+        return {ds.name: ds for cap in self.capabilities for ds in cap.datasets}
 
     @property
     def first_questions(self) -> list[QuestionHandler]:
@@ -213,4 +220,29 @@ class Registry:
 
     @property
     def startup_hooks(self) -> list[Handler]:
-        return [h for cog in self.cogs for h in cog.startup_hooks]
+        # Data sets first: a capability's own hook may read its data.
+        return ([ds.start for cap in self.capabilities for ds in cap.datasets] +
+                [h for cog in self.cogs for h in cog.startup_hooks])
+
+    @property
+    def stats(self) -> list[Handler]:
+        """`!about` / `!admin stats` lines: every data set's count, then each capability's own."""
+        return [f for cap in self.capabilities for f in (*(ds.stats for ds in cap.datasets), *cap.stats)]
+
+    def contributions(self, kind: str) -> list:
+        """What the enabled capabilities declare for `kind` ("overview", "digest", or a
+        name in their manifest's `extras`), in capability order."""
+        out = []
+        for cap in self.capabilities:
+            value = getattr(cap, kind, None) if kind in ("overview", "digest") else cap.extras.get(kind)
+            if value is not None:
+                out.append(value)
+        return out
+
+    @property
+    def privacy(self):
+        """The privacy engine over the core rules and every capability's (storage.privacy)."""
+        if self._privacy is None:
+            from storage.privacy import Privacy
+            self._privacy = Privacy([c.privacy for c in self.capabilities if c.privacy is not None])
+        return self._privacy

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.messages import Attachment, Incoming, Outgoing
 from bot.framework.roles import Access, Role
-from bot.i18n import Translator
-from bot.render import MAX_CONTENT_BYTES, content_size, content_size_bound, md_escape, md_link, message_content
+from bot.framework.i18n import Translator
+from bot.framework.render import MAX_CONTENT_BYTES, content_size, content_size_bound, md_escape, md_link, message_content
 from storage.models.core import Pager, UserPrefs
 from storage.privacy import is_former
 

@@ -27,8 +27,8 @@ from bot.framework.middleware import (
     LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
 )
 from bot.framework.tokens import Token, option_name, split
-from bot.logs import command_context
-from bot.render import md_escape
+from bot.framework.logs import command_context
+from bot.framework.render import md_escape
 from storage.db import DatabaseUnavailable
 from storage.models.core import HandledEvent, UserPrefs
 from bot import outbox

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from bot.framework.command import Command, Registry
-from bot.i18n import Translator
-from bot.render import md_escape
+from bot.framework.i18n import Translator
+from bot.framework.render import md_escape
 
 
 def spoken_name(cmd: Command, lang: str) -> str:

@@ -9,7 +9,7 @@ from typing import Awaitable, Callable
 from bot.framework.context import Context
 from bot.framework.errors import MissingRole, RateLimited
 from bot.framework.roles import Role
-from bot.i18n import language_signal
+from bot.framework.i18n import language_signal
 from storage.models.core import KeyValue, UserPrefs
 from storage.privacy import language_memory_key
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from fnmatch import fnmatchcase
 
-from bot.i18n import N_
+from bot.framework.i18n import N_
 
 # Power level that makes a room member a facilitator in that room (Matrix "moderator").
 FACILITATOR_POWER_LEVEL = 50

@@ -21,18 +21,19 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import outbox
 from bot.framework.messages import Outgoing
-from bot.i18n import Translator
+from bot.framework.i18n import Translator
 from commands.digests.render import render_alert, render_digest
-from storage.digest_compose import gather, select_for, topics_of
-from storage.digest_schedule import next_due
-from storage.funding_data import next_deadline
+from storage.digests.compose import gather, select_for, topics_of
+from storage.digests.schedule import next_due
+from storage.funding.records import next_deadline
 from storage.models.core import ScheduledJob, UserPrefs
-from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscription
-from storage.models.funding import FundingInstrument
+from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.funding.models import FundingInstrument
 
 log = logging.getLogger(__name__)
 
-RUN_JOB_ID = "digest-run"
+RUN_KIND = "digest-run"
+RUN_JOB_ID = RUN_KIND   # one recurring row of its own kind
 CHUNK = 500  # subscriptions per write transaction: a big run never holds the write lock long
 ALERT_EVERY = timedelta(minutes=15)  # deadline alerts are checked at most this often
 MANY = 500  # above this many ids, load the whole (small) table instead of a huge IN (...)
@@ -60,7 +61,7 @@ async def ensure_run_job(session, services, now: datetime) -> bool:
     row = await session.get(ScheduledJob, RUN_JOB_ID)
     rule = run_rule(services)
     if row is None:
-        session.add(ScheduledJob(id=RUN_JOB_ID, kind="digest-run", run_at=now, payload={}, status="pending",
+        session.add(ScheduledJob(id=RUN_JOB_ID, kind=RUN_KIND, run_at=now, payload={}, status="pending",
                                  owner=services.bot_user_id, room_id="", recurrence=rule, attempts=0))
         return True
     if row.status != "pending" or row.recurrence != rule:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from bot.i18n import N_, Translator
-from bot.render import md_escape, md_link
+from bot.framework.i18n import N_, Translator
+from bot.framework.render import md_escape, md_link
 from storage import topics
-from storage.digest_compose import Digest, Item
-from storage.knowledge_data import KIND_LABELS
+from storage.digests.compose import Digest, Item
+from storage.knowledge.records import KIND_LABELS
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
             N_("Sunday"))

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from bot.framework import Cog, Converter, Int, argument
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
-from bot.i18n import N_, Translator
-from bot.render import md_escape
+from bot.framework.i18n import N_, Translator
+from bot.framework.render import md_escape
 from storage import topics
-from storage.models.sessions import Participant, ReviewSession
+from storage.sessions.models import Participant, ReviewSession
 
 cog = Cog("sessions", N_("Peer-review sessions"))
 

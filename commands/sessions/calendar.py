@@ -16,9 +16,9 @@ from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStand
 from bot.framework import argument
 from bot.framework.help import spoken_name
 from bot.framework.messages import Attachment
-from bot.i18n import N_, Translator
+from bot.framework.i18n import N_, Translator
 from commands.sessions.base import SessionId, get_session, session, title_of, topic_label, when_of
-from storage.models.sessions import ReviewSession
+from storage.sessions.models import ReviewSession
 
 PRODID = "-//Dutch Societal Innovation Hub//dsih-bot//EN"
 MIMETYPE = "text/calendar"

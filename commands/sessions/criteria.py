@@ -7,7 +7,7 @@ import re
 
 from rapidfuzz import fuzz, process
 
-from bot.i18n import N_, Translator
+from bot.framework.i18n import N_, Translator
 
 CRITERION_LABELS = {
     "impact": N_("Impact"),
@@ -26,7 +26,7 @@ CRITERION_ALIASES = {
     "public_values": ("public values", "publieke waarden", "waarden", "values", "publieke waarde"),
 }
 
-# Free-text parts of a review (columns of storage.models.sessions.Review).
+# Free-text parts of a review (columns of storage.sessions.models.Review).
 TEXT_FIELDS = ("strengths", "concerns", "recommendations")
 TEXT_LABELS = {"strengths": N_("Strengths"), "concerns": N_("Concerns"), "recommendations": N_("Recommendations")}
 TEXT_PROMPTS = {

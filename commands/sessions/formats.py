@@ -12,14 +12,14 @@ from sqlalchemy import select
 from bot.framework import Choice, argument
 from bot.framework.errors import MissingRole
 from bot.framework.roles import Role
-from bot.i18n import N_, Translator
+from bot.framework.i18n import N_, Translator
 from bot.scheduler import JobSkipped
 from commands.sessions.base import (
     SessionId, cog, get_session, group_of, planner, require_manage, require_planned, room_translator, session,
     stamp, title_of,
 )
 from storage.models.core import ScheduledJob
-from storage.models.sessions import ReviewSession
+from storage.sessions.models import ReviewSession
 
 ROUND_JOB = "session-round"
 

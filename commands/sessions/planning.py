@@ -14,37 +14,24 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
-from bot.framework import Choice, Duration, Int, Text, When, argument, option
+from bot.framework import UserId, Choice, Duration, Int, Text, When, argument, option
 from bot.framework.errors import BadArgument
 from bot.framework.roles import Role
-from bot.i18n import N_, Translator
-from bot.render import md_escape
+from bot.framework.i18n import N_, Translator
+from bot.framework.render import md_escape
 from bot.scheduler import JobSkipped
-from bot.timeparse import human_duration
+from bot.framework.timeparse import human_duration
 from commands.sessions.base import (
     ROLE_LABELS, ROLE_SYNONYMS, TopicConverter, cog, session_details, get_session, going_count, group_of, participants,
     planner, replan, require_manage, require_planned, room_translator, session, stamp, tell,
     tell_participants, title_of, topic_label, when_of,
 )
 from storage.models.core import ScheduledJob
-from storage.models.sessions import ROLES, Participant, ReviewSession
+from storage.sessions.models import ROLES, Participant, ReviewSession
 
 STATUS_LABELS = {"planned": N_("planned"), "cancelled": N_("cancelled"), "done": N_("done")}
 # Why a planned job was withdrawn (kept on the job row, translated when shown).
 NOTE_MOVED, NOTE_CANCELLED = N_("the session was moved"), N_("the session was cancelled")
-
-
-class UserId(Text):
-    """A Matrix user: `@name:server` (pills are turned into IDs before parsing)."""
-
-    metavar = N_("user")
-
-    async def convert(self, raw, ctx):
-        value = raw.strip()
-        if not value.startswith("@") or ":" not in value or len(value) > 255 or any(c.isspace() for c in value):
-            raise BadArgument("{value} is not a Matrix user. Mention the person or write their ID, e.g. {example}.",
-                              value=value[:60], example="@name:example.org")
-        return value
 
 
 # ----------------------------------------------------------------------------- creating

@@ -22,14 +22,14 @@ from bot import outbox
 from bot.framework import Int, Text, argument
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
-from bot.i18n import N_, Translator
-from bot.render import md_escape
-from bot.timeparse import TimeParseError, example, parse_when
+from bot.framework.i18n import N_, Translator
+from bot.framework.render import md_escape
+from bot.framework.timeparse import TimeParseError, example, parse_when
 from commands.sessions.base import cog, session, session_details, title_of, when_of
 from commands.sessions.calendar import ics_attachment
 from commands.sessions.planning import add_participant, create_session
 from storage.models.core import OutboxMessage
-from storage.models.sessions import PollVote, ReviewSession, SessionPoll
+from storage.sessions.models import PollVote, ReviewSession, SessionPoll
 
 POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"

@@ -25,15 +25,15 @@ from bot.framework import Int, Text, When, argument
 from bot.framework.errors import BadArgument
 from bot.framework.messages import Attachment
 from bot.framework.roles import Role
-from bot.i18n import N_, Translator
-from bot.render import md_escape
+from bot.framework.i18n import N_, Translator
+from bot.framework.render import md_escape
 from bot.scheduler import JobSkipped
 from commands.sessions.base import (
     cog, get_session, group_of, participants, planner, require_manage, session, title_of, when_of,
 )
 from commands.sessions.criteria import TEXT_FIELDS, criterion_label, text_label
-from commands.sessions.planning import UserId
-from storage.models.sessions import Review, ReviewSession, SessionAction
+from bot.framework.arguments import UserId
+from storage.sessions.models import Review, ReviewSession, SessionAction
 
 REPORT_JOB = "session-report"
 ACTION_REMINDER_JOB = "session-action-reminder"

@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from bot.framework import Text, argument, option
 from bot.framework.errors import BadArgument, CheckFailure
-from bot.i18n import N_, Translator
-from bot.render import md_escape
+from bot.framework.i18n import N_, Translator
+from bot.framework.render import md_escape
 from commands.sessions.base import SessionId, cog, get_session, title_of
 from commands.sessions.criteria import (
     TEXT_FIELDS, TEXT_PROMPTS, criterion_label, match_criterion, match_text_field, suggest_criteria, text_label,
 )
 from commands.sessions.report import send_if_complete
-from storage.models.sessions import Participant, Review, ReviewSession
+from storage.sessions.models import Participant, Review, ReviewSession
 
 MAX_TEXT = 2000
 SUBMIT_WORDS = {"submit", "indienen", "insturen", "inleveren", "versturen", "verstuur"}

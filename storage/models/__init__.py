@@ -1,7 +1,7 @@
-"""All tables. Each capability keeps its models in its own module; import them here so
-that Alembic and `Base.metadata` see every table."""
+"""The core tables (storage/models/core.py) and the declarative Base every capability's
+models (storage/<name>/models.py) derive from. A capability's tables are known once its
+manifest is loaded (commands.load_capabilities)."""
 from storage.models.base import Base
 from storage.models import core  # noqa: F401
-from storage.models import _capabilities  # noqa: F401
 
 __all__ = ["Base"]

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from storage.models.digests import DigestRecord, DigestSubscription
-from storage.models.funding import FundingInstrument
-from storage.models.knowledge import KnowledgeItem
+from storage.digests.models import DigestRecord, DigestSubscription
+from storage.funding.models import FundingInstrument
+from storage.knowledge.models import KnowledgeItem
 from support.e2e_helpers import body_of
 from support.quiesce import wait_delivered
 from support.quiescence import BotDatabase, quiescent, until

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from storage.funding_data import load_bundled
+from storage.funding.records import load_bundled
 from support.botproc import BOT_PASSWORD, BotProcess
 from support.e2e_helpers import body_of
 from support.matrix_user import MatrixUser

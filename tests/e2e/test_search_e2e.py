@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from storage.funding_data import load_bundled
+from storage.funding.records import load_bundled
 from support.e2e_helpers import body_of
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import yaml
 from bot.cli import main
 from commands import build_registry
 from storage.db import Database
-from storage.export_all import MANIFEST, export_all, import_all
+from storage.datasets.export import MANIFEST, export_all, import_all
 from storage.validation import ImportError_
 
 _n = itertools.count()

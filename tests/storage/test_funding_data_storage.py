@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from storage.db import Database, alembic_config
-from storage.funding_data import InstrumentRecord, load_sample_data, record_of
-from storage.funding_io import FILE, export_text, import_file
-from storage.funding_refresh import refresh_eu_ft
-from storage.models.funding import FundingInstrument
+from storage.funding.records import InstrumentRecord, load_sample_data, record_of
+from storage.funding.dataset import FILE, export_text, import_file
+from storage.funding.refresh import refresh_eu_ft
+from storage.funding.models import FundingInstrument
 from support.eu_ft_server import PortalStub
 from support.funding_env import funding_services
 

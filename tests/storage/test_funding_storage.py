@@ -8,10 +8,10 @@ import yaml
 from sqlalchemy import func, select
 
 from storage.db import Database
-from storage.funding_data import FUNDING_INDEX, load_bundled
-from storage.funding_io import export_text, import_file
+from storage.funding.records import FUNDING_INDEX, load_bundled
+from storage.funding.dataset import export_text, import_file
 from storage.models.core import AuditLog
-from storage.models.funding import FundingInstrument
+from storage.funding.models import FundingInstrument
 from storage.search import SearchIndex
 from storage.validation import ImportError_
 from support.funding_env import FundingChat, funding_services, result_ids

@@ -9,10 +9,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from storage.knowledge_data import KNOWLEDGE_INDEX, index_item, load_sample_data, reindex
-from storage.knowledge_io import export_text, import_file
+from storage.knowledge.records import KNOWLEDGE_INDEX, index_item, load_sample_data, reindex
+from storage.knowledge.dataset import export_text, import_file
 from storage.models.core import AuditLog
-from storage.models.knowledge import KnowledgeFeed, KnowledgeItem
+from storage.knowledge.models import KnowledgeFeed, KnowledgeItem
 from storage.validation import ImportError_
 
 ITEM = {"url": "https://www.testdam.nl/hitte/?utm_source=x", "title": "Koele plekken in de wijk",

@@ -8,10 +8,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from storage.labs_data import LABS_INDEX, LabQuery, load_sample_data, parse_words, search_labs
-from storage.labs_io import export_text, import_file
+from storage.labs.records import LABS_INDEX, LabQuery, load_sample_data, parse_words, search_labs
+from storage.labs.dataset import export_text, import_file
 from storage.models.core import AuditLog
-from storage.models.labs import Lab, LabRequest
+from storage.labs.models import Lab, LabRequest
 from storage.validation import ImportError_
 
 LAB = {
@@ -133,7 +133,7 @@ async def test_import_rejects_bad_files(db, tmp_path):
 
 
 async def test_bundled_file_validates_and_has_required_labs():
-    from storage.labs_data import ECOSYSTEMS, load_bundled
+    from storage.labs.records import ECOSYSTEMS, load_bundled
     recs = load_bundled()
     ids = {r.id for r in recs}
     assert len(recs) >= 20
@@ -187,7 +187,7 @@ async def test_facilities_nl_migration_fills_unchanged_bundled_labs(db):
     from alembic import command as alembic_command
     from datetime import datetime, timezone
     from storage.db import alembic_config
-    from storage.labs_data import load_bundled
+    from storage.labs.records import load_bundled
 
     from alembic.script import ScriptDirectory
     bundled = {r.id: r for r in load_bundled()}

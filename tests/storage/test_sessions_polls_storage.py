@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from storage.models.core import OutboxMessage
-from storage.models.sessions import PollVote, ReviewSession, SessionPoll
+from storage.sessions.models import PollVote, ReviewSession, SessionPoll
 from commands.sessions.polls import poll_for_event, record_vote, start_event_of, voters_per_slot
 
 T0 = datetime(2027, 3, 30, 12, 0, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from commands.sessions.report import criterion_stats, session_actions, submitted_reviews
 from commands.sessions.reviews import set_score
-from storage.models.sessions import Review, ReviewSession, SessionAction
+from storage.sessions.models import Review, ReviewSession, SessionAction
 
 T0 = datetime(2027, 3, 30, 12, 0, tzinfo=timezone.utc)
 

@@ -21,7 +21,7 @@ from sqlalchemy import update
 
 from bot.framework.dispatcher import Dispatcher
 from bot.matrix.runtime import MatrixRuntime
-from bot.render import message_content
+from bot.framework.render import message_content
 from bot.scheduler import Scheduler
 from commands import build_registry
 from commands.sessions.polls import POLL_START

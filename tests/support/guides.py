@@ -148,7 +148,7 @@ def language_of(message: str) -> tuple[str | None, bool]:
     """The language of the bot's own words in a message: record titles with their links,
     quoted user text, commands, ids and user names are left out (a Dutch lab's name in an
     English answer is not a translation bug)."""
-    from bot.i18n import language_signal
+    from bot.framework.i18n import language_signal
 
     text = _URL_TITLE.sub(" ", message)
     text = _CURLY.sub(" ", text)

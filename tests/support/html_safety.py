@@ -1,5 +1,5 @@
 """An oracle for "no executable HTML": parse what a client would render and list every tag,
-attribute or URL outside the Matrix HTML subset. Written independently of bot.render (which
+attribute or URL outside the Matrix HTML subset. Written independently of bot.framework.render (which
 sanitises), so a sanitiser mistake cannot hide itself; the lists follow the Matrix
 client-server spec ("m.room.message msgtypes: HTML subset")."""
 from __future__ import annotations
@@ -74,7 +74,7 @@ def markdown_file_problems(text: str) -> list[str]:
 def outgoing_problems(out) -> list[str]:
     """Problems in every message of a list of bot.framework.messages.Outgoing as it would be sent:
     the rendered formatted_body, any extra content's formatted fields, and Markdown or HTML files."""
-    from bot.render import message_content
+    from bot.framework.render import message_content
 
     problems = []
     for reply in out:

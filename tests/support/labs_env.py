@@ -27,7 +27,7 @@ class LabsChat(Chat):
 
 
 def plain(markdown: str) -> str:
-    from bot.render import message_content
+    from bot.framework.render import message_content
     return message_content(markdown)["body"]
 
 

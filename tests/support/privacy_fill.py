@@ -9,9 +9,9 @@ from sqlalchemy import inspect, select, text
 
 from commands.digests import delivery
 from storage.models.core import DirectRoom, HandledEvent, RoomState
-from storage.models.digests import DeadlineAlert
-from storage.models.funding import FundingInstrument
-from storage.models.labs import Lab
+from storage.digests.models import DeadlineAlert
+from storage.funding.models import FundingInstrument
+from storage.labs.models import Lab
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 ADMIN, FACIL, ALICE, BOB = "@admin:test", "@facil:test", "@alice:test", "@bob:test"

@@ -11,18 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from bot.render import message_content
+from bot.framework.render import message_content
 from bot.scheduler import Scheduler
+from commands import build_registry
 from storage import privacy
 from storage.models import Base
 from storage.models.core import (
     DirectRoom, OutboxMessage, RoomState, ScheduledJob,
 )
-from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscription
-from storage.models.funding import FundingInstrument
-from storage.models.knowledge import KnowledgeItem
-from storage.models.labs import Lab
-from storage.models.sessions import Review
+from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.funding.models import FundingInstrument
+from storage.knowledge.models import KnowledgeItem
+from storage.labs.models import Lab
+from storage.sessions.models import Review
 from support.chat import Chat, Clock, make_services
 from support.privacy_fill import ALICE, ADMIN, BOB, FACIL, NOW, fill_everything_naming, rows, tables_naming
 
@@ -197,15 +198,17 @@ async def test_admin_user_and_forget_with_confirmation(env):
 
 # ----------------------------------------------------------------------------- the promise
 def test_every_table_has_a_rule_and_every_user_column_a_holding():
+    # The rules each enabled capability declares (its manifest), over every table they own.
+    engine = build_registry().privacy
     tables = set(Base.metadata.tables)
-    assert tables == set(privacy.MENTIONS), tables ^ set(privacy.MENTIONS)
-    held = {(h.model.__tablename__, h.column) for h in privacy.HOLDINGS}
+    assert tables == set(engine.mentions), tables ^ set(engine.mentions)
+    held = {(h.model.__tablename__, h.column) for h in engine.holdings}
     userish = ("user", "owner", "requester", "responder", "reviewer", "facilitator", "shared_by", "subscriber",
                "created_by", "actor", "target", "updated_by", "checked_by", "contact", "is_direct_with", "sender")
     missing = [f"{t.name}.{c.name}" for t in Base.metadata.tables.values() for c in t.columns
                if any(w in c.name for w in userish) and (t.name, c.name) not in held
-               and f"{t.name}.{c.name}" not in privacy.NOT_USER_COLUMNS]
-    assert not missing, f"columns that may hold a user id but are not in storage/privacy.py HOLDINGS: {missing}"
+               and f"{t.name}.{c.name}" not in engine.not_user_columns]
+    assert not missing, f"columns that may hold a user id but are in no capability's privacy holdings: {missing}"
 
 
 async def test_after_forgetting_no_row_in_any_table_names_the_user(env):
@@ -213,7 +216,7 @@ async def test_after_forgetting_no_row_in_any_table_names_the_user(env):
     await fill_everything_naming(services, chat, ALICE)
     await chat.send("!remindme 1h Bob's own reminder", sender=BOB)
     before = await tables_naming(services, ALICE)
-    held = {h.model.__tablename__ for h in privacy.HOLDINGS if h.subquery is None}
+    held = {h.model.__tablename__ for h in services.registry.privacy.holdings if h.subquery is None}
     assert held <= set(before), f"the fill did not reach: {held - set(before)}"
     assert await rows(services, DigestRecord) and await rows(services, DeadlineAlert)
     await chat.send(f"!admin forget {ALICE}", sender=ADMIN)

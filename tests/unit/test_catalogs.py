@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import string
 
-from bot.i18n import translations
+from bot.framework.i18n import translations
 from support.catalog import all_msgids
 
 

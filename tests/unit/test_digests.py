@@ -15,12 +15,12 @@ from sqlalchemy import event, select
 
 from bot.outbox import txn_id
 from commands.digests import delivery
-from storage.digest_schedule import next_due
+from storage.digests.schedule import next_due
 from storage.models.core import OutboxMessage, UserPrefs
-from storage.models.digests import DeadlineAlert, DigestRecord, DigestSubscription
-from storage.models.funding import FundingInstrument
-from storage.models.knowledge import KnowledgeItem
-from storage.models.sessions import ReviewSession
+from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.funding.models import FundingInstrument
+from storage.knowledge.models import KnowledgeItem
+from storage.sessions.models import ReviewSession
 from support.chat import Clock, Chat, make_services
 from support.html_safety import internal_errors, outgoing_problems
 
@@ -329,11 +329,11 @@ def test_an_item_kind_has_one_name_in_search_results_and_digests(lang):
     """A search said "geleerde les" and "dataset" where the digest said "les" and
     "gegevensset": the same item must carry the same kind name everywhere."""
     from datetime import datetime, timezone
-    from bot.i18n import Translator
+    from bot.framework.i18n import Translator
     from commands.digests.render import _item_line
-    from commands.knowledge import list_item
-    from storage.digest_compose import Item
-    from storage.models.knowledge import KINDS, KnowledgeItem
+    from commands.knowledge.commands import list_item
+    from storage.digests.compose import Item
+    from storage.knowledge.models import KINDS, KnowledgeItem
 
     t, now = Translator(lang), datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
     for kind in KINDS:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from nio import Event, RoomMessageText, UnknownEvent
 
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
-from bot.render import message_content
+from bot.framework.render import message_content
 from support.chat import make_services
 from bot.framework.dispatcher import Dispatcher
 from support.html_safety import html_problems, internal_errors

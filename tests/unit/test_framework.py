@@ -17,7 +17,7 @@ from bot.framework.errors import BadArgument
 from bot.framework.help import usage
 from bot.framework.messages import Incoming
 from bot.framework.tokens import split
-from bot.i18n import Translator, detect_language
+from bot.framework.i18n import Translator, detect_language
 from storage.models.core import HandledEvent, OutboxMessage
 
 
@@ -225,7 +225,7 @@ async def test_option_parsing_and_converters(services):
 
 
 def test_oversized_messages_are_split_below_the_event_limit():
-    from bot.render import MAX_CONTENT_BYTES, content_size, message_content, split_markdown
+    from bot.framework.render import MAX_CONTENT_BYTES, content_size, message_content, split_markdown
     paragraphs = [f"**item {i}** " + "lorem ipsum dolor " * 40 for i in range(120)]
     parts = split_markdown("\n\n".join(paragraphs))
     assert len(parts) > 1
@@ -282,7 +282,7 @@ async def test_english_command_word_alone_answers_a_new_user_in_english(tmp_path
 @settings(max_examples=40, deadline=None)
 def test_pages_keep_every_item_in_order_and_stay_below_the_limit(items, page_size):
     from bot.framework.context import paginate
-    from bot.render import MAX_CONTENT_BYTES, content_size, md_escape, message_content
+    from bot.framework.render import MAX_CONTENT_BYTES, content_size, md_escape, message_content
 
     escaped = [md_escape(i) for i in items]
     pages = paginate("Header", escaped, "Footer", page_size, "More ({remaining} left)")
@@ -339,7 +339,7 @@ async def test_log_lines_carry_the_command_and_never_its_text(services):
     import json
     import logging
 
-    from bot.logs import ContextFilter, JsonFormatter
+    from bot.framework.logs import ContextFilter, JsonFormatter
 
     cog = Cog("t", "Test")
 
@@ -442,9 +442,9 @@ async def test_sample_data_is_stamped_with_the_bots_clock(tmp_path):
     the future) depending on when the tests ran."""
     from datetime import datetime, timezone
     from sqlalchemy import func, select
-    from storage.models.funding import FundingInstrument
-    from storage.models.knowledge import KnowledgeItem
-    from storage.models.labs import Lab
+    from storage.funding.models import FundingInstrument
+    from storage.knowledge.models import KnowledgeItem
+    from storage.labs.models import Lab
     from support.chat import make_services
     pretend = datetime(2020, 1, 1, 11, 0, tzinfo=timezone.utc)
     services = await make_services(tmp_path / "data", modules=["core", "funding", "labs", "knowledge"],

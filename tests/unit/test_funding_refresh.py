@@ -12,12 +12,12 @@ from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select
 
 from bot.cli import main
-from bot.render import message_content
-from storage.eu_portal import PortalError, map_result, record_id
-from storage.funding_data import FUNDING_INDEX, status_of
-from storage.funding_io import export_text
-from storage.funding_refresh import refresh_eu_ft
-from storage.models.funding import FundingInstrument
+from bot.framework.render import message_content
+from storage.funding.eu_portal import PortalError, map_result, record_id
+from storage.funding.records import FUNDING_INDEX, status_of
+from storage.funding.dataset import export_text
+from storage.funding.refresh import refresh_eu_ft
+from storage.funding.models import FundingInstrument
 from support.eu_ft_server import DATA, PortalStub
 from support.funding_env import FundingChat, funding_services
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from storage.funding_data import status_of
-from storage.models.funding import FundingInstrument
+from storage.funding.records import status_of
+from storage.funding.models import FundingInstrument
 from support.funding_env import NOW, FundingChat, funding_services, result_ids
 
 THRESHOLD = 0.95

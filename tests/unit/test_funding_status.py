@@ -1,4 +1,4 @@
-"""Status rules (storage.funding_data.status_of, the one place they live), how the list and
+"""Status rules (storage.funding.records.status_of, the one place they live), how the list and
 the record show them, and validation of the record fields that make data trustworthy
 (kind, checked_by, origin, indicative dates, official sources)."""
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from storage.funding_data import (
+from storage.funding.records import (
     InstrumentRecord, accepting, is_outdated, load_bundled, next_deadline_info, status_of,
 )
-from storage.models.funding import FundingInstrument
+from storage.funding.models import FundingInstrument
 from support.funding_env import FundingChat, funding_services, result_ids
 
 UTC = timezone.utc
@@ -219,7 +219,7 @@ async def test_outdated_records_say_so_in_list_record_and_deadlines(tmp_path):
 async def test_newer_bundled_data_reaches_an_existing_database_but_never_over_edits(tmp_path):
     from sqlalchemy import delete
 
-    from storage.funding_data import load_sample_data
+    from storage.funding.records import load_sample_data
     services = await funding_services(tmp_path, now=NOW)
     try:
         async with services.db.transaction() as s:

@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.render import message_content
-from commands.funding import understand
-from storage.funding_data import status_of
-from storage.models.funding import FundingInstrument
+from bot.framework.render import message_content
+from commands.funding.commands import understand
+from storage.funding.records import status_of
+from storage.funding.models import FundingInstrument
 from support.funding_env import NOW, FundingChat, funding_services, result_ids
 from support.html_safety import html_problems, internal_errors
 
@@ -168,7 +168,7 @@ TIME_WORDS = st.sampled_from(["voor", "before", "de", "zomer", "maart", "march",
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(TIME_WORDS, st.text(max_size=12)), max_size=12))
 def test_time_phrases_never_raise_and_stay_in_range(words):
-    from commands.deadline_words import window
+    from commands.funding.deadline_words import window
     text = " ".join(words)
     w = window(text, NOW)
     if w is not None:

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
-from bot.render import message_content
-from commands.knowledge_feeds import backoff, poll_feeds
+from bot.framework.render import message_content
+from commands.knowledge.feeds import backoff, poll_feeds
 from config.settings import KnowledgeSettings
-from storage.knowledge_data import BadURL, clean_url, html_to_text, infer_topics, url_key
-from storage.models.knowledge import KnowledgeFeed, KnowledgeItem
+from storage.knowledge.records import BadURL, clean_url, html_to_text, infer_topics, url_key
+from storage.knowledge.models import KnowledgeFeed, KnowledgeItem
 from support.chat import Chat, make_services
 from support.html_safety import html_problems, internal_errors
 from support.feed_server import FeedServer
@@ -304,7 +304,7 @@ def test_backoff_doubles_up_to_a_day():
     ("Pilot laadpalen in Zwolle", "case"), ("Wat we leerden over groene daken", "lesson"),
 ])
 def test_kind_is_inferred_from_the_title(title, kind):
-    from storage.knowledge_data import infer_kind
+    from storage.knowledge.records import infer_kind
     assert infer_kind(title) == kind
 
 
@@ -317,7 +317,7 @@ async def test_a_day_without_time_shows_as_a_date(chat):
 
 async def test_one_pending_poll_job_that_plans_the_next_and_forgets_old_runs(tmp_path):
     from bot.scheduler import Scheduler
-    from commands.knowledge_feeds import POLL_GROUP, plan_polling
+    from commands.knowledge.feeds import POLL_GROUP, plan_polling
     from storage.models.core import ScheduledJob
 
     services = await make_services(tmp_path / "data", modules=["core", "knowledge"], now=NOW)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from commands.knowledge import find
-from storage.models.knowledge import KnowledgeItem
+from commands.knowledge.commands import find
+from storage.knowledge.models import KnowledgeItem
 from support.chat import make_services
 
 # (query, a title prefix that must be among the top 3 | a tuple of prefixes every one of the top 3 must have)

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select, update
 
-from bot.render import message_content
+from bot.framework.render import message_content
 from storage.models.core import OutboxMessage
-from storage.models.labs import Lab, LabRequest
+from storage.labs.models import Lab, LabRequest
 from support.html_safety import html_problems, internal_errors
 from support.labs_env import LabsChat, distances, lab_ids, labs_services, plain
 
@@ -209,7 +209,7 @@ def assert_safe_html(html: str) -> None:
     user text may appear, but only as text."""
     from html.parser import HTMLParser
 
-    from bot.render import ALLOWED_TAGS
+    from bot.framework.render import ALLOWED_TAGS
 
     class Check(HTMLParser):
         def handle_starttag(self, tag, attrs):
@@ -256,7 +256,7 @@ def test_hostile_markup_is_escaped(shared, payload, template):
 @given(st.text(max_size=300), st.sampled_from(["", " near Zwolle", " in Limburg", " binnen 30 km van Heerlen",
                                               " bij Bergen", " near Zwole", " within 99999 km of Assen"]))
 def test_parse_words_never_crashes(text, place):
-    from storage.labs_data import MAX_RADIUS_KM, parse_words
+    from storage.labs.records import MAX_RADIUS_KM, parse_words
     q = parse_words(text + place)
     assert q.within_km is None or 0 < q.within_km <= MAX_RADIUS_KM
     assert q.province is None or q.province in {
@@ -293,8 +293,8 @@ async def test_facilities_in_the_users_language(chat):
 
 async def test_an_index_of_an_older_version_is_rebuilt_at_start_up(tmp_path):
     from sqlalchemy import text
-    from commands.labs import cog
-    from storage.labs_data import LABS_INDEX
+    from storage.labs.dataset import DATASET
+    from storage.labs.records import LABS_INDEX
     services = await labs_services(tmp_path)
     try:
         async with services.db.transaction() as s:
@@ -302,7 +302,7 @@ async def test_an_index_of_an_older_version_is_rebuilt_at_start_up(tmp_path):
             await s.execute(text("DELETE FROM labs_search WHERE doc_id = 'de-ceuvel'"))
             await s.execute(text("INSERT INTO labs_search (doc_id, name, themes, facilities, body) "
                                  "VALUES ('de-ceuvel', '', '', '', '')"))
-        await cog.dataset.start(services)
+        await DATASET.start(services)
         async with services.db.session() as s:
             assert not await LABS_INDEX.needs_rebuild(s)
             assert "de-ceuvel" in [d for d, _ in await LABS_INDEX.search(s, "fytoremediatie")]

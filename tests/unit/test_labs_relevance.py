@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from storage.geo import gazetteer, haversine_km
-from storage.labs_data import parse_words, search_labs
-from storage.models.labs import Lab
+from storage.labs.records import parse_words, search_labs
+from storage.labs.models import Lab
 from support.labs_env import labs_services
 
 from support.labs_relevance import RELEVANCE  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.framework.roles import Role
-from bot.render import message_content
+from bot.framework.render import message_content
 from storage.models.core import ScheduledJob
 from support.fuzz_target import ROOM, DispatchTarget
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import yaml
 
 import bot as bot_pkg
-import storage
+from storage.funding.records import DATA_FILE
 from bot.cli import main
 from bot.progress import Progress, attached
 from support.eu_ft_server import PortalStub
 
 SRC = Path(bot_pkg.__file__).resolve().parents[1]
-FUNDING = Path(storage.__file__).parent / "data" / "funding.yaml"
+FUNDING = DATA_FILE
 
 
 def _configs(tmp_path: Path, portal_url: str) -> tuple[Path, Path, Path]:

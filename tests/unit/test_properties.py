@@ -6,7 +6,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from bot.render import md_escape, message_content
+from bot.framework.render import md_escape, message_content
 from support.chat import Chat, make_services
 from support.html_safety import html_problems, internal_errors
 from bot.framework.tokens import split

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings, strategies as st
 
 from bot.framework.context import paginate
-from bot.render import MAX_CONTENT_BYTES, content_size, content_size_bound, md_escape, message_content
+from bot.framework.render import MAX_CONTENT_BYTES, content_size, content_size_bound, md_escape, message_content
 
 MARKDOWN_BITS = st.sampled_from([
     "**", "*", "_", "__", "~~", "`", "```\n", "[", "](", ")", "(", "<", ">", "&", '"', "'", "|", "| --- |",

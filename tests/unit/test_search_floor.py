@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select, text
 
-from storage.funding_data import FUNDING_INDEX
+from storage.funding.records import FUNDING_INDEX
 from support.funding_env import funding_services
 
 NONSENSE = ["<script>alert(1)</script>", "'; DROP TABLE funding_instruments; --", "1", "qwxz blorft", "x",

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.i18n import Translator
+from bot.framework.i18n import Translator
 from commands.sessions.calendar import ics_for, vtimezone
-from storage.models.sessions import ReviewSession
+from storage.sessions.models import ReviewSession
 from support.chat import Chat, make_services
 
 FACIL = "@facil:test"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.scheduler import Scheduler
 from storage.models.core import ScheduledJob
-from storage.models.sessions import Participant, ReviewSession
+from storage.sessions.models import Participant, ReviewSession
 from support.chat import Chat, make_services
 from support.html_safety import internal_errors, outgoing_problems
 

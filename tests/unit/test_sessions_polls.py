@@ -13,11 +13,11 @@ from icalendar import Calendar
 from sqlalchemy import select, update
 
 from bot.framework.messages import RoomEvent
-from bot.render import message_content
+from bot.framework.render import message_content
 from commands.sessions.polls import POLL_END, POLL_START, answer_indexes, parse_choices, response_answers
 from bot.framework.errors import BadArgument
 from storage.models.core import OutboxMessage
-from storage.models.sessions import Participant, PollVote, ReviewSession, SessionPoll
+from storage.sessions.models import Participant, PollVote, ReviewSession, SessionPoll
 from support.chat import Chat, make_services
 from support.html_safety import html_problems, internal_errors
 

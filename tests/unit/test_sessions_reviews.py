@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
-from bot.i18n import Translator
-from bot.render import message_content
+from bot.framework.i18n import Translator
+from bot.framework.render import message_content
 from bot.scheduler import Scheduler
 from commands.sessions.criteria import match_criterion, match_text_field
 from commands.sessions.report import CriterionStats, render_chart
 from storage.models.core import ScheduledJob
-from storage.models.sessions import Review, ReviewSession, SessionAction
+from storage.sessions.models import Review, ReviewSession, SessionAction
 from support.chat import Clock, Chat, make_services
 from support.html_safety import html_problems, internal_errors
 

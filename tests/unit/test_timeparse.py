@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.timeparse import TimeParseError, parse_duration, parse_when, split_when
+from bot.framework.timeparse import TimeParseError, parse_duration, parse_when, split_when
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=AMS).astimezone(timezone.utc)  # a Wednesday

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bot.render import message_content
+from bot.framework.render import message_content
 from support.chat import Chat, make_services
 from support.funding_env import NOW
 from support.html_safety import html_problems, internal_errors

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.render import message_content
+from bot.framework.render import message_content
 from bot.scheduler import Scheduler
 from storage.models.core import OutboxMessage, ScheduledJob
 from support.chat import Chat, Clock, make_services

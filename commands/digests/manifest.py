@@ -1,0 +1,25 @@
+"""Knowledge digests: topics people follow, one digest per period, deadline alerts."""
+from pathlib import Path
+
+from bot.framework.capability import Capability
+from commands.digests.admin_stats import admin_stats
+from commands.digests.commands import cog, stats
+from commands.digests.delivery import RUN_KIND
+from commands.digests.overview import overview_section
+from storage.digests import privacy
+from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+
+MANIFEST = Capability(
+    name="digests",
+    cog=cog,
+    summary="Topics to follow and one digest per period by direct message, with deadline alerts",
+    storage="storage.digests",
+    models=(DigestSubscription, DigestRecord, DeadlineAlert),
+    migrations=Path(privacy.__file__).parent / "migrations",
+    catalogs=Path(__file__).parent / "locale",
+    privacy=privacy.RULES,
+    jobs=(RUN_KIND,),
+    overview=overview_section,
+    stats=(stats,),
+    extras={"admin_stats": admin_stats, "admin_jobs": (RUN_KIND,)},
+)

@@ -1,0 +1,26 @@
+"""Funding Lane: funding instruments, deadlines, corrections by facilitators."""
+from pathlib import Path
+
+from bot.framework.capability import Capability
+from commands.funding.admin_stats import admin_stats
+from commands.funding.commands import cog
+from commands.funding.overview import overview_section
+from storage.funding import privacy
+from storage.funding.dataset import DATASET
+from storage.funding.models import FundingInstrument
+
+HERE = Path(__file__).parent
+
+MANIFEST = Capability(
+    name="funding",
+    cog=cog,
+    summary="Funding instruments (EU, national, provincial, local) with status and deadlines",
+    storage="storage.funding",
+    models=(FundingInstrument,),
+    migrations=Path(privacy.__file__).parent / "migrations",
+    catalogs=HERE / "locale",
+    datasets=(DATASET,),
+    privacy=privacy.RULES,
+    overview=overview_section,
+    extras={"admin_stats": admin_stats},
+)

@@ -1,0 +1,26 @@
+"""Knowledge transfer: share and find lessons, cases, tools, events; partners' feeds."""
+from pathlib import Path
+
+from bot.framework.capability import Capability
+from commands.knowledge.admin_stats import admin_stats
+from commands.knowledge import feeds
+from commands.knowledge.commands import cog
+from commands.knowledge.overview import overview_section
+from storage.knowledge import privacy
+from storage.knowledge.dataset import DATASET
+from storage.knowledge.models import KnowledgeFeed, KnowledgeItem
+
+MANIFEST = Capability(
+    name="knowledge",
+    cog=cog,
+    summary="Shared knowledge (lessons, cases, tools, events) from members and partners' feeds",
+    storage="storage.knowledge",
+    models=(KnowledgeItem, KnowledgeFeed),
+    migrations=Path(privacy.__file__).parent / "migrations",
+    catalogs=Path(__file__).parent / "locale",
+    datasets=(DATASET,),
+    privacy=privacy.RULES,
+    jobs=(feeds.POLL_KIND,),
+    overview=overview_section,
+    extras={"admin_stats": admin_stats, "admin_jobs": (feeds.POLL_KIND,)},
+)

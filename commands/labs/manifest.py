@@ -1,0 +1,25 @@
+"""Living labs: find test and experiment facilities, pass on access requests."""
+from pathlib import Path
+
+from bot.framework.capability import Capability
+from commands.labs.admin_stats import admin_stats
+from commands.labs.commands import cog, stats
+from commands.labs.overview import overview_section
+from storage.labs import privacy
+from storage.labs.dataset import DATASET
+from storage.labs.models import Lab, LabRequest
+
+MANIFEST = Capability(
+    name="labs",
+    cog=cog,
+    summary="Living labs and test facilities by theme, place and distance; access requests to their contacts",
+    storage="storage.labs",
+    models=(Lab, LabRequest),
+    migrations=Path(privacy.__file__).parent / "migrations",
+    catalogs=Path(__file__).parent / "locale",
+    datasets=(DATASET,),
+    privacy=privacy.RULES,
+    overview=overview_section,
+    stats=(stats,),
+    extras={"admin_stats": admin_stats},
+)

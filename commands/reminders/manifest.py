@@ -1,0 +1,15 @@
+"""Personal reminders: the smallest capability (a command, a job kind, no tables)."""
+from bot.framework.capability import Capability
+from commands.reminders.admin_stats import admin_stats
+from commands.reminders.commands import REMINDER_JOB, cog
+from storage.privacy import Rules
+
+MANIFEST = Capability(
+    name="reminders",
+    cog=cog,
+    summary="Personal reminders, kept in the scheduled-jobs table so they survive restarts",
+    jobs=(REMINDER_JOB,),
+    # A reminder is only for the person who asked: removed when they are forgotten.
+    privacy=Rules(personal_jobs=(REMINDER_JOB,)),
+    extras={"admin_stats": admin_stats, "admin_jobs": (REMINDER_JOB,)},
+)

@@ -1,0 +1,23 @@
+"""Peer-review sessions ("test before invest"): planning, polls, reviews, the report."""
+from pathlib import Path
+
+from bot.framework.capability import Capability
+# Each part hangs its commands and jobs off the cog in base.py; a missing part fails here.
+from commands.sessions import calendar, formats, planning, polls, report, reviews  # noqa: F401
+from commands.sessions.base import cog
+from storage.sessions import privacy
+from storage.sessions.models import (
+    Participant, PollVote, Review, ReviewSession, SessionAction, SessionPoll,
+)
+
+MANIFEST = Capability(
+    name="sessions",
+    cog=cog,
+    summary="Peer-review sessions: planning, slot polls, reminders, structured reviews and the presenter's report",
+    storage="storage.sessions",
+    models=(ReviewSession, Participant, Review, SessionAction, SessionPoll, PollVote),
+    migrations=Path(privacy.__file__).parent / "migrations",
+    catalogs=Path(__file__).parent / "locale",
+    privacy=privacy.RULES,
+    jobs=(planning.REMINDER_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
+)

@@ -1,0 +1,56 @@
+"""`!admin data reload`: read a data set's bundled file again and bring the table in line
+with it, counting what that changed. Records are matched the way `dsih-bot import` matches
+them (the data set's file format: by id, knowledge items by normalised URL); rows someone
+edited here (funding: `updated_by` is not the bundled file) are kept, as at start-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.datasets.file import differs
+
+
+@dataclass
+class ReloadCount:
+    name: str
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    kept: int = 0  # edited here, so not overwritten
+
+
+async def reload_bundled(session: AsyncSession, dataset) -> ReloadCount:
+    """`dataset`: a storage.datasets.DataSet with its file format and bundled records."""
+    file, name = dataset.file, dataset.name
+    records = dataset.load_bundled()
+    count = ReloadCount(name)
+    column = getattr(file.table, file.match_column)
+    existing = {getattr(r, file.match_column): r
+                for r in (await session.scalars(select(file.table).where(column.in_([r.id for r in records])))).all()}
+    bundled_by = dataset.bundled_by
+    now = datetime.now(timezone.utc)
+    for rec in records:
+        values = {k: v for k, v in rec.to_row().items() if k not in dataset.keep}
+        row = existing.get(rec.id)
+        if row is None:
+            extra = {**file.on_create(), **({"updated_by": bundled_by} if bundled_by else {})}
+            session.add(file.table(**{**extra, **rec.to_row()}))
+            count.added += 1
+        elif not any(differs(getattr(row, k), v) for k, v in values.items()):
+            count.unchanged += 1
+        elif bundled_by and row.updated_by != bundled_by:
+            count.kept += 1
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+            if "updated_at" in file.table.__table__.columns:
+                row.updated_at = now
+            count.changed += 1
+    await session.flush()
+    if (count.added or count.changed) and file.reindex:
+        await file.reindex(session)
+    return count
+

@@ -1,0 +1,25 @@
+"""Which digest columns name a person: subscriptions and what was sent (deleted with them);
+a room subscription someone set up stays for the room, under a pseudonym."""
+from sqlalchemy import select
+
+from bot.framework.i18n import N_
+from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.privacy import Holding, Rules, state_label
+
+RULES = Rules(
+    holdings=(
+        # Before the subscriptions: found through them.
+        Holding(DigestRecord, "subscription_id", "delete", N_("digests sent to you"),
+                lambda r, t: f"{r.period_key}: {r.items}",
+                subquery=lambda user: DigestRecord.subscription_id.in_(
+                    select(DigestSubscription.id).where(DigestSubscription.subscriber == user)), person=False),
+        Holding(DigestSubscription, "subscriber", "delete", N_("digest subscriptions"),
+                lambda r, t: f"{', '.join(r.topics or [])} ({state_label(t, r.frequency)}, {r.at_time})"),
+        Holding(DigestSubscription, "created_by", "pseudonym", N_("room subscriptions you set up"),
+                lambda r, t: f"{r.subscriber}: {', '.join(r.topics or [])}",
+                where=(DigestSubscription.is_room.is_(True),)),
+        Holding(DeadlineAlert, "subscriber", "delete", N_("deadline alerts sent to you"),
+                lambda r, t: f"{r.instrument_id} {r.deadline_at:%Y-%m-%d}", person=False),
+    ),
+    mentions={"digest_subscriptions": "redact", "digest_records": "redact", "digest_deadline_alerts": "delete"},
+)

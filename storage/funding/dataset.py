@@ -1,0 +1,31 @@
+"""`dsih-bot import funding FILE` / `dsih-bot export funding --format csv|json|yaml`.
+
+Import: CSV, JSON or YAML by extension; every record validated (pydantic); errors name
+the record number (1-based, in file order) and the field; all-or-nothing: one bad record
+rejects the whole file and changes nothing; upsert by `id`. CSV encodes lists as
+`|`-joined values, `deadlines` as a JSON string column and `stale`/`dates_indicative` as
+true/false. Records without `origin` are stored as `import`."""
+from __future__ import annotations
+
+from bot.framework.i18n import N_
+from storage.datasets.dataset import DataSet
+from storage.datasets.file import DataFile, bool_codec, json_list_codec
+from storage.funding.models import FundingInstrument
+from storage.funding.records import (
+    BUNDLED_BY, DATA_FILE, FIELDS, FUNDING_INDEX, InstrumentRecord, load_bundled, load_sample_data, record_of,
+    reindex,
+)
+
+FILE = DataFile("instruments", InstrumentRecord, tuple(FIELDS), list_fields=("themes", "eligible_applicants"),
+                codecs={"deadlines": json_list_codec(), "dates_indicative": bool_codec(), "stale": bool_codec()}, name="funding", table=FundingInstrument,
+                noun="funding instruments", record_of=record_of, reindex=reindex,
+                stamp=lambda actor: {"updated_by": actor})
+
+import_file = FILE.import_file
+export_text = FILE.export_text
+
+DATASET = DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data, reindex, N_("funding instruments"),
+                  stamped=("updated_at",), file=FILE, load_bundled=load_bundled,
+                  keep=("external_status", "last_seen_at", "stale"), bundled_by=BUNDLED_BY,
+                  bilingual=(("instruments", "summary", "summary_nl"), ("instruments", "title", "title_nl")),
+                  bundled_path=DATA_FILE)

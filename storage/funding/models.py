@@ -1,0 +1,52 @@
+"""Funding instruments (the Funding Lane). Status is never stored: see storage.funding.records.status_of."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, utcnow
+
+
+class FundingInstrument(Base):
+    __tablename__ = "funding_instruments"
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    title_nl: Mapped[str | None] = mapped_column(String(500), default=None)
+    programme: Mapped[str | None] = mapped_column(String(300), default=None)
+    identifier: Mapped[str | None] = mapped_column(String(200), default=None)
+    kind: Mapped[str] = mapped_column(String(20), default="grant")   # storage.funding.records.KINDS
+    level: Mapped[str] = mapped_column(String(20))
+    managing_body: Mapped[str | None] = mapped_column(String(300), default=None)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    eligible_applicants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consortium_rule: Mapped[str | None] = mapped_column(Text, default=None)
+    cofinancing_rate: Mapped[float | None] = mapped_column(Float, default=None)
+    budget_total_eur: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    grant_min_eur: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    grant_max_eur: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    opens_on: Mapped[date | None] = mapped_column(Date, default=None)
+    deadline_model: Mapped[str] = mapped_column(String(20), default="single")
+    # [{"at": "2026-10-08T17:00:00", "tz": "Europe/Brussels", "label": "deadline"}, ...] local wall time + zone
+    deadlines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    dates_indicative: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline_note: Mapped[str | None] = mapped_column(String(500), default=None)
+    summary: Mapped[str | None] = mapped_column(Text, default=None)
+    summary_nl: Mapped[str | None] = mapped_column(Text, default=None)
+    url: Mapped[str | None] = mapped_column(String(1000), default=None)
+    source: Mapped[str | None] = mapped_column(Text, default=None)
+    last_checked: Mapped[date | None] = mapped_column(Date, default=None)
+    checked_by: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Where the record comes from (bundled, eu-ft, import, chat) and the source's own id/status.
+    origin: Mapped[str] = mapped_column(String(20), default="bundled")
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    external_status: Mapped[str | None] = mapped_column(String(20), default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)    # last refresh that saw it
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)            # no longer listed at its source
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    __table_args__ = (Index("ix_funding_instruments_level", "level"),
+                      Index("ix_funding_instruments_origin_external_id", "origin", "external_id"))
