@@ -10,8 +10,8 @@ from typing import Callable
 from bot.framework.context import Services
 from bot.framework.dispatcher import Dispatcher
 from bot.framework.roles import Access
-from commands import build_registry
-from config.settings import Settings
+from commands import build_registry, settings_problems
+from config.settings import ConfigError, Settings
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,9 @@ async def build_services(settings: Settings, *, bot_user_id: str, modules: list[
     db = Database(settings.storage.effective_database_url)
     await db.upgrade()
     registry = build_registry(modules)
+    problems = settings_problems(registry, settings)
+    if problems:
+        raise ConfigError("; ".join(problems))
     access = Access(admins=settings.bot.admins, facilitators=settings.bot.facilitators,
                     allowed_users=settings.bot.allowed_users, own_server=settings.server_name)
     services = Services(settings=settings, db=db, registry=registry, access=access, bot_user_id=bot_user_id,

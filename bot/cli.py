@@ -77,6 +77,13 @@ def cmd_check_config(args) -> int:
     settings = _settings(args)
     if not args.console_only:
         settings.require_matrix()
+    from commands import build_registry, settings_problems
+
+    problems = settings_problems(build_registry(), settings)
+    if problems:
+        for problem in problems:
+            print(f"{args.config}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     for warning in config_warnings(settings):
         print(f"{args.config}: warning: {warning}", file=sys.stderr)
     print(f"{args.config}: OK (homeserver {settings.matrix.homeserver}, user {settings.matrix.user_id}, "

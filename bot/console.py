@@ -53,7 +53,7 @@ class Console:
         self.dispatcher = build_dispatcher(services)
         self.sender = OutboxSender(services.db, ConsoleTransport(self.out))
         self.scheduler = Scheduler(services, self.sender.wake)
-        services.scheduler = self.scheduler
+        services.timers = self.scheduler
         self.services = services
         self.sender.start()
         await self.scheduler.start()

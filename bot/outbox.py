@@ -1,108 +1,25 @@
-"""The outbox: every message the bot sends is first a row here.
-
-enqueue() runs inside the caller's transaction, so a reply exists exactly when the
-command is recorded as handled. OutboxSender sends pending rows in order with their
+"""The outbox sender: every message the bot sends is first a row in the outbox table,
+written by a handler's effects in its own transaction (bot.framework.effects), so a reply
+exists exactly when the command is recorded as handled. OutboxSender sends pending rows in order with their
 deterministic transaction id: if the process died after the homeserver accepted a send
 but before the row was marked sent, the resend carries the same id and the homeserver
 returns the original event instead of posting a duplicate."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.framework.messages import Outgoing
-from bot.framework.render import message_content, split_markdown
 from storage.db import is_transient
 from storage.models.core import OutboxMessage
 
 log = logging.getLogger(__name__)
-
-
-def txn_id(key: str, index: int) -> str:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"dsih.{digest}.{index}"
-
-
-def build_content(out: Outgoing) -> dict:
-    if out.event_type != "m.room.message":
-        # Other event types (polls) carry their own fields plus a plain-text fallback.
-        plain = message_content(out.markdown)["body"]
-        return {"body": plain, "org.matrix.msc1767.text": plain, **(out.extra_content or {})}
-    content = message_content(out.markdown, notice=out.notice)
-    relates: dict = {}
-    if out.thread_root:
-        relates = {"rel_type": "m.thread", "event_id": out.thread_root, "is_falling_back": not out.reply_to}
-        if out.reply_to:
-            relates["is_falling_back"] = False
-            relates["m.in_reply_to"] = {"event_id": out.reply_to}
-    elif out.reply_to:
-        relates = {"m.in_reply_to": {"event_id": out.reply_to}}
-    if relates:
-        content["m.relates_to"] = relates
-    content["m.mentions"] = {"user_ids": list(out.mentions)} if out.mentions else {}
-    if out.extra_content:
-        content.update(out.extra_content)
-    return content
-
-
-def file_content(out: Outgoing) -> dict:
-    """An m.file (or m.image, …) message without its URL (added after the upload at send time)."""
-    att = out.attachment
-    content: dict = {"msgtype": att.msgtype, "body": att.filename, "filename": att.filename,
-                     "info": {"mimetype": att.mimetype, "size": len(att.data)}}
-    if out.reply_to and not out.markdown:
-        content["m.relates_to"] = {"m.in_reply_to": {"event_id": out.reply_to}}
-    if out.thread_root:
-        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": out.thread_root, "is_falling_back": True}
-    return content
-
-
-def build_rows(outgoing: list[Outgoing], *, origin: str, key: str) -> list[dict]:
-    """The outbox rows (as column values) for `outgoing`; `key` (a command's event id, a
-    job id, a digest's subscription and period) makes the transaction ids deterministic."""
-    rows: list[dict] = []
-
-    def add(content: dict, out: Outgoing, event_type: str, attachment: bytes | None = None) -> None:
-        rows.append(dict(txn_id=txn_id(key, len(rows)), room_id=out.room_id, to_user=out.to_user, content=content,
-                         status="pending", attempts=0, origin=origin[:255], event_type=event_type,
-                         attachment=attachment))
-
-    for out in outgoing:
-        if out.event_type != "m.room.message":
-            add(build_content(out), out, out.event_type)
-            continue
-        for part in (split_markdown(out.markdown) if out.markdown else []):
-            piece = Outgoing(part, room_id=out.room_id, to_user=out.to_user, reply_to=out.reply_to,
-                             thread_root=out.thread_root, mentions=out.mentions, notice=out.notice,
-                             extra_content=out.extra_content)
-            add(build_content(piece), out, "m.room.message")
-        if out.attachment is not None:
-            add(file_content(out), out, "m.room.message", out.attachment.data)
-    return rows
-
-
-async def enqueue(session: AsyncSession, outgoing: list[Outgoing], *, origin: str, key: str) -> list[OutboxMessage]:
-    """Add rows for `outgoing` in the caller's transaction (see build_rows)."""
-    rows = [OutboxMessage(**values) for values in build_rows(outgoing, origin=origin, key=key)]
-    session.add_all(rows)
-    return rows
-
-
-async def enqueue_many(session: AsyncSession, values: list[dict]) -> None:
-    """Rows from build_rows for many messages at once (a broadcast), as one executemany:
-    ORM inserts that need their ids back go one by one on SQLite."""
-    if values:
-        now = datetime.now(timezone.utc)
-        await session.execute(insert(OutboxMessage), [{**v, "created_at": now} for v in values])
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Scheduled work. The `scheduled_jobs` table is the source of truth; APScheduler only
+"""Scheduled work, the runtime's half (planning is the kernel's: bot.framework.jobs).
+The `scheduled_jobs` table is the source of truth; APScheduler only
 holds an in-process timer per pending row due within the next hours (HORIZON), with the
 row id as its stable job id; a sweep arms the next ones as time goes on.
 
@@ -15,21 +16,19 @@ row id as its stable job id; a sweep arms the next ones as time goes on.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import logging
-import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
-from zoneinfo import ZoneInfo
+from typing import Callable
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
-from bot.framework.context import Context, Services
-from bot.framework.messages import Incoming
+from bot.framework import effects
+from bot.framework.context import Services
+from bot.framework.errors import JobSkipped
+from bot.framework.jobs import job_context, next_occurrence
 from storage.db import describe_transient
 from storage.models.core import ScheduledJob
 
@@ -48,46 +47,6 @@ CONCURRENT_JOBS = 4
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 DB_RETRY = timedelta(seconds=2)
-
-
-class JobSkipped(Exception):
-    """Raised by a job handler: this run no longer makes sense (e.g. a reminder for a
-    session that has started). The reason is kept on the row and logged."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def next_occurrence(previous: datetime, rule: dict[str, Any]) -> datetime | None:
-    """The occurrence after `previous` for {"freq": "daily"|"weekly"|"monthly",
-    "interval": n, "tz": zone, "until": iso or None} (or {"freq": "seconds", "interval":
-    n}, a plain fixed-rate tick): same local wall time, so DST
-    changes do not move it; a monthly job on the 31st runs on the month's last day."""
-    n = int(rule.get("interval") or 1)
-    freq = rule.get("freq")
-    if freq == "seconds":
-        # A fixed-rate tick (e.g. the batched digest run): no wall time to keep.
-        return previous + timedelta(seconds=n)
-    zone = ZoneInfo(rule.get("tz") or "UTC")
-    local = previous.astimezone(zone)
-    if freq == "daily":
-        day = local.date() + timedelta(days=n)
-    elif freq == "weekly":
-        day = local.date() + timedelta(weeks=n)
-    elif freq == "monthly":
-        anchor = int(rule.get("day_of_month") or local.day)
-        month_index = local.year * 12 + local.month - 1 + n
-        year, month = divmod(month_index, 12)
-        month += 1
-        day = local.date().replace(year=year, month=month, day=min(anchor, calendar.monthrange(year, month)[1]))
-    else:
-        raise ValueError(f"unknown recurrence {freq!r}")
-    nxt = datetime(day.year, day.month, day.day, local.hour, local.minute, tzinfo=zone).astimezone(timezone.utc)
-    until = rule.get("until")
-    if until and nxt > datetime.fromisoformat(until):
-        return None
-    return nxt
 
 
 class Scheduler:
@@ -152,53 +111,6 @@ class Scheduler:
         if self.aps.get_job(job_id):
             self.aps.remove_job(job_id)
 
-    # -- planning (inside a command's or job's transaction) ------------------------------
-    async def schedule(self, ctx: Context, kind: str, run_at: datetime, payload: dict[str, Any], *,
-                       job_id: str | None = None, group: str | None = None, owner: str | None = None,
-                       room_id: str | None = None, recurrence: dict[str, Any] | None = None) -> ScheduledJob:
-        """Write (or re-plan) the job row in the caller's transaction; arm after commit.
-        Re-using a job id re-plans that job."""
-        if kind not in self.services.registry.jobs:
-            raise ValueError(f"no handler for job kind {kind!r}")
-        job_id = job_id or f"{kind}-{secrets.token_hex(6)}"
-        row = await ctx.db.get(ScheduledJob, job_id)
-        values = dict(kind=kind, run_at=run_at, payload=payload, status="pending", group_key=group,
-                      owner=owner or ctx.sender, room_id=room_id if room_id is not None else ctx.incoming.room_id,
-                      recurrence=recurrence, attempts=0, last_error=None, note=None, done_at=None)
-        if row is None:
-            row = ScheduledJob(id=job_id, **values)
-            ctx.db.add(row)
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
-
-        async def arm_after_commit() -> None:
-            self.arm_if_soon(job_id, run_at)
-
-        ctx.after_commit.append(arm_after_commit)
-        return row
-
-    async def cancel(self, ctx: Context, *, group: str | None = None, job_ids: list[str] | None = None,
-                     note: str = "cancelled") -> int:
-        """Cancel pending jobs of a group (`session:12`) and/or by id; disarm after commit."""
-        query = select(ScheduledJob.id).where(ScheduledJob.status == "pending")
-        if group is not None:
-            query = query.where(ScheduledJob.group_key == group)
-        if job_ids is not None:
-            query = query.where(ScheduledJob.id.in_(job_ids))
-        ids = list((await ctx.db.scalars(query)).all())
-        if not ids:
-            return 0
-        await ctx.db.execute(update(ScheduledJob).where(ScheduledJob.id.in_(ids))
-                             .values(status="cancelled", note=note[:255]))
-
-        async def disarm_after_commit() -> None:
-            for job_id in ids:
-                self.disarm(job_id)
-
-        ctx.after_commit.append(disarm_after_commit)
-        return len(ids)
-
     # -- running ----------------------------------------------------------------------------
     async def run(self, job_id: str) -> None:
         async with self._slots:
@@ -232,7 +144,7 @@ class Scheduler:
                 else:
                     status = "done"
                     key = f"job:{row.id}" if not row.recurrence else f"job:{row.id}:{occurrence.isoformat()}"
-                    await outbox.enqueue(session, ctx.outgoing, origin=f"job {row.kind} {row.id}", key=key)
+                    await effects.enqueue(session, ctx.outgoing, origin=f"job {row.kind} {row.id}", key=key)
                     services.metrics.jobs.labels(row.kind, "done").inc()
                     services.metrics.job_lateness.labels(row.kind).observe(max(0.0, (self.now() - occurrence).total_seconds()))
                 row.done_at = self.now()
@@ -296,14 +208,3 @@ class Scheduler:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def job_context(services: Services, session: AsyncSession, row: ScheduledJob) -> Context:
-    """A command-like context for a job, acting for the user who scheduled it; replies
-    go to the job's room, as a reply to the command that planned it when known."""
-    incoming = Incoming(sender=row.owner or services.bot_user_id, room_id=row.room_id or "",
-                        event_id=row.payload.get("event_id", f"job:{row.id}"), body="",
-                        thread_root=row.payload.get("thread_root"))
-    ctx = Context(incoming, services, session)
-    ctx.reply_to_event = row.payload.get("event_id")
-    return ctx

@@ -23,4 +23,10 @@ def build_registry(names: list[str] | tuple[str, ...] | None = None) -> Registry
     return Registry(load_capabilities(names))
 
 
-__all__ = ["ENABLED", "MODULES", "CapabilityError", "build_registry", "load_capabilities"]
+def settings_problems(registry: Registry, settings) -> list[str]:
+    """What the enabled capabilities find wrong with their settings (manifest
+    `extras["check_settings"]`); they normalise what they accept (topic aliases to ids)."""
+    return [problem for check in registry.contributions("check_settings") for problem in check(settings)]
+
+
+__all__ = ["ENABLED", "MODULES", "CapabilityError", "build_registry", "load_capabilities", "settings_problems"]

@@ -23,14 +23,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.durations import TimeParseError, parse_duration
+
 MXID_PATTERN = r"^@[^:\s]+:[^\s]+$"
 
 
 def _human_duration(value: Any) -> Any:
     """`15m`, `24h`, `3d` as well as ISO 8601 (`PT15M`) and plain seconds."""
     if isinstance(value, str):
-        from bot.framework.timeparse import TimeParseError, parse_duration
-
         try:
             return parse_duration(value)
         except TimeParseError as exc:
@@ -185,7 +185,9 @@ class KnowledgeSettings(BaseModel):
     class Feed(BaseModel):
         model_config = ConfigDict(extra="forbid")
         url: AnyHttpUrl
-        topics: list[str] = Field(default_factory=list)   # topic ids (or labels/aliases) every entry gets
+        # Topic ids (or labels/aliases) every entry gets, and its kind of item: checked and
+        # normalised by the knowledge capability when it loads (commands/knowledge/settings_check.py).
+        topics: list[str] = Field(default_factory=list)
         kind: str = "publication"
         organisation: str | None = None                   # shown with its items; default: the feed's title
         moderation: bool | None = None                    # None: as knowledge.moderation
@@ -196,29 +198,6 @@ class KnowledgeSettings(BaseModel):
             if len(str(value)) > 1000:
                 raise ValueError("a feed URL of at most 1000 characters is expected")
             return value
-
-        @field_validator("topics")
-        @classmethod
-        def _known_topics(cls, value: list[str]) -> list[str]:
-            from storage import topics
-
-            out = []
-            for raw in value:
-                topic = topics.lookup(raw)
-                if topic is None:
-                    raise ValueError(f"unknown topic {raw!r}; known: {', '.join(topics.ids())}")
-                out.append(topic.id)
-            return out
-
-        @field_validator("kind")
-        @classmethod
-        def _known_kind(cls, value: str) -> str:
-            from storage.knowledge.records import KIND_SYNONYMS, KINDS
-
-            kind = KIND_SYNONYMS.get(value.strip().lower(), value.strip().lower())
-            if kind not in KINDS:
-                raise ValueError(f"unknown kind {value!r}; expected one of {', '.join(KINDS)}")
-            return kind
 
     # Shared items wait for a configured facilitator's !approve before others see them.
     moderation: bool = False

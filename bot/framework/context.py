@@ -21,8 +21,8 @@ from storage.privacy import is_former
 
 if TYPE_CHECKING:
     from bot.framework.command import Command, Registry
-    from bot.metrics import Metrics
-    from bot.scheduler import Scheduler
+    from bot.framework.jobs import Timers
+    from bot.framework.metrics import Metrics
     from config.settings import Settings
     from storage.db import Database
 
@@ -36,7 +36,7 @@ class Services:
     access: Access
     bot_user_id: str
     started_at: datetime
-    scheduler: "Scheduler | None" = None
+    timers: "Timers | None" = None      # the runtime's scheduler; None: rows wait for the next start
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     metrics: "Metrics" = field(default_factory=lambda: _metrics())
     extras: dict[str, Any] = field(default_factory=dict)  # per-capability caches (search index, gazetteer)
@@ -60,7 +60,7 @@ class Services:
 
 
 def _metrics():
-    from bot.metrics import Metrics
+    from bot.framework.metrics import Metrics
     return Metrics()
 
 
@@ -151,14 +151,37 @@ class Context:
 
     def send_to_room(self, room_id: str, markdown: str, *, mentions: tuple[str, ...] = (), notice: bool = True,
                      attachment: "Attachment | None" = None, event_type: str = "m.room.message",
-                     extra_content: dict | None = None) -> None:
-        self.outgoing.append(Outgoing(markdown, room_id=room_id, mentions=tuple(mentions), notice=notice,
-                                      attachment=attachment, event_type=event_type, extra_content=extra_content))
+                     extra_content: dict | None = None) -> Outgoing:
+        out = Outgoing(markdown, room_id=room_id, mentions=tuple(mentions), notice=notice,
+                       attachment=attachment, event_type=event_type, extra_content=extra_content)
+        self.outgoing.append(out)
+        return out
 
     def send_to_user(self, user_id: str, markdown: str, *, attachment: "Attachment | None" = None,
-                     notice: bool = True) -> None:
+                     notice: bool = True) -> Outgoing:
         """A direct message; the runtime finds or creates the DM room."""
-        self.outgoing.append(Outgoing(markdown, to_user=user_id, attachment=attachment, notice=notice))
+        out = Outgoing(markdown, to_user=user_id, attachment=attachment, notice=notice)
+        self.outgoing.append(out)
+        return out
+
+    # -- scheduled work (bot.framework.jobs): rows now, timers after commit ------------------
+    async def schedule(self, kind: str, run_at: datetime, payload: dict, **kwargs):
+        from bot.framework import jobs
+        return await jobs.schedule(self, kind, run_at, payload, **kwargs)
+
+    async def cancel_jobs(self, *, group: str | None = None, job_ids: list[str] | None = None,
+                          note: str = "cancelled") -> int:
+        from bot.framework import jobs
+        return await jobs.cancel(self, group=group, job_ids=job_ids, note=note)
+
+    def arm_timer(self, job_id: str, run_at: datetime) -> None:
+        """After commit, arm a row this handler wrote itself (the digests' recurring run)."""
+        from bot.framework import jobs
+        jobs.arm_after_commit(self, job_id, run_at)
+
+    def drop_timers(self, job_ids: list[str]) -> None:
+        from bot.framework import jobs
+        jobs.drop_timers(self, job_ids)
 
     async def translator_for(self, user_id: str) -> Translator:
         """The language and zone another user chose (for notifications sent to them)."""

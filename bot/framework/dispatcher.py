@@ -31,7 +31,7 @@ from bot.framework.logs import command_context
 from bot.framework.render import md_escape
 from storage.db import DatabaseUnavailable
 from storage.models.core import HandledEvent, UserPrefs
-from bot import outbox
+from bot.framework import effects
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Dispatcher:
                     ctx = Context(msg, self.services, session)
                     await self._run(ctx, addressed)
                     out = list(ctx.outgoing)
-                    rows = await outbox.enqueue(session, out, origin=self._origin(ctx, msg), key=msg.event_id)
+                    rows = await effects.enqueue(session, out, origin=self._origin(ctx, msg), key=msg.event_id)
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
                 self._committed(rows)
                 for callback in ctx.after_commit:
@@ -150,7 +150,7 @@ class Dispatcher:
                         return []
                     await self._on_error(err_ctx, exc)
                     out = list(err_ctx.outgoing)
-                    rows = await outbox.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
+                    rows = await effects.enqueue(session, out, origin=self._origin(err_ctx, msg), key=msg.event_id)
                     session.add(HandledEvent(event_id=msg.event_id, room_id=msg.room_id))
                 self._committed(rows)
                 self.services.metrics.command(self._metric_name(err_ctx), _outcome(exc), msg.timestamp_ms)
@@ -175,7 +175,7 @@ class Dispatcher:
                 for handler in handlers:
                     await handler(ctx, event)
                 out = list(ctx.outgoing)
-                rows = await outbox.enqueue(session, out, origin=f"event {event.type} ({event.event_id})",
+                rows = await effects.enqueue(session, out, origin=f"event {event.type} ({event.event_id})",
                                             key=event.event_id)
                 session.add(HandledEvent(event_id=event.event_id, room_id=event.room_id))
             self._committed(rows)

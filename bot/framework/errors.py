@@ -10,6 +10,8 @@ CommandError
 │   └── MissingRole          -> which role is needed
 └── RateLimited              -> polite "slow down" (once per window)
 Anything else is an internal error: apology + reference id, traceback only in the log.
+
+JobSkipped is a scheduled job's way to say that this run no longer makes sense.
 """
 from __future__ import annotations
 
@@ -70,3 +72,12 @@ class RateLimited(CommandError):
         super().__init__()
         self.retry_after = retry_after
         self.first = first
+
+
+class JobSkipped(Exception):
+    """Raised by a job handler: this run no longer makes sense (e.g. a reminder for a
+    session that has started). The reason is kept on the row and logged."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

@@ -1,7 +1,7 @@
 """Transport-free message shapes: what comes in from a chat, what goes out."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,10 @@ class Outgoing:
     attachment: Attachment | None = None
     event_type: str = "m.room.message"
     extra_content: dict | None = None  # merged into the content (e.g. a poll's fields)
+    # Told the transaction id of the message's first event when it is queued, in the same
+    # transaction (a poll keeps it to find its start event once sent).
+    on_queued: list = field(default_factory=list, compare=False, repr=False)
+
+    def queued(self, txn_id: str) -> None:
+        for callback in self.on_queued:
+            callback(txn_id)

@@ -234,7 +234,8 @@ class StandbyProbes:
     so a load balancer or monitor tells the replicas apart."""
 
     def __init__(self, listen: str):
-        from bot.metrics import Metrics, MetricsServer
+        from bot.framework.metrics import Metrics
+        from bot.metrics import MetricsServer
 
         metrics = Metrics()
         metrics.replica_active.set(0)

@@ -104,7 +104,7 @@ class MatrixRuntime:
                                        max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
             self.dispatcher.on_committed = self.sender.submit
             self.scheduler = Scheduler(self.services, self.sender.wake)
-            self.services.scheduler = self.scheduler
+            self.services.timers = self.scheduler
             if self.settings.metrics.listen:
                 self.metrics_server = MetricsServer(
                     self.services.metrics, self.settings.metrics.listen, self._not_ready,

@@ -227,12 +227,7 @@ async def _confirmed(ctx, target: str) -> bool:
 
 async def _forget(ctx, user: str) -> privacy.ForgetReport:
     report = await ctx.services.registry.privacy.forget(ctx.db, user)
-    scheduler = ctx.services.scheduler
-    if scheduler is not None and report.job_ids:
-        async def disarm() -> None:
-            for job_id in report.job_ids:
-                scheduler.disarm(job_id)
-        ctx.after_commit.append(disarm)
+    ctx.drop_timers(report.job_ids)
     # Accountability without naming the person: who asked, when, how much.
     ctx.db.add(AuditLog(actor=ctx.sender if ctx.sender != user else privacy.pseudonym(),
                         action="privacy.forget", target="(forgotten)",

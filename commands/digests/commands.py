@@ -216,13 +216,8 @@ async def subscribe(ctx, topics, at, day, room):
 
 
 async def _ensure_run(ctx) -> None:
-    if await delivery.ensure_run_job(ctx.db, ctx.services, ctx.now) and ctx.services.scheduler is not None:
-        scheduler, now = ctx.services.scheduler, ctx.now
-
-        async def arm() -> None:
-            scheduler.arm_if_soon(delivery.RUN_JOB_ID, now)
-
-        ctx.after_commit.append(arm)
+    if await delivery.ensure_run_job(ctx.db, ctx.services, ctx.now):
+        ctx.arm_timer(delivery.RUN_JOB_ID, ctx.now)
 
 
 @cog.command("unsubscribe", dutch=("opzeggen", "ontvolg"))

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import outbox
+from bot.framework import effects
 from bot.framework.messages import Outgoing
 from bot.framework.i18n import Translator
 from commands.digests.render import render_alert, render_digest
@@ -167,7 +167,7 @@ async def _write(services, chunk) -> None:
     rows = []
     for n, (sub, _, record, markdown) in enumerate(chunk):
         if markdown:
-            rows += outbox.build_rows([outgoing_for(sub, markdown)], origin=f"digest {sub.id}", key=record["outbox_key"])
+            rows += effects.build_rows([outgoing_for(sub, markdown)], origin=f"digest {sub.id}", key=record["outbox_key"])
         if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
     async with services.db.transaction() as session:
@@ -175,7 +175,7 @@ async def _write(services, chunk) -> None:
         records = [record for _, _, record, _ in chunk if record is not None]
         if records:
             await session.execute(insert(DigestRecord), records)
-        await outbox.enqueue_many(session, rows)
+        await effects.enqueue_many(session, rows)
 
 
 async def run_alerts(services, now: datetime) -> int:
@@ -219,9 +219,9 @@ async def run_alerts(services, now: datetime) -> int:
         try:
             async with services.db.transaction() as session:
                 await session.execute(insert(DeadlineAlert), [r for _, rows, _, _ in chunk for r in rows])
-                await outbox.enqueue_many(session, [
+                await effects.enqueue_many(session, [
                     row for sub, _, markdown, key in chunk
-                    for row in outbox.build_rows([outgoing_for(sub, markdown)], origin=f"deadline alert {sub.id}",
+                    for row in effects.build_rows([outgoing_for(sub, markdown)], origin=f"deadline alert {sub.id}",
                                                  key=key)])
         except IntegrityError:
             log.warning("deadline alert chunk rolled back (already sent by an overlapping run)")

@@ -241,11 +241,8 @@ async def poll_job(ctx, row) -> None:
     await ctx.db.execute(delete(ScheduledJob).where(ScheduledJob.group_key == POLL_GROUP, ScheduledJob.id != row.id,
                                                     ScheduledJob.status != "pending"))
     nxt = now + ctx.settings.knowledge.poll_interval
-    if ctx.services.scheduler is not None:
-        await ctx.services.scheduler.schedule(ctx, POLL_KIND, nxt, {}, job_id=_job_id(), group=POLL_GROUP,
-                                              owner=ctx.services.bot_user_id, room_id="")
-    else:
-        ctx.db.add(_job_row(ctx.services, nxt))
+    await ctx.schedule(POLL_KIND, nxt, {}, job_id=_job_id(), group=POLL_GROUP,
+                       owner=ctx.services.bot_user_id, room_id="")
 
 
 def _job_id() -> str:

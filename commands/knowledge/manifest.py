@@ -6,6 +6,7 @@ from commands.knowledge.admin_stats import admin_stats
 from commands.knowledge import feeds
 from commands.knowledge.commands import cog
 from commands.knowledge.overview import overview_section
+from commands.knowledge.settings_check import check_settings
 from storage.knowledge import privacy
 from storage.knowledge.dataset import DATASET
 from storage.knowledge.models import KnowledgeFeed, KnowledgeItem
@@ -22,5 +23,5 @@ MANIFEST = Capability(
     privacy=privacy.RULES,
     jobs=(feeds.POLL_KIND,),
     overview=overview_section,
-    extras={"admin_stats": admin_stats, "admin_jobs": (feeds.POLL_KIND,)},
+    extras={"admin_stats": admin_stats, "admin_jobs": (feeds.POLL_KIND,), "check_settings": check_settings},
 )

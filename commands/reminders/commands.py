@@ -28,11 +28,9 @@ async def remindme(ctx, when, text):
         ScheduledJob.kind == REMINDER_JOB, ScheduledJob.owner == ctx.sender, ScheduledJob.status == "pending"))).all()
     if len(pending) >= MAX_PENDING_PER_USER:
         raise BadArgument("You already have {count} reminders waiting; cancel one first.", count=len(pending))
-    if ctx.services.scheduler is None:
-        raise BadArgument("Reminders are not available here.")
     # The job id comes from the command's event id: re-handling a redelivered command can't double it.
     job_id = "reminder-" + ctx.incoming.event_id.strip("$").replace(":", "_")[:80]
-    await ctx.services.scheduler.schedule(ctx, REMINDER_JOB, due, {
+    await ctx.schedule(REMINDER_JOB, due, {
         "text": text, "event_id": ctx.incoming.event_id, "thread_root": ctx.incoming.thread_root,
     }, job_id=job_id, group=f"reminders:{ctx.sender}"[:100])
     await ctx.reply(ctx.t("OK, I will remind you on {when}.", when=ctx.t.moment(due)))
@@ -62,14 +60,7 @@ async def forget(ctx, number):
     if number > len(rows):
         raise BadArgument("You have no reminder number {value}.", value=number)
     row = rows[number - 1]
-    row.status = "cancelled"
-    if ctx.services.scheduler:
-        scheduler = ctx.services.scheduler
-
-        async def disarm() -> None:
-            scheduler.disarm(row.id)
-
-        ctx.after_commit.append(disarm)
+    await ctx.cancel_jobs(job_ids=[row.id])
     await ctx.reply(ctx.t("Cancelled: {text}", text=md_escape(row.payload.get("text", ""))))
 
 

@@ -175,10 +175,7 @@ def group_of(s: ReviewSession) -> str:
 
 async def replan(ctx, s: ReviewSession, *, note: str) -> None:
     """Cancel the session's pending jobs and plan them again for its current time."""
-    scheduler = ctx.services.scheduler
-    if scheduler is None:
-        return
-    await scheduler.cancel(ctx, group=group_of(s), note=note)
+    await ctx.cancel_jobs(group=group_of(s), note=note)
     if s.status == "planned":
         for plan in PLANNERS:
             await plan(ctx, s)

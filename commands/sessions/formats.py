@@ -13,7 +13,7 @@ from bot.framework import Choice, argument
 from bot.framework.errors import MissingRole
 from bot.framework.roles import Role
 from bot.framework.i18n import N_, Translator
-from bot.scheduler import JobSkipped
+from bot.framework.errors import JobSkipped
 from commands.sessions.base import (
     SessionId, cog, get_session, group_of, planner, require_manage, require_planned, room_translator, session,
     stamp, title_of,
@@ -125,29 +125,23 @@ async def session_format(ctx, number, value):
 
 
 async def cancel_rounds(ctx, s: ReviewSession) -> None:
-    scheduler = ctx.services.scheduler
-    if scheduler is None:
-        return
     ids = list((await ctx.db.scalars(select(ScheduledJob.id).where(
         ScheduledJob.group_key == group_of(s), ScheduledJob.kind == ROUND_JOB,
         ScheduledJob.status == "pending"))).all())
     if ids:
-        await scheduler.cancel(ctx, job_ids=ids, note=N_("the format was changed"))
+        await ctx.cancel_jobs(job_ids=ids, note=N_("the format was changed"))
 
 
 @planner
 async def plan_rounds(ctx, s: ReviewSession) -> None:
-    scheduler = ctx.services.scheduler
-    if scheduler is None:
-        return
     for i, _round, offset in round_offsets(s.format):
         run_at = s.starts_at + offset
         if run_at <= ctx.now:
             continue
-        await scheduler.schedule(ctx, ROUND_JOB, run_at, {"session": s.id, "round": i, "start": stamp(s.starts_at),
-                                                          "format": s.format},
-                                 job_id=f"session:{s.id}:round:{i}:{stamp(s.starts_at)}", group=group_of(s),
-                                 owner=s.facilitator, room_id=s.room_id)
+        await ctx.schedule(ROUND_JOB, run_at, {"session": s.id, "round": i, "start": stamp(s.starts_at),
+                                               "format": s.format},
+                           job_id=f"session:{s.id}:round:{i}:{stamp(s.starts_at)}", group=group_of(s),
+                           owner=s.facilitator, room_id=s.room_id)
 
 
 @cog.job(ROUND_JOB)

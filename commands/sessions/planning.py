@@ -19,7 +19,7 @@ from bot.framework.errors import BadArgument
 from bot.framework.roles import Role
 from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape
-from bot.scheduler import JobSkipped
+from bot.framework.errors import JobSkipped
 from bot.framework.timeparse import human_duration
 from commands.sessions.base import (
     ROLE_LABELS, ROLE_SYNONYMS, TopicConverter, cog, session_details, get_session, going_count, group_of, participants,
@@ -330,8 +330,7 @@ async def session_cancel(ctx, number, reason):
     require_manage(ctx, s)
     require_planned(s)
     s.status, s.cancel_reason = "cancelled", reason
-    if ctx.services.scheduler is not None:
-        await ctx.services.scheduler.cancel(ctx, group=group_of(s), note=NOTE_CANCELLED)
+    await ctx.cancel_jobs(group=group_of(s), note=NOTE_CANCELLED)
     t = ctx.t
     await ctx.reply(t("❌ Session {number} is cancelled.", number=s.id))
 
@@ -348,15 +347,14 @@ REMINDER_JOB = "session-reminder"
 
 @planner
 async def plan_reminders(ctx, s: ReviewSession) -> None:
-    scheduler = ctx.services.scheduler
     for offset in ctx.settings.sessions.reminders:
         run_at = s.starts_at - offset
         if run_at <= ctx.now:
             continue  # too close to start for this one
         seconds = int(offset.total_seconds())
-        await scheduler.schedule(ctx, REMINDER_JOB, run_at, {"session": s.id, "offset": seconds},
-                                 job_id=f"session:{s.id}:remind:{seconds}:{stamp(s.starts_at)}",
-                                 group=group_of(s), owner=s.facilitator, room_id=s.room_id)
+        await ctx.schedule(REMINDER_JOB, run_at, {"session": s.id, "offset": seconds},
+                           job_id=f"session:{s.id}:remind:{seconds}:{stamp(s.starts_at)}",
+                           group=group_of(s), owner=s.facilitator, room_id=s.room_id)
 
 
 @cog.job(REMINDER_JOB)

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot import outbox
 from bot.framework import Int, Text, argument
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
@@ -171,11 +170,6 @@ def _slots_example(lang: str) -> str:
 
 async def open_poll(ctx, poll: SessionPoll) -> None:
     t, p = ctx.t, ctx.settings.bot.command_prefix
-    # The poll start must be this command's first outgoing message: its outbox row then
-    # has index 0 under the command's key, which is how its event id is found later.
-    if ctx.outgoing:
-        raise RuntimeError("the poll start must be the first message of the command")
-    poll.txn_id = outbox.txn_id(ctx.incoming.event_id, 0)
     labels = slot_labels(t, poll, ctx.settings.sessions.default_duration)
     fallback = [t("📊 **Poll {number}: {title}**: which times can you make?", number=poll.id,
                   title=md_escape(poll.title)),
@@ -188,8 +182,10 @@ async def open_poll(ctx, poll: SessionPoll) -> None:
         "max_selections": len(labels),
         "answers": [{"id": f"a{i + 1}", TEXT: label} for i, label in enumerate(labels)],
     }
-    ctx.send_to_room(poll.room_id, "\n\n".join(fallback), event_type=POLL_START,
-                     extra_content={POLL_START: start, POLL_KEY: poll.id})
+    sent = ctx.send_to_room(poll.room_id, "\n\n".join(fallback), event_type=POLL_START,
+                            extra_content={POLL_START: start, POLL_KEY: poll.id})
+    # Its outbox row's transaction id is how its event id is found once it is sent.
+    sent.on_queued.append(lambda txn_id: setattr(poll, "txn_id", txn_id))
     await ctx.reply(t("Poll {number} is open with {count} times. Votes so far: `{prefix}session poll {number}`; "
                       "`{prefix}session poll close {number}` plans the session at the time with most votes.",
                       number=poll.id, count=len(labels), prefix=p))

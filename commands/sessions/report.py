@@ -27,7 +27,7 @@ from bot.framework.messages import Attachment
 from bot.framework.roles import Role
 from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape
-from bot.scheduler import JobSkipped
+from bot.framework.errors import JobSkipped
 from commands.sessions.base import (
     cog, get_session, group_of, participants, planner, require_manage, session, title_of, when_of,
 )
@@ -236,8 +236,7 @@ async def send_report(ctx, s: ReviewSession, *, requested_by: str | None = None)
             continue
         await deliver(user_id, lambda t: "_" + t("Copy of the report sent to {people}.", people=names) + "_")
     s.report_sent_at = ctx.now
-    if ctx.services.scheduler is not None:
-        await ctx.services.scheduler.cancel(ctx, job_ids=[report_job_id(s)], note=N_("the report was already sent"))
+    await ctx.cancel_jobs(job_ids=[report_job_id(s)], note=N_("the report was already sent"))
     return presenters
 
 
@@ -284,8 +283,8 @@ async def session_report(ctx, number):
 async def plan_report(ctx, s: ReviewSession) -> None:
     if s.report_sent_at is not None:
         return
-    await ctx.services.scheduler.schedule(
-        ctx, REPORT_JOB, s.ends_at + ctx.settings.sessions.report_after, {"session": s.id},
+    await ctx.schedule(
+        REPORT_JOB, s.ends_at + ctx.settings.sessions.report_after, {"session": s.id},
         job_id=report_job_id(s), group=group_of(s), owner=s.facilitator, room_id=s.room_id)
 
 
@@ -320,9 +319,9 @@ async def session_action(ctx, number, text, owner, due):
     remind_at = due - ctx.settings.sessions.action_reminder
     reply = t("✅ Action {id} for {owner}, due {when}: {text}", id=action.id, owner=ctx.mention(owner),
               when=t.moment(due), text=md_escape(text))
-    if remind_at > ctx.now and ctx.services.scheduler is not None:
-        await ctx.services.scheduler.schedule(
-            ctx, ACTION_REMINDER_JOB, remind_at, {"action": action.id},
+    if remind_at > ctx.now:
+        await ctx.schedule(
+            ACTION_REMINDER_JOB, remind_at, {"action": action.id},
             job_id=f"session-action:{action.id}:remind", group=f"session-actions:{s.id}", owner=owner,
             room_id=s.room_id)
         reply += "\n\n" + t("I will remind them on {when}.", when=t.moment(remind_at))

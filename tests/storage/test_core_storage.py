@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.framework.messages import Outgoing
-from bot.outbox import OutboxSender, SendResult, enqueue, txn_id
+from bot.framework.effects import enqueue, txn_id
+from bot.outbox import OutboxSender, SendResult
 from storage.models.core import KeyValue, OutboxMessage, ScheduledJob
 
 

@@ -41,7 +41,8 @@ async def test_export_all_then_import_all_round_trips(db, tmp_path, request, fmt
         for dataset in DATASETS.values():
             assert await dataset.load_sample(s) > 0
     names = sorted(DATASETS)
-    manifest = await export_all(db, names, tmp_path / "out", fmt)
+    chosen = {name: DATASETS[name] for name in names}
+    manifest = await export_all(db, chosen, tmp_path / "out", fmt)
     assert [e["name"] for e in manifest["data_sets"]] == names
     on_disk = json.loads((tmp_path / "out" / MANIFEST).read_text())
     assert on_disk["schema_revision"] and on_disk["data_sets"] == manifest["data_sets"]
@@ -50,14 +51,14 @@ async def test_export_all_then_import_all_round_trips(db, tmp_path, request, fmt
 
     copy = await _fresh(db, tmp_path, request)
     try:
-        lines = await import_all(copy, tmp_path / "out", names)
+        lines = await import_all(copy, tmp_path / "out", chosen)
         assert len(lines) == len(names) and all(" new, 0 updated" in line for line in lines)
         assert await _counts(copy) == original          # every record, and its search index entry
-        await export_all(copy, names, tmp_path / "again", fmt)
+        await export_all(copy, chosen, tmp_path / "again", fmt)
         for entry in manifest["data_sets"]:               # the copy exports byte for byte the same
             assert (tmp_path / "again" / entry["file"]).read_text() == (tmp_path / "out" / entry["file"]).read_text()
         # A second import of the same folder changes nothing and says so.
-        lines = await import_all(copy, tmp_path / "out", names)
+        lines = await import_all(copy, tmp_path / "out", chosen)
         assert all(" 0 new, 0 updated, " in line and line.endswith(" unchanged") for line in lines), lines
         assert await _counts(copy) == original
     finally:
@@ -68,7 +69,7 @@ async def test_import_all_with_one_bad_file_changes_nothing(db, tmp_path, reques
     async with db.transaction() as s:
         for dataset in DATASETS.values():
             await dataset.load_sample(s)
-    await export_all(db, sorted(DATASETS), tmp_path / "out")
+    await export_all(db, DATASETS, tmp_path / "out")
     labs = tmp_path / "out" / "labs.yaml"
     data = yaml.safe_load(labs.read_text())
     data["labs"][3]["latitude"] = "somewhere"
@@ -76,16 +77,16 @@ async def test_import_all_with_one_bad_file_changes_nothing(db, tmp_path, reques
     copy = await _fresh(db, tmp_path, request)
     try:
         with pytest.raises(ImportError_, match="record 4, field latitude"):
-            await import_all(copy, tmp_path / "out", sorted(DATASETS))
+            await import_all(copy, tmp_path / "out", DATASETS)
         assert all(n == (0, 0) for n in (await _counts(copy)).values())
         manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
         manifest["data_sets"][0]["file"] = "../elsewhere.yaml"
         (tmp_path / "out" / MANIFEST).write_text(json.dumps(manifest))
         with pytest.raises(ImportError_, match="must list"):
-            await import_all(copy, tmp_path / "out", sorted(DATASETS))
+            await import_all(copy, tmp_path / "out", DATASETS)
         (tmp_path / "out" / MANIFEST).write_text("{}")
         with pytest.raises(ImportError_, match="not a dsih-bot export manifest"):
-            await import_all(copy, tmp_path / "out", sorted(DATASETS))
+            await import_all(copy, tmp_path / "out", DATASETS)
     finally:
         await copy.dispose()
 
@@ -114,7 +115,4 @@ def test_cli_export_all_and_import_all(tmp_path, capsys):
 
 
 def _bundled(name: str):
-    from pathlib import Path
-
-    import storage
-    return Path(storage.__file__).parent / "data" / f"{name}.yaml"
+    return DATASETS[name].bundled_path

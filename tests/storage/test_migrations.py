@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, LargeBinary, MetaData, Numeric,
                         String, Text, and_, inspect, select)
 
-import storage
+from storage.labs.records import DATA_FILE as LABS_FILE
 from commands import build_registry
 from storage.db import Database, alembic_config
 from storage.models import Base
@@ -31,7 +31,7 @@ EARLIER = [r.revision for r in reversed(list(SCRIPT.walk_revisions())) if r.revi
 DERIVED = re.compile(r"^alembic_version$|_search($|_)")
 # Tables a migration removed on purpose (name -> why); none so far.
 DROPPED: dict[str, str] = {}
-BUNDLED_LAB = yaml.safe_load((Path(storage.__file__).parent / "data" / "labs.yaml").read_text())["labs"][0]
+BUNDLED_LAB = yaml.safe_load(LABS_FILE.read_text())["labs"][0]
 WHEN = datetime(2026, 11, 25, 13, 45, 12, 345678, tzinfo=timezone.utc)
 DICT_COLUMNS = {"content", "payload", "detail", "scores", "recurrence"}
 

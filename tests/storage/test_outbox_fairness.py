@@ -9,7 +9,8 @@ import time
 from sqlalchemy import select
 
 from bot.framework.messages import Outgoing
-from bot.outbox import OutboxSender, SendResult, enqueue, txn_id
+from bot.framework.effects import enqueue, txn_id
+from bot.outbox import OutboxSender, SendResult
 from storage.models.core import OutboxMessage
 
 

@@ -4,7 +4,6 @@ table (search indexes included) names the user."""
 from __future__ import annotations
 
 from bot.scheduler import Scheduler
-from storage import privacy
 from support.chat import Chat, Clock, make_services
 from support.privacy_fill import ALICE, BOB, NOW, fill_everything_naming, tables_naming
 
@@ -16,14 +15,14 @@ async def test_forget_leaves_no_row_naming_the_user(db, tmp_path):
                                    database_url=None if url.startswith("sqlite") else url)
     services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     await sched.start()
     try:
         chat = Chat(services)
         await fill_everything_naming(services, chat, ALICE)
         await chat.send("!remindme 1h mine", sender=BOB)
         async with services.db.session() as s:
-            assert await privacy.people_count(s, exclude=("@bot:test",)) >= 3
+            assert await services.registry.privacy.people_count(s, exclude=("@bot:test",)) >= 3
         assert await tables_naming(services, ALICE)
         await chat.send("!admin forget @alice:test", sender="@admin:test")
         assert (await chat.text("!admin forget @alice:test confirm", sender="@admin:test")).startswith("Done")

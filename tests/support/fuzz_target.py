@@ -90,7 +90,7 @@ class DispatchTarget:
         settings = {"load_sample_data": True, "rate_limit_count": 10**6, "allowed_users": ["@*:test"], **settings}
         services = await make_services(data_dir, **settings)
         # Timers are never started: jobs are planned (rows written) but do not fire by themselves.
-        services.scheduler = Scheduler(services, lambda: None)
+        services.timers = Scheduler(services, lambda: None)
         target = cls(services)
         await target._seed()
         return target

@@ -35,7 +35,7 @@ async def env(tmp_path):
                                    facilitators=(FACIL, ALICE), facilitators_room="!facil:test")
     services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     await sched.start()
     yield services, Chat(services)
     await sched.shutdown()

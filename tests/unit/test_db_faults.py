@@ -89,7 +89,7 @@ async def test_a_handlers_own_connection_error_is_an_ordinary_error(services):
 
 async def test_job_on_a_locked_database_is_retried_soon_without_using_an_attempt(chat, services, short_busy):
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     due = datetime.now(timezone.utc) - timedelta(seconds=1)
     async with services.db.transaction() as s:
         s.add(ScheduledJob(id="reminder-locked", kind="reminder", run_at=due, payload={"text": "tea"},

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import event, select
 
-from bot.outbox import txn_id
+from bot.framework.effects import txn_id
 from commands.digests import delivery
 from storage.digests.schedule import next_due
 from storage.models.core import OutboxMessage, UserPrefs

@@ -337,7 +337,7 @@ async def test_one_pending_poll_job_that_plans_the_next_and_forgets_old_runs(tmp
         [first] = await jobs()
         assert first.status == "pending" and first.run_at == NOW
         scheduler = Scheduler(services, lambda: None)
-        services.scheduler = scheduler
+        services.timers = scheduler
         await scheduler.run(first.id)
         done, nxt = await jobs()
         assert (done.id, done.status) == (first.id, "done")
@@ -371,17 +371,26 @@ async def test_a_pending_item_is_announced_in_the_facilitators_room(chat):
 
 
 def test_feed_settings_are_checked(tmp_path):
+    """The URL is checked when the config loads; topics and kinds by the knowledge
+    capability that knows them (at start-up and by `dsih-bot check-config`)."""
     import yaml as _yaml
+    from commands import build_registry, settings_problems
     from config.settings import ConfigError, load_settings
+    registry = build_registry(["core", "knowledge"])
     for bad, needle in [({"url": "ftp://x.nl/f"}, "knowledge.feeds.0.url"),
-                        ({"url": "https://x.nl/f", "topics": ["poetry"]}, "unknown topic 'poetry'"),
-                        ({"url": "https://x.nl/f", "kind": "poem"}, "unknown kind 'poem'"),
                         ({"url": "https://x.nl/" + "a" * 1000}, "at most 1000 characters")]:
         path = tmp_path / "config.yaml"
         path.write_text(_yaml.safe_dump({"knowledge": {"feeds": [bad]}}), encoding="utf-8")
         with pytest.raises(ConfigError, match=re.escape(needle)):
             load_settings(path)
+    for bad, needle in [({"url": "https://x.nl/f", "topics": ["poetry"]}, "unknown topic 'poetry'"),
+                        ({"url": "https://x.nl/f", "kind": "poem"}, "unknown kind 'poem'")]:
+        path = tmp_path / "config.yaml"
+        path.write_text(_yaml.safe_dump({"knowledge": {"feeds": [bad]}}), encoding="utf-8")
+        problems = settings_problems(registry, load_settings(path))
+        assert any(needle in p for p in problems), problems
     ok = KnowledgeSettings.model_validate({"feeds": [{"url": "https://x.nl/f", "topics": ["hittestress"],
                                                      "kind": "evenement"}], "poll_interval": "15m"})
+    assert settings_problems(registry, type("S", (), {"knowledge": ok})()) == []
     assert ok.feeds[0].topics == ["climate-adaptation"] and ok.feeds[0].kind == "event"
     assert ok.poll_interval == timedelta(minutes=15)

@@ -35,7 +35,7 @@ async def _until_none_pending(services, timeout: float = 10) -> None:
 async def test_reminder_fires_once_and_past_due_jobs_run_at_start(chat, services):
     clock = services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     await sched.start()
     await chat.text("!remindme 1h first")
     # A job that fell due "while the bot was down": written directly, armed at the next start.
@@ -46,7 +46,7 @@ async def test_reminder_fires_once_and_past_due_jobs_run_at_start(chat, services
     assert (await _jobs(services))["reminder-past"] == "pending"
     clock.now = NOW + timedelta(hours=2)  # the bot comes back after "first" fell due too
     sched2 = Scheduler(services, lambda: None)
-    services.scheduler = sched2
+    services.timers = sched2
     assert await sched2.start() == 2
     await _until_none_pending(services)
     await sched2.shutdown()
@@ -62,7 +62,7 @@ async def test_a_due_timer_fires_by_itself(chat, services):
     """The one path that needs real time: APScheduler's timer calling run() (1 s, bounded wait)."""
     clock = services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     await sched.start()
     await chat.text("!remindme 1s tick")
     clock.now = NOW + timedelta(seconds=2)
@@ -74,7 +74,7 @@ async def test_a_due_timer_fires_by_itself(chat, services):
 async def test_cancelled_reminder_never_fires(chat, services):
     clock = services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     await sched.start()
     await chat.text("!remindme 1h never")
     [job_id] = list(await _jobs(services))
@@ -98,7 +98,9 @@ from hypothesis import given, settings as hsettings, strategies as st  # noqa: E
 from bot.framework.command import Cog, Registry  # noqa: E402
 from bot.framework.context import Context  # noqa: E402
 from bot.framework.messages import Incoming  # noqa: E402
-from bot.scheduler import MAX_ATTEMPTS, JobSkipped, next_occurrence  # noqa: E402
+from bot.framework.errors import JobSkipped  # noqa: E402
+from bot.framework.jobs import next_occurrence  # noqa: E402
+from bot.scheduler import MAX_ATTEMPTS  # noqa: E402
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -170,16 +172,16 @@ async def test_group_cancel_recurrence_retry_and_skip(services):
     _services_with(services, cog)
     clock = services.clock = Clock(NOW)
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     past = NOW - timedelta(minutes=1)
     async with services.db.transaction() as s:
         ctx = _ctx(services, s)
-        await sched.schedule(ctx, "tick", past, {}, job_id="g:1", group="session:1",
+        await ctx.schedule("tick", past, {}, job_id="g:1", group="session:1",
                              recurrence={"freq": "daily", "interval": 1, "tz": "Europe/Amsterdam"})
-        await sched.schedule(ctx, "tick", past + timedelta(days=3), {}, job_id="g:2", group="session:1")
-        await sched.schedule(ctx, "tick", past + timedelta(days=3), {}, job_id="other", group="session:2")
-        await sched.schedule(ctx, "flaky", past, {}, job_id="f")
-        await sched.schedule(ctx, "late", past, {}, job_id="l")
+        await ctx.schedule("tick", past + timedelta(days=3), {}, job_id="g:2", group="session:1")
+        await ctx.schedule("tick", past + timedelta(days=3), {}, job_id="other", group="session:2")
+        await ctx.schedule("flaky", past, {}, job_id="f")
+        await ctx.schedule("late", past, {}, job_id="l")
     # A recurring job runs and moves to its next occurrence (still pending, one message).
     await sched.run("g:1")
     async with services.db.session() as s:
@@ -189,7 +191,7 @@ async def test_group_cancel_recurrence_retry_and_skip(services):
     assert calls["tick"] == 1
     # Cancelling the group withdraws its pending jobs and nothing else.
     async with services.db.transaction() as s:
-        assert await sched.cancel(_ctx(services, s), group="session:1", note="moved") == 2
+        assert await _ctx(services, s).cancel_jobs(group="session:1", note="moved") == 2
     assert (await _jobs(services))["other"] == "pending"
     assert {(await _jobs(services))[k] for k in ("g:1", "g:2")} == {"cancelled"}
     # A failing job is retried with backoff, then marked failed.

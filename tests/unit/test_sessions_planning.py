@@ -27,7 +27,7 @@ async def env(tmp_path):
                                    rate_limit_count=10**6, now=NOW)
     services.settings.sessions.reminders = [timedelta(hours=24), timedelta(hours=1)]
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     await sched.start()
     yield services, Chat(services)
     await sched.shutdown()
@@ -126,12 +126,12 @@ async def test_reminder_sends_once_then_skips_after_start(env):
     for user in ("@a:test", "@b:test"):
         await chat.text("!session join 1", sender=user)
     first = (await _jobs(services, 1))[0]
-    await services.scheduler.run(first.id)  # due or not: run() re-arms a job that is not due yet
+    await services.timers.run(first.id)  # due or not: run() re-arms a job that is not due yet
     assert (await _jobs(services, 1))[0].status == "pending"
     async with services.db.transaction() as s:
         (await s.get(ScheduledJob, first.id)).run_at = NOW - timedelta(seconds=1)
-    await services.scheduler.run(first.id)
-    await services.scheduler.run(first.id)
+    await services.timers.run(first.id)
+    await services.timers.run(first.id)
     async with services.db.session() as s:
         from storage.models.core import OutboxMessage
         rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.origin.like("job session-reminder%")))).all()
@@ -144,7 +144,7 @@ async def test_reminder_sends_once_then_skips_after_start(env):
         second = (await s.scalars(select(ScheduledJob).where(ScheduledJob.status == "pending",
                                                              ScheduledJob.kind == "session-reminder"))).one()
         second.run_at = NOW - timedelta(minutes=10)
-    await services.scheduler.run(second.id)
+    await services.timers.run(second.id)
     shown = await chat.text("!session 1", sender=FACIL)
     assert "sent" in shown and "to 2 participants" in shown
     assert "skipped: the session had already started" in shown

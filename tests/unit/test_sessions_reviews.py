@@ -34,7 +34,7 @@ async def env(tmp_path):
     services.clock = Clock(NOW)
     services.settings.sessions.reminders = [timedelta(hours=1)]
     sched = Scheduler(services, lambda: None)
-    services.scheduler = sched
+    services.timers = sched
     await sched.start()
     yield services, Chat(services)
     await sched.shutdown()
@@ -67,7 +67,7 @@ async def _run_now(services, job_id):
     was before the test clock's NOW: on 25 November 2026 until 09:00 UTC.)"""
     async with services.db.transaction() as s:
         (await s.get(ScheduledJob, job_id)).run_at = services.clock() - timedelta(seconds=5)
-    await services.scheduler.run(job_id)
+    await services.timers.run(job_id)
 
 
 # ----------------------------------------------------------------------------- pure parts
@@ -257,7 +257,7 @@ async def test_action_stored_owner_told_and_reminded_once(env):
     async with services.db.session() as s:
         assert (await s.get(ScheduledJob, "session-action:1:remind")).status == "pending"
     await _run_now(services, "session-action:1:remind")
-    await services.scheduler.run("session-action:1:remind")
+    await services.timers.run("session-action:1:remind")
     from storage.models.core import OutboxMessage
     async with services.db.session() as s:
         rows = [r for r in (await s.scalars(select(OutboxMessage))).all()

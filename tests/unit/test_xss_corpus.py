@@ -90,9 +90,9 @@ async def run(tmp_path):
     services = await make_services(tmp_path / "data", load_sample_data=True, rate_limit_count=10**6,
                                    facilitators=(FACIL,))
     services.clock = Clock(NOW)
-    services.scheduler = Scheduler(services, lambda: None)  # timers never started: the tests run jobs
+    services.timers = Scheduler(services, lambda: None)  # timers never started: the tests run jobs
     yield Run(services)
-    await services.scheduler.shutdown()
+    await services.timers.shutdown()
     await services.db.dispose()
 
 
@@ -102,7 +102,7 @@ async def _run_due_jobs(run: Run, kind: str) -> int:
                                                                 ScheduledJob.status == "pending"))).all())
     for job in jobs:
         run.services.clock.now = max(run.services.clock.now, job.run_at.replace(tzinfo=timezone.utc))
-        await run.services.scheduler.run(job.id)
+        await run.services.timers.run(job.id)
     return len(jobs)
 
 

@@ -1,0 +1,1 @@
+"""Knowledge digests: subscriptions, the batched run, rendering (manifest.py lists the parts)."""
