@@ -50,8 +50,8 @@ NOW = datetime.strptime(DATA["clock"], "%Y-%m-%d %H:%M").replace(tzinfo=AMS).ast
 
 # Measured at the commit that added this harness (before any change for issue 19); see the
 # commit "record the baseline". Floors, not goals.
-BASELINE_ALL = 0
-BASELINE_CAPABILITY = 0
+BASELINE_ALL = 37          # 37/120 fully understood (nl 18/60, en 19/60) at 1f54ef4, before any parser change
+BASELINE_CAPABILITY = 61   # 61/120 reached the right capability (nl 30/60, en 31/60)
 
 
 def local(text: str) -> datetime:
