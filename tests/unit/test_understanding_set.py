@@ -411,3 +411,37 @@ async def test_understanding_set(bot, report_figure):
                   f"       reply: {first}")
     assert total_all >= BASELINE_ALL
     assert total_cap >= BASELINE_CAPABILITY
+
+
+CONTROLS = [   # commands the bot understands today: the harness must see each of them succeed
+    {"id": "ctl-session", "lang": "nl", "message": "!sessie nieuw \"Controle\" morgen 14:00",
+     "expect": {"capability": "sessions", "commands": ["session new"], "effect": {"session": {"when": "2026-11-26 14:00"}}}},
+    {"id": "ctl-poll", "lang": "nl", "message": "!sessie peiling \"Controle\" maandag 9:00 | woensdag 13:00",
+     "expect": {"capability": "sessions", "commands": ["session poll"],
+                "effect": {"poll": {"slots": ["2026-11-30 09:00", "2026-11-25 13:00"]}}}},
+    {"id": "ctl-share", "lang": "en", "message": "!share https://example.org/control \"Control item\" #climate-adaptation",
+     "expect": {"capability": "knowledge", "commands": ["share"],
+                "effect": {"shared": {"url_contains": "example.org/control", "topics_any": ["climate-adaptation"]}}}},
+    {"id": "ctl-reminder", "lang": "nl", "message": "!herinner morgen 9:00 bel Rotterdam",
+     "expect": {"capability": "reminders", "effect": {"reminder": {"when": "2026-11-26 09:00", "text_contains": "bel Rotterdam"}}}},
+    {"id": "ctl-subscribe", "lang": "en", "message": "!subscribe climate-adaptation monthly",
+     "expect": {"capability": "digests", "effect": {"subscription": {"topics": ["climate-adaptation"], "frequency": "monthly"}}}},
+    {"id": "ctl-mydata", "lang": "en", "message": "!mydata", "expect": {"capability": "admin", "commands": ["mydata"]}},
+    {"id": "ctl-sessions", "lang": "en", "message": "!sessions", "expect": {"capability": "sessions"}},
+    {"id": "ctl-budget", "lang": "en", "message": "!funding energy --min-budget 1000000",
+     "expect": {"capability": "funding", "args": {"min-budget": 1000000},
+                "results": {"nonempty": True, "budget_at_least": 1000000}}},
+    {"id": "ctl-wrong", "lang": "en", "message": "!funding energy",
+     "expect": {"capability": "sessions"}},   # the negative control: must be judged a miss
+]
+
+
+async def test_harness_sees_success_and_failure(bot):
+    """Every kind of check can pass (the harness is not blind) and a wrong capability is a miss."""
+    services, chat, observer, rows = bot
+    for case in CONTROLS:
+        d = await judge(case, services, chat, observer, rows)
+        if case["id"] == "ctl-wrong":
+            assert not d["capability"] and not d["all"], d["how"]
+        else:
+            assert d["all"], (case["id"], d["how"], d["reply_lang"], d["text"][:300])
