@@ -17,7 +17,9 @@ A case is judged on four things, each reported separately:
   `!command` of that capability also counts, and the proposed command is then run;
 - effect/args/results: what was stored for the person (reminder, session, poll, subscription,
   shared item), the command's keyword arguments, the funding records listed;
-- reply language: the language the answering handler's context used;
+- reply language: the language the answering handler's context used (when no handler
+  answered, e.g. "I did not understand" or an argument error, a count of common Dutch and
+  English words in the reply decides);
 - all: everything at once. The floor asserted is the baseline measured when the set was
   committed (a regression floor, not the goal: issue 19 wants every class understood)."""
 from __future__ import annotations
