@@ -51,7 +51,7 @@ async def test_admin_commands_refuse_non_admins_politely_in_their_language(env, 
         md = await chat.text(body, sender=sender)
         assert md.startswith("🔒") and "admin" in md and "Traceback" not in md, md
     md = await chat.text("!beheer statistieken", sender=sender)
-    assert md.startswith("🔒") and "alleen voor" in md, md
+    assert md.startswith("🔒") and "Alleen een beheerder van de bot kan `!beheer statistieken`" in md, md
     async with services.db.session() as s:   # nothing was announced
         assert not (await s.scalars(select(OutboxMessage).where(OutboxMessage.room_id == "!group:test"))).all()
 
