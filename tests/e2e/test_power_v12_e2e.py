@@ -9,14 +9,10 @@ v12 creator also after a restart of the bot (its room state comes from a full-st
 in a v12 direct chat its creator is refused (a direct chat grants nothing)."""
 from __future__ import annotations
 
-import uuid
-
-import aiohttp
 import pytest
-from nio import RoomGetStateEventResponse
 
 from support.e2e_helpers import body_of
-from support.matrix_user import MatrixUser
+from support.rooms import close_people, create_room, register_people, room_state, set_level
 
 pytestmark = pytest.mark.e2e
 
@@ -26,46 +22,18 @@ REFUSED_HERE = "Only a facilitator of this room (power level 50 or more) or a hu
 REFUSED_DIRECT = "Only a hub facilitator can use"
 
 
-async def create_room(synapse, user: MatrixUser, **body) -> str:
-    """POST /createRoom with any body (nio's room_create has no creation_content)."""
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{synapse.url}/_matrix/client/v3/createRoom", json=body,
-                             headers={"Authorization": f"Bearer {user.access_token}"}) as resp:
-            data = await resp.json()
-            assert resp.status == 200, data
-    await user.wait_room_known(data["room_id"])
-    return data["room_id"]
-
-
-async def room_state(user: MatrixUser, room_id: str, event_type: str, state_key: str = "") -> dict:
-    resp = await user.client.room_get_state_event(room_id, event_type, state_key)
-    assert isinstance(resp, RoomGetStateEventResponse), resp
-    return dict(resp.content)
-
-
-async def set_level(user: MatrixUser, room_id: str, who: str, level: int) -> None:
-    content = await room_state(user, room_id, "m.room.power_levels")
-    content["users"] = {**content.get("users", {}), who: level}
-    resp = await user.client.room_put_state(room_id, "m.room.power_levels", content)
-    assert hasattr(resp, "event_id"), resp
-
-
 @pytest.fixture
 async def people(synapse, tmp_path):
     """carol makes the rooms, dave is named an additional creator, erin becomes moderator,
     frank stays a member. None is configured in the bot (alice is its admin)."""
-    made = {}
-    for name in ("carol", "dave", "erin", "frank"):
-        user_id = synapse.register(f"{name}{uuid.uuid4().hex[:8]}", PASSWORD)
-        made[name] = await MatrixUser.create(synapse.url, user_id, PASSWORD, tmp_path / name)
+    made = await register_people(synapse, tmp_path, ("carol", "dave", "erin", "frank"), PASSWORD)
     yield made
-    for user in made.values():
-        await user.close()
+    await close_people(made)
 
 
 async def _room_of_four(synapse, bot, people, version: str) -> str:
     carol, dave, erin, frank = (people[n] for n in ("carol", "dave", "erin", "frank"))
-    room = await create_room(synapse, carol, room_version=version, preset="private_chat", name=f"v{version} room",
+    room = await create_room(synapse.url, carol, room_version=version, preset="private_chat", name=f"v{version} room",
                              creation_content={"additional_creators": [dave.user_id]},
                              invite=[bot.user_id, dave.user_id, erin.user_id, frank.user_id])
     for user_id in (bot.user_id, dave.user_id, erin.user_id, frank.user_id):
@@ -118,7 +86,7 @@ async def test_v12_creators_have_rights_the_power_levels_do_not_list(synapse, al
     assert "sync had not shown its create event" not in bot.log()  # sync brought the state, no extra request
 
     # A direct chat (v12, carol its creator with unlimited power) grants nothing.
-    dm = await create_room(synapse, carol, room_version="12", preset="trusted_private_chat", is_direct=True,
+    dm = await create_room(synapse.url, carol, room_version="12", preset="trusted_private_chat", is_direct=True,
                            invite=[bot.user_id])
     await carol.wait_joined(dm, bot.user_id, timeout=30)
     refused = body_of(await ask(carol, dm, '!session new "in a direct chat" tomorrow 16:00', bot_id=bot.user_id))
