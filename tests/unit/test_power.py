@@ -133,3 +133,23 @@ def test_access_turns_creator_power_into_the_room_role_never_more():
     level = power.level_of("!r", ALICE)
     assert access.role_of(ALICE, level, room_grants=True) == Role.ROOM_FACILITATOR
     assert access.role_of(ALICE, level, room_grants=False) == Role.MEMBER  # direct chat: nothing
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("#hub:example.org", "#hub:example.org"), ("!AbC123xyz", "!AbC123xyz"), ("!old:example.org", "!old:example.org"),
+    ("  ", None), (None, None),
+])
+def test_bot_space_takes_an_alias_or_a_room_id(value, expected):
+    from config.settings import BotSettings
+
+    assert BotSettings(space=value).space == expected
+
+
+@pytest.mark.parametrize("value", ["hub", "#hub", "! x", "@user:example.org", "#" + "x" * 300 + ":example.org"])
+def test_bot_space_refuses_anything_else_with_a_clear_message(value):
+    from pydantic import ValidationError
+
+    from config.settings import BotSettings
+
+    with pytest.raises(ValidationError, match="expected the Space's room id"):
+        BotSettings(space=value)
