@@ -3,6 +3,8 @@
 hub's Space lending a moderator's level to its child rooms."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from bot.framework.roles import FACILITATOR_POWER_LEVEL, Access, Role
@@ -153,3 +155,67 @@ def test_bot_space_refuses_anything_else_with_a_clear_message(value):
 
     with pytest.raises(ValidationError, match="expected the Space's room id"):
         BotSettings(space=value)
+
+
+class _Client:
+    """Answers room_resolve_alias / join / room_get_state from a script (error paths only;
+    the real homeserver's answers are tested in tests/e2e/test_space_roles_e2e.py)."""
+
+    def __init__(self, *answers, rooms=()):
+        self.answers = list(answers)
+        self.calls: list[tuple] = []
+        self.rooms = {r: object() for r in rooms}
+
+    async def _next(self, *call):
+        self.calls.append(call)
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    async def room_resolve_alias(self, alias):
+        return await self._next("resolve", alias)
+
+    async def join(self, room_id):
+        return await self._next("join", room_id)
+
+    async def room_get_state(self, room_id):
+        return await self._next("state", room_id)
+
+
+async def test_space_alias_resolved_once_retrying_while_the_homeserver_is_away(caplog):
+    import asyncio
+
+    from aiohttp import ClientConnectionError
+
+    from bot.matrix.power import join_space, resolve_space
+
+    stopping = asyncio.Event()
+    assert await resolve_space(_Client(), "!space", stopping) == "!space"  # a room id: no request
+    client = _Client(ClientConnectionError("down"), SimpleNamespace(room_id="!resolved"))
+    assert await resolve_space(client, "#hub:hub", stopping, max_backoff=0.01) == "!resolved"
+    assert client.calls == [("resolve", "#hub:hub")] * 2
+    missing = _Client(SimpleNamespace(status_code="M_NOT_FOUND", message="Room alias not found"))
+    assert await resolve_space(missing, "#nohub:hub", stopping) is None
+    assert "roles from the Space are off" in caplog.text
+
+    joined = _Client(rooms=["!space"])
+    await join_space(joined, "!space")
+    await join_space(joined, None)
+    assert joined.calls == []
+    refused = _Client(SimpleNamespace(status_code="M_FORBIDDEN", message="not invited"))
+    await join_space(refused, "!space")
+    assert refused.calls == [("join", "!space")] and "invite the bot to it" in caplog.text
+
+
+async def test_state_read_once_when_sync_has_not_shown_the_create_event():
+    power = RoomPower()
+    power.observe("!r", _levels({BOB: 50}))
+    client = _Client(SimpleNamespace(events=[create("12", sender=ALICE)]))
+    assert await power.sender_level(client, "!r", ALICE) == CREATOR_POWER
+    assert await power.sender_level(client, "!r", BOB) == 50
+    assert client.calls == [("state", "!r")]  # known now: no second request
+    failing = _Client(OSError("down"))
+    assert await power.sender_level(failing, "!other", BOB) == 0
+    assert await power.sender_level(failing, "!other", BOB) == 0
+    assert failing.calls == [("state", "!other")]  # not again on every message
