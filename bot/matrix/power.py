@@ -1,5 +1,6 @@
 """Power levels as the Matrix spec defines them per room version: the one place that reads
-them. The runtime builds every Incoming's power level with `RoomPower.level_of`.
+them. The runtime builds every Incoming's power level with `RoomPower.sender_level`
+(`level_of` once the room's state is known).
 
 Why not matrix-nio's `PowerLevels.get_user_level`: it knows nothing of room version 12
 (MSC4289, Matrix 1.16), where the room's creators -- the create event's sender plus the
@@ -45,12 +46,12 @@ REFETCH_AFTER = 300.0  # seconds between two attempts to read a room's whole sta
 
 
 def creators_privileged(room_version: Any) -> bool:
-    """Whether creators have unlimited power in this room version (MSC4289). Every later
-    stable version builds on version 12, so any numeric version from 12 up counts."""
+    """Whether creators have unlimited power in this room version (MSC4289). Stable room
+    versions build on their predecessor, so a numeric version from 12 up is taken to keep it."""
     version = room_version if isinstance(room_version, str) and room_version else "1"
     if version in _PRIVILEGED_UNSTABLE:
         return True
-    return version.isdigit() and int(version) >= 12
+    return re.fullmatch(r"[0-9]{1,6}", version) is not None and int(version) >= 12
 
 
 def _content(event: Any) -> dict:
