@@ -116,6 +116,9 @@ async def test_announce_all_reaches_every_community_room_once_and_escapes_html(e
 async def test_announce_refuses_unknown_rooms_and_accepts_here(env):
     _, chat = env
     assert "not in the room" in await chat.text("!admin announce !nope:test hi", sender=ADMIN)
+    # A room id of version 12 has no server part: still a room id.
+    assert "not in the room" in await chat.text("!admin announce !31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM hi",
+                                                sender=ADMIN)
     assert "is not a room" in await chat.text("!admin announce lobby hi", sender=ADMIN)
     assert "nobody to announce to" in await chat.text("!admin announce all hi", sender=ADMIN)
     out = await chat.send("!beheer aankondiging hier Hallo allemaal", sender=ADMIN, room="!here:test")
