@@ -95,6 +95,9 @@ class BotSettings(BaseModel):
     max_command_age: HumanDuration = timedelta(minutes=15)
     # Room that receives lab access requests when a lab has no Matrix contact.
     facilitators_room: str | None = None
+    # The hub's Matrix Space (room id or alias): power level >= 50 in the Space makes someone a
+    # facilitator of each of its child rooms, as that room's own moderators are.
+    space: str | None = None
     # Flood guard: at most `rate_limit_count` commands per `rate_limit_window` per user.
     rate_limit_count: int = Field(default=10, ge=1)
     rate_limit_window: HumanDuration = timedelta(seconds=60)
@@ -117,6 +120,19 @@ class BotSettings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Europe/Amsterdam") from None
+        return value
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str | None) -> str | None:
+        import re
+
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        # Room ids of version 12 are `!<hash>` without a server part; aliases are `#name:server`.
+        if not re.match(r"^(![^\s]+|#[^:\s]+:[^\s]+)$", value) or len(value) > 255:
+            raise ValueError(f"expected the Space's room id (!…) or alias (#name:example.org), got {value!r}")
         return value
 
     @field_validator("admins", "facilitators")

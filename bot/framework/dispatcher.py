@@ -284,8 +284,8 @@ class Dispatcher:
             msg += " " + t("Type `{prefix}help` for all commands.", prefix=p)
             await ctx.reply(msg)
         elif isinstance(exc, MissingRole):
-            await ctx.reply("🔒 " + t("Sorry, {command} is for the {role} role only.",
-                                      command=f"`{p}{spoken_name(cmd, t.lang) if cmd else '?'}`", role=t(exc.role)))
+            await ctx.reply("🔒 " + t(exc.role.refusal(ctx.incoming.room_grants_roles),
+                                      command=f"`{p}{spoken_name(cmd, t.lang) if cmd else '?'}`"))
         elif isinstance(exc, RateLimited):
             if exc.first:
                 await ctx.reply(t("You are sending commands quickly — please wait {seconds} seconds and try again.",

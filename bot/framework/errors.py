@@ -62,8 +62,10 @@ class CheckFailure(CommandError):
 
 
 class MissingRole(CheckFailure):
-    def __init__(self, role: str):
-        super().__init__("This command needs the {role} role.", role=role)
+    """`role` is the bot.framework.roles.Role needed; the dispatcher words the refusal."""
+
+    def __init__(self, role):
+        super().__init__("This command needs the {role} role.", role=role.label)
         self.role = role
 
 

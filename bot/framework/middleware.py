@@ -107,7 +107,7 @@ class RateLimitMiddleware(Middleware):
 class PermissionMiddleware(Middleware):
     async def __call__(self, handler, ctx):
         if ctx.command is not None and ctx.role < ctx.command.role:
-            raise MissingRole(ctx.command.role.label)
+            raise MissingRole(ctx.command.role)
         await handler(ctx)
 
 

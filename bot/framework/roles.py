@@ -21,6 +21,18 @@ class Role(enum.IntEnum):
         return {Role.MEMBER: N_("member"), Role.ROOM_FACILITATOR: N_("facilitator of this room"),
                 Role.FACILITATOR: N_("facilitator"), Role.ADMIN: N_("admin")}[self]
 
+    def refusal(self, room_grants: bool) -> str:
+        """What someone without this role is told: who may use `{command}` (an English msgid).
+        Where the room grants no roles (a direct chat, a room of just the user and the bot),
+        its power levels cannot help, so the sentence says where they would."""
+        if self == Role.ROOM_FACILITATOR and not room_grants:
+            return N_("Only a hub facilitator can use {command} here. In a room with other people, "
+                      "that room's facilitators (power level 50 or more) can use it too.")
+        return {Role.ROOM_FACILITATOR: N_("Only a facilitator of this room (power level 50 or more) "
+                                          "or a hub facilitator can use {command}."),
+                Role.FACILITATOR: N_("Only a hub facilitator or an admin can use {command}."),
+                }.get(self, N_("Only an admin of the bot can use {command}."))
+
 
 class Access:
     def __init__(self, *, admins, facilitators, allowed_users, own_server: str | None):

@@ -27,6 +27,7 @@ from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
 from bot.matrix import credentials as creds_mod, leader as leader_mod
+from bot.matrix.power import RoomPower, join_space, resolve_space
 from bot.matrix.transport import MatrixTransport
 from bot.metrics import MetricsServer, refresh_from_database
 from bot.outbox import OutboxSender
@@ -67,6 +68,9 @@ class MatrixRuntime:
         # instead of once per sync; dropped wherever a row changes.
         self.room_facts: dict[str, tuple[int, str | None]] = {}
         self.room_changes = 0  # bumped by _room_changed: a read that raced a change is not cached
+        # Create events, power levels and the hub Space's children, from sync: every power
+        # level the bot reads comes from self.power.level_of (see bot/matrix/power.py).
+        self.power = RoomPower()
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -110,6 +114,9 @@ class MatrixRuntime:
                     self.services.metrics, self.settings.metrics.listen, self._not_ready,
                     refresh=lambda: refresh_from_database(self.services.metrics, self.services.db))
                 await self.metrics_server.start()
+            if self.settings.bot.space:  # an alias is resolved once, here
+                self.power.space_id = await resolve_space(self.client, self.settings.bot.space, self.stopping,
+                                                          max_backoff=m.reconnect_max_seconds)
             await self._sync_loop()
         finally:
             await self._shutdown()
@@ -203,6 +210,7 @@ class MatrixRuntime:
             if backoff > 1:
                 log.info("homeserver reachable again; resuming from the stored sync token")
             backoff = 1.0
+            self.power.observe_sync(resp)
             await self._keys()
             try:
                 if self.next_batch is None:
@@ -253,6 +261,7 @@ class MatrixRuntime:
         self.services.extras["display_name_of"] = self._display_name_of
         self.sender.start()
         await self.scheduler.start()
+        await join_space(self.client, self.power.space_id)
         log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
 
     async def _not_ready(self) -> list[str]:
@@ -404,9 +413,9 @@ class MatrixRuntime:
             log.info("ignoring %s from %s (not allowed)", ev.event_id, ev.sender)
             return
         self.services.metrics.sync_lag.observe(max(0.0, time.time() - ev.server_timestamp / 1000))
+        level = await self.power.sender_level(self.client, room.room_id, ev.sender) if room else 0
         facts = RoomFacts(room_id=room.room_id if room else "", direct_with=direct_with,
-                          joined_count=room.joined_count if room else 0,
-                          power_level=room.power_levels.get_user_level(ev.sender) if room else 0)
+                          joined_count=room.joined_count if room else 0, power_level=level)
         incoming = incoming_from_message(sender=ev.sender, event_id=ev.event_id, body=ev.body,
                                          formatted_body=ev.formatted_body, content=content,
                                          timestamp_ms=ev.server_timestamp, room=facts)

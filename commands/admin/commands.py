@@ -121,7 +121,8 @@ class RoomTarget(Text):
             return "all"
         if value.lower() in ("here", "hier"):
             return ctx.incoming.room_id
-        if not value.startswith("!") or ":" not in value or len(value) > 255 or any(c.isspace() for c in value):
+        # No ":server" required: room ids of version 12 are a hash without a server part.
+        if not value.startswith("!") or len(value) < 2 or len(value) > 255 or any(c.isspace() for c in value):
             raise BadArgument("{value} is not a room. Give a room ID such as {example}, `here` or `all`.",
                               value=value[:60], example="!abc:example.org")
         return value

@@ -115,7 +115,7 @@ async def session_format(ctx, number, value):
         await ctx.reply(render_format(ctx.t, s, ctx.settings.bot.command_prefix))
         return
     if not ctx.has_role(Role.ROOM_FACILITATOR):
-        raise MissingRole(Role.ROOM_FACILITATOR.label)
+        raise MissingRole(Role.ROOM_FACILITATOR)
     require_manage(ctx, s)
     require_planned(s)
     s.format = value

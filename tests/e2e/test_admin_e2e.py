@@ -22,7 +22,7 @@ async def test_admin_stats_mydata_delete_and_announce(alice, bob, bot, room, ask
     await alice.client.room_invite(room, bob.user_id)
     await bob.join(room)
     refused = await ask(bob, room, "!admin stats", bot_id=bot.user_id)
-    assert "admin role only" in body_of(refused) and "Rooms:" not in body_of(refused)
+    assert "Only an admin of the bot can use !admin stats." in body_of(refused) and "Rooms:" not in body_of(refused)
 
     await ask(bob, room, "!remindme 2h call the province about the heat plan", bot_id=bot.user_id)
     mine = body_of(await ask(bob, room, "!mydata", bot_id=bot.user_id))

@@ -1,7 +1,8 @@
 """One fuzz target over the whole dispatch path, shared by the hypothesis tests (CI) and
 bench/fuzz_atheris.py (long runs): a raw Matrix event as a homeserver would deliver it ->
 nio's parser -> the runtime's own message/event handlers (MatrixRuntime._message and
-._room_event: edit filter, allow-list, room facts from a real nio MatrixRoom) -> the
+._room_event: edit filter, allow-list, room facts from a real nio MatrixRoom, power levels
+from the room state the runtime keeps, bot.matrix.power.RoomPower) -> the
 dispatcher and every capability -> the replies as they would be sent.
 
 Oracle (`Verdict.failures`): no exception escapes, nothing is logged at ERROR (the
@@ -20,6 +21,7 @@ from nio import Event, MatrixRoom, RoomMessageText, UnknownEvent
 from sqlalchemy import update
 
 from bot.framework.dispatcher import Dispatcher
+from bot.matrix.power import RoomPower
 from bot.matrix.runtime import MatrixRuntime
 from bot.framework.render import message_content
 from bot.scheduler import Scheduler
@@ -76,12 +78,14 @@ class DispatchTarget:
     def __init__(self, services):
         self.services = services
         self.recorder = _Recorder(Dispatcher(services))
-        # The runtime's handlers need only these three attributes of the runtime.
+        self.rooms: dict[str, MatrixRoom] = {}
+        self.direct_with: dict[str, str | None] = {}
+        # The runtime's handlers need only these attributes of the runtime (and the client's rooms).
         self.runtime = SimpleNamespace(services=services, dispatcher=self.recorder,
-                                       sender=SimpleNamespace(wake=lambda: None))
-        self.rooms = {ROOM: _room(ROOM, {"@alice:test": 0, "@mod:test": 50, "@eve:evil.example": 100}),
-                      DM: _room(DM, {"@alice:test": 100})}
-        self.direct_with = {ROOM: None, DM: "@alice:test"}
+                                       sender=SimpleNamespace(wake=lambda: None), power=RoomPower(),
+                                       client=SimpleNamespace(rooms=self.rooms))
+        self.add_room(ROOM, {"@alice:test": 0, "@mod:test": 50, "@eve:evil.example": 100})
+        self.add_room(DM, {"@alice:test": 100}, direct_with="@alice:test")
         self.errors = _ErrorLog()
         self._ids = itertools.count()
 
@@ -147,10 +151,29 @@ class DispatchTarget:
         verdict.failures += outgoing_problems(verdict.replies)
         return verdict
 
-    def add_room(self, room_id: str, levels: dict[str, int], *, direct_with: str | None = None) -> None:
-        """Another room the bot is in: members with their power levels (the bot is added)."""
-        self.rooms[room_id] = _room(room_id, levels)
+    def add_room(self, room_id: str, levels: dict[str, int], *, direct_with: str | None = None,
+                 version: str = "11", creator: str = BOT, additional_creators: tuple[str, ...] = (),
+                 members: tuple[str, ...] = ()) -> None:
+        """Another room the bot is in: its create event (room version, creator, additional
+        creators) and power levels as the runtime sees them in sync; everyone named is a member."""
+        self.rooms[room_id] = _room(room_id, {**{u: 0 for u in (creator, *additional_creators, *members)}, **levels})
         self.direct_with[room_id] = direct_with
+        content = {"room_version": version}
+        if additional_creators:
+            content["additional_creators"] = list(additional_creators)
+        self.state(room_id, "m.room.create", "", content, sender=creator)
+        self.set_levels(room_id, levels)
+
+    def state(self, room_id: str, event_type: str, state_key: str, content: dict, sender: str = BOT) -> None:
+        """A state event of a room, as the runtime sees it in sync."""
+        self.runtime.power.observe(room_id, {"type": event_type, "state_key": state_key, "sender": sender,
+                                             "content": content})
+
+    def set_levels(self, room_id: str, levels: dict[str, int]) -> None:
+        """Change users' power levels in a room (a new m.room.power_levels event)."""
+        room = self.rooms[room_id]
+        room.power_levels.users.update(levels)
+        self.state(room_id, "m.room.power_levels", "", {"users": dict(room.power_levels.users)})
 
     async def say(self, sender: str, body: str, room_id: str = ROOM) -> Verdict:
         """A plain text message, as a client sends it."""

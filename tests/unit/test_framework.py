@@ -175,16 +175,20 @@ async def test_roles_from_config_and_power_level(services):
                                       power_level=pl, room_grants_roles=grants))
         return out[0].markdown
 
-    assert "facilitator role" in await run("@alice:test")
+    hub_only = "Only a hub facilitator or an admin can use `!secret`."
+    assert hub_only in await run("@alice:test")
     # A room's power level never reaches shared data, in any room.
-    assert "facilitator role" in await run("@alice:test", pl=100, grants=True)
+    assert hub_only in await run("@alice:test", pl=100, grants=True)
     assert await run("@facil:test") == "ok"
     assert await run("@admin:test") == "ok"
     # Room work: power >= 50 counts only where the room grants roles (not a DM, not a
     # room of just the user and the bot).
     assert await run("@alice:test", "!roomwork", pl=50, grants=True) == "ok"
-    assert "facilitator of this room" in await run("@alice:test", "!roomwork", pl=100, grants=False)
-    assert "facilitator of this room" in await run("@alice:test", "!roomwork", pl=49, grants=True)
+    # Where the room grants nothing the refusal says where power levels would count.
+    assert "Only a hub facilitator can use `!roomwork` here. In a room with other people, that room's " \
+        "facilitators (power level 50 or more) can use it too." in await run("@alice:test", "!roomwork", pl=100)
+    assert "Only a facilitator of this room (power level 50 or more) or a hub facilitator can use `!roomwork`." \
+        in await run("@alice:test", "!roomwork", pl=49, grants=True)
     assert await run("@facil:test", "!roomwork") == "ok"
 
 

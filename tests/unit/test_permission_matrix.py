@@ -14,6 +14,9 @@ from storage.models.core import ScheduledJob
 from support.fuzz_target import ROOM, DispatchTarget
 
 ROOM2, DM_OWNER, PAIR = "!other:test", "!ownerdm:test", "!pair:test"
+# Room version 12 (room ids without a server part), the hub's Space and one of its rooms.
+V12, DM12, SPACE, CHILD = "!v12room", "!v12dm", "!hubspace", "!spacechild"
+MAKER, COMAKER, SPACEMOD = "@maker:test", "@comaker:test", "@spacemod:test"
 ALICE, BOB, MOD, OWNER, FACIL, ADMIN = "@alice:test", "@bob:test", "@mod:test", "@owner:test", "@facil:test", "@admin:test"
 
 # name -> (sender, room). In ROOM: mod has power 50, the strangers 100 (they could make
@@ -26,11 +29,19 @@ ROLES = {
     "owner of a direct chat": (OWNER, DM_OWNER),
     "owner of a two-person room": (OWNER, PAIR),
     "admin": (ADMIN, ROOM),
+    "creator of a v12 room": (MAKER, V12),
+    "additional creator of a v12 room": (COMAKER, V12),
+    "member of a v12 room": (BOB, V12),
+    "creator of a v12 direct chat": (OWNER, DM12),
+    "moderator of the hub's Space, in one of its rooms": (SPACEMOD, CHILD),
+    "moderator of the hub's Space, in a room outside it": (SPACEMOD, ROOM2),
     "non-allowed user": ("@nobody:test", ROOM),
     "user of another homeserver": ("@mod:evil.example", ROOM),
 }
 ALLOWED = {
-    Role.ROOM_FACILITATOR: {"facilitator by config", "facilitator by power level in this room", "admin"},
+    Role.ROOM_FACILITATOR: {"facilitator by config", "facilitator by power level in this room", "admin",
+                            "creator of a v12 room", "additional creator of a v12 room",
+                            "moderator of the hub's Space, in one of its rooms"},
     Role.FACILITATOR: {"facilitator by config", "admin"},
     Role.ADMIN: {"admin"},
 }
@@ -40,13 +51,23 @@ IGNORED = {"non-allowed user", "user of another homeserver"}  # not even told no
 @pytest.fixture
 async def target(tmp_path):
     target = await DispatchTarget.create(tmp_path / "data", language="en",
-                                         allowed_users=[ALICE, BOB, MOD, OWNER, "@carol:test"])
-    target.rooms[ROOM].power_levels.users.update({MOD: 50, "@nobody:test": 100, "@mod:evil.example": 100})
+                                         allowed_users=[ALICE, BOB, MOD, OWNER, "@carol:test", MAKER, COMAKER,
+                                                        SPACEMOD])
+    target.set_levels(ROOM, {MOD: 50, "@nobody:test": 100, "@mod:evil.example": 100})
     for user in (MOD, "@nobody:test", "@mod:evil.example", BOB, FACIL, ADMIN):
         target.rooms[ROOM].add_member(user, None, None)
     target.add_room(ROOM2, {MOD: 0, ALICE: 100, BOB: 0})
     target.add_room(DM_OWNER, {OWNER: 100}, direct_with=OWNER)
     target.add_room(PAIR, {OWNER: 100})
+    # v12: creators are not in the power levels (and would not count there); Bob is a member.
+    target.add_room(V12, {BOB: 0}, version="12", creator=MAKER, additional_creators=(COMAKER,), members=(ALICE,))
+    target.add_room(DM12, {}, version="12", creator=OWNER, direct_with=OWNER)
+    target.add_room(SPACE, {SPACEMOD: 50}, version="12", creator=ALICE)
+    target.add_room(CHILD, {SPACEMOD: 0}, version="12", creator=ALICE, members=(BOB,))
+    target.set_levels(ROOM2, {SPACEMOD: 0})
+    target.rooms[ROOM2].add_member(SPACEMOD, None, None)
+    target.state(SPACE, "m.space.child", CHILD, {"via": ["test"]}, sender=ALICE)
+    target.runtime.power.space_id = SPACE
     yield target
     await target.close()
 
@@ -187,3 +208,35 @@ async def test_subscriptions_are_each_ones_own(target):
     assert "limate" in alice and "paused" not in alice.lower()
     room = text_of(await target.say(FACIL, "!subscriptions --room"))
     assert "obility" in room and "paused" not in room.lower()
+
+
+async def test_space_rights_follow_the_space(target):
+    """Taking the room out of the Space, or the moderator's level in the Space, takes the
+    rights away at once; in the Space itself only its own levels count."""
+    assert outcome(await target.say(SPACEMOD, "!session new", CHILD)) == "allowed"
+    target.state(SPACE, "m.space.child", CHILD, {}, sender=ALICE)  # removed from the Space
+    refused = await target.say(SPACEMOD, "!session new", CHILD)
+    assert outcome(refused) == "refused"
+    assert "Only a facilitator of this room (power level 50 or more) or a hub facilitator can use" \
+        in text_of(refused), text_of(refused)
+    target.state(SPACE, "m.space.child", CHILD, {"via": ["test"]}, sender=ALICE)
+    assert outcome(await target.say(SPACEMOD, "!session new", CHILD)) == "allowed"
+    target.set_levels(SPACE, {SPACEMOD: 0})
+    assert outcome(await target.say(SPACEMOD, "!session new", CHILD)) == "refused"
+
+
+async def test_refusals_say_who_may_in_the_readers_language(target):
+    for sender, room, text, expected in [
+        (ALICE, ROOM, "!session new", "Only a facilitator of this room (power level 50 or more) or a hub facilitator "
+                                      "can use !session new."),
+        (OWNER, DM12, "!session new", "Only a hub facilitator can use !session new here. In a room with other "
+                                      "people, that room's facilitators (power level 50 or more) can use it too."),
+        (MAKER, V12, "!funding set x title y", "Only a hub facilitator or an admin can use !funding set."),
+        (MAKER, V12, "!admin stats", "Only an admin of the bot can use !admin stats."),
+        (BOB, V12, "!sessie nieuw", "Alleen een facilitator van deze ruimte (machtsniveau 50 of meer) of een "
+                                    "facilitator van de hub kan !sessie nieuw gebruiken."),
+    ]:
+        if text.startswith("!sessie"):
+            await target.say(sender, "!taal nl", room)
+        verdict = await target.say(sender, text, room)
+        assert outcome(verdict) == "refused" and expected in text_of(verdict), (sender, text, text_of(verdict))

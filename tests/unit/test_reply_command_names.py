@@ -33,9 +33,9 @@ def test_command_text_translates_commands_subcommands_and_options_only():
 
 async def test_refusal_and_usage_name_the_command_in_the_reply_language(chat):
     refused = await chat.text("!subsidie wijzig sbir-innovatiecompetitie last_checked 2026-11-25", sender=MEMBER)
-    assert "`!subsidie wijzig` is alleen voor" in refused, refused
+    assert "Alleen een facilitator van de hub of een beheerder kan `!subsidie wijzig` gebruiken." in refused, refused
     refused = await chat.text("!funding set sbir-innovatiecompetitie last_checked 2026-11-25", sender="@en:test")
-    assert "`!funding set` is for the" in refused, refused
+    assert "Only a hub facilitator or an admin can use `!funding set`." in refused, refused
     usage = await chat.text("!subsidie wijzig sbir-innovatiecompetitie", sender=ADMIN)
     assert "Gebruik: `!subsidie wijzig [<id>]" in usage and "`!hulp subsidie wijzig`" in usage, usage
     assert "!funding" not in usage

@@ -114,9 +114,10 @@ async def test_bad_slots_are_refused_with_a_reason(env, slots, expected):
 async def test_a_member_may_not_open_or_close_a_poll(env):
     services, chat = env
     refused = await chat.text('!session poll "x" dinsdag 14:00 | woensdag 10:00', sender="@member:test")
-    assert "facilitator of this room" in refused
+    assert "Only a hub facilitator can use `!session poll` here." in refused  # a room that grants no roles
     await _open(services, chat)
-    assert "facilitator of this room" in await chat.text("!session poll close 1", sender="@member:test")
+    assert "Only a hub facilitator can use `!session poll` here." in await chat.text("!session poll close 1",
+                                                                                   sender="@member:test")
     # A moderator of the room (power 50) may open polls there, but not close another's poll.
     moderator = dict(sender="@mod:test", power_level=50, room_grants_roles=True)
     await _respond(chat, "@bob:test", ["a1"])
