@@ -88,6 +88,15 @@ async def stats(ctx):
                  errors=n(outcomes.get("internal_error", 0))),
         "- " + t("Outbox: {pending} waiting to be sent, {failed} failed for good.", pending=n(pending), failed=n(failed)),
     ]
+    xsign = ctx.services.extras.get("cross_signing")  # set by the Matrix runtime (bot.matrix.cross_signing)
+    if xsign is not None:
+        device = md_escape(xsign.device_id)
+        general.append("- " + (
+            t("Device {device} is cross-signed by the bot's own identity: Element shares room keys with it.",
+              device=device) if xsign.cross_signed else
+            t("Device {device} is not cross-signed: Element does not share room keys with it nor show its "
+              "messages in encrypted rooms. The log says why; the operator runs `dsih-bot crypto bootstrap`.",
+              device=device)))
     sections = [(t("dsih-bot {version}: status", version=md_escape(__version__)), general),
                 (t("Data"), await _data_lines(ctx)), (t("Scheduled"), await _schedule_lines(ctx)),
                 (t("Feeds"), await _feed_lines(ctx))]
