@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-from nio import MegolmEvent
+from nio import MegolmEvent, SyncResponse
 
 from bot.matrix import cross_signing as xs
 from support.matrix_user import MatrixUser, type_of
@@ -52,15 +51,25 @@ class StrictUser(MatrixUser):
         self._deciding: asyncio.Task | None = None
         self._server: xs.Homeserver | None = None
         self.status: xs.Status | None = None
+        # True (default, what the tests rely on): a fresh /keys/query before every encrypted send.
+        # False: as Element does, only when a room key is about to be shared, the members
+        # changed, or a sync said a member's devices changed (device_lists.changed).
+        self.query_every_send = True
+        self._stale: set[str] = set()
+        self._trusted_members: dict[str, frozenset] = {}
 
     @classmethod
     async def create_strict(cls, homeserver_url: str, user_id: str, password: str, store_dir: Path,
                             **kw) -> "StrictUser":
         self = await cls.create(homeserver_url, user_id, password, store_dir, **kw)
         self._server = xs.Homeserver(homeserver_url, self.access_token)
+        self.client.add_response_callback(self._on_sync, SyncResponse)
         # Our own device keys went up in the first sync (MatrixUser.create): cross-sign them.
         self.status = await xs.ensure(self._server, Path(store_dir), user_id, self.device_id, password)
         return self
+
+    async def _on_sync(self, resp: SyncResponse) -> None:
+        self._stale.update(resp.device_list.changed)
 
     # ------------------------------------------------------------ trust decisions
     async def _query(self, user_ids) -> None:
@@ -181,7 +190,12 @@ class StrictUser(MatrixUser):
         if not (room.encrypted and c.olm is not None):
             return await super().send_event(room_id, content, event_type)
         async with self._keys_lock:
-            await self._trust_members(room_id)
+            members = frozenset(room.users)
+            if (self.query_every_send or c.olm.should_share_group_session(room_id)
+                    or members & self._stale or self._trusted_members.get(room_id) != members):
+                self._stale -= members
+                await self._trust_members(room_id)
+                self._trusted_members[room_id] = members
             resp = await c.room_send(room_id, event_type, content, ignore_unverified_devices=False)
             session = c.olm.outbound_group_sessions.get(room_id)
             if session is not None:
@@ -199,8 +213,3 @@ class StrictUser(MatrixUser):
                 return {d for u, d in shared if u == user_id}
         return set()
 
-
-async def elapsed(coro) -> tuple[Any, float]:
-    t0 = time.monotonic()
-    result = await coro
-    return result, time.monotonic() - t0
