@@ -59,6 +59,10 @@ class NeedPassword(CrossSigningError):
     """The homeserver wants user-interactive auth and no password is available."""
 
 
+class DeviceKeysMissing(CrossSigningError):
+    """The device's own keys are not on the homeserver (yet): nio uploads them after a sync."""
+
+
 # -- keys ------------------------------------------------------------------------------------
 def _new_key():
     key = generate_signing_key("new")
@@ -305,6 +309,8 @@ async def check(server: Homeserver, data_dir: Path, user_id: str, device_id: str
     if reason and master and (local is None or local.master_id != master):
         reason += ("; the account's identity on the homeserver is not the one in "
                    f"{data_dir / KEYS_FILE}: `dsih-bot crypto reset` makes a new one")
+    elif reason and master:
+        reason += ": `dsih-bot crypto bootstrap` signs it"
     elif reason and not master:
         reason = "the account has no cross-signing identity yet: `dsih-bot crypto bootstrap`"
     return Status(device_id, reason is None, reason or "", master, int(time.time()))
@@ -321,11 +327,21 @@ async def ensure(server: Homeserver, data_dir: Path, user_id: str, device_id: st
     if local is not None and local.user_id != user_id:
         raise CrossSigningError(f"{path} belongs to {local.user_id}, not {user_id}")
     master = _server_master(query, user_id)
+    pending = path.with_name(path.name + ".new")
+    if local is None and master and pending.exists():
+        # An earlier run uploaded this identity but stopped before keeping it: keep it now.
+        unsaved = Identity.load(pending)
+        if unsaved is not None and unsaved.master_id == master and unsaved.user_id == user_id:
+            os.replace(pending, path)
+            local = unsaved
     if reset or master is None:
         identity = Identity.generate(user_id) if (reset or local is None) else local
-        pending = path.with_name(path.name + ".new")
         identity.save(pending)  # kept before upload: an upload that succeeds is never lost
-        await server.upload_identity(identity, password)
+        try:
+            await server.upload_identity(identity, password)
+        except CrossSigningError:
+            pending.unlink(missing_ok=True)  # refused for sure: nothing to keep
+            raise
         os.replace(pending, path)
         log.info("cross-signing identity uploaded (master key %s)", identity.master_id)
         query = await server.query([user_id])
@@ -339,7 +355,7 @@ async def ensure(server: Homeserver, data_dir: Path, user_id: str, device_id: st
     if verify_chain(query, user_id, device_id) is not None:
         device = ((query.get("device_keys") or {}).get(user_id) or {}).get(device_id)
         if not device:
-            raise CrossSigningError(f"the homeserver has no keys for device {device_id} yet "
+            raise DeviceKeysMissing(f"the homeserver has no keys for device {device_id} yet "
                                     "(the bot uploads them at its first sync)")
         await server.upload_device_signature(identity, device)
         query = await server.query([user_id])
@@ -351,9 +367,10 @@ async def ensure(server: Homeserver, data_dir: Path, user_id: str, device_id: st
 
 
 async def ensure_at_start(homeserver: str, access_token: str, data_dir: Path, user_id: str,
-                          device_id: str, password: str | None, attempts: int = 3) -> Status:
-    """`ensure` for the runtime: never raises; logs one clear line; records the state."""
-    server = Homeserver(homeserver, access_token)
+                          device_id: str, password: str | None, attempts: int = 8) -> Status:
+    """`ensure` for the runtime: never raises (but can be cancelled); retries while the
+    homeserver is away or the device keys are not up yet; logs one clear line; records the state."""
+    server = Homeserver(homeserver, access_token, timeout=15)
     status = None
     for attempt in range(attempts):
         try:
@@ -362,13 +379,17 @@ async def ensure_at_start(homeserver: str, access_token: str, data_dir: Path, us
         except NeedPassword as exc:
             status = Status(device_id, False, f"{exc}: run `dsih-bot crypto bootstrap`", None, int(time.time()))
             break
+        except DeviceKeysMissing as exc:
+            status = Status(device_id, False, str(exc), None, int(time.time()))
         except CrossSigningError as exc:
             status = Status(device_id, False, str(exc), None, int(time.time()))
             break
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             status = Status(device_id, False, f"homeserver unreachable ({type(exc).__name__})", None,
                             int(time.time()))
-            await asyncio.sleep(1 + attempt)
+        if attempt + 1 < attempts:
+            log.info("cross-signing: %s; trying again", status.reason)
+            await asyncio.sleep(min(2 ** attempt, 30))
     if status.cross_signed:
         log.info("cross-signing: %s", status.line())
     else:

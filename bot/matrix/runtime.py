@@ -67,6 +67,7 @@ class MatrixRuntime:
         # instead of once per sync; dropped wherever a row changes.
         self.room_facts: dict[str, tuple[int, str | None]] = {}
         self.room_changes = 0  # bumped by _room_changed: a read that raced a change is not cached
+        self.cross_sign_task: asyncio.Future | None = None
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -270,7 +271,9 @@ class MatrixRuntime:
         if name:
             self.services.extras["display_name"] = name
         self.services.extras["display_name_of"] = self._display_name_of
-        await self._cross_sign()
+        # In the background: a homeserver that is slow to take the keys must not delay answers
+        # (clients that do not exclude insecure devices talk to the bot either way).
+        self.cross_sign_task = asyncio.ensure_future(self._cross_sign())
         self.sender.start()
         await self.scheduler.start()
         log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
@@ -281,7 +284,7 @@ class MatrixRuntime:
         m = self.settings.matrix
         if not m.cross_signing:
             status = cross_signing.Status(self.client.device_id, False, "matrix.cross_signing is off")
-            log.warning("cross-signing is off (matrix.cross_signing: false): Element clients that exclude "
+            log.warning("cross-signing: off (matrix.cross_signing is false): Element clients that exclude "
                         "insecure devices will not talk to this bot in encrypted rooms")
         else:
             status = await cross_signing.ensure_at_start(
@@ -478,6 +481,8 @@ class MatrixRuntime:
 
     # -- stop ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        if self.cross_sign_task and not self.cross_sign_task.done():
+            self.cross_sign_task.cancel()
         if self.services and self.next_batch:
             try:
                 await self._store_token()

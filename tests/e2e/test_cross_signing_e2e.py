@@ -14,8 +14,10 @@ import shutil
 import statistics
 import subprocess
 import time
+import urllib.request
 
 import pytest
+import yaml
 
 from support.botproc import BOT_PASSWORD, BotProcess
 from support.e2e_helpers import body_of, relates_of
@@ -56,6 +58,13 @@ def make_bot(synapse, tmp_path, strict):
         assert not problems, "\n".join(problems)
 
 
+async def started(bot: BotProcess) -> BotProcess:
+    """Started, and its cross-signing at start is done (it runs beside answering)."""
+    await bot.astart()
+    await bot.await_log("cross-signing:", timeout=60)
+    return bot
+
+
 def device_of(bot: BotProcess) -> str:
     return json.loads((bot.data_dir / "credentials.json").read_text())["device_id"]
 
@@ -83,8 +92,8 @@ def cli(bot: BotProcess, *args: str) -> subprocess.CompletedProcess:
 
 async def test_strict_client_refuses_a_bot_that_is_not_cross_signed(strict, make_bot):
     """The old behaviour: no room key for the bot's device, and its answer is not shown."""
-    bot = await make_bot(cross_signing=False).astart()
-    assert "cross-signing is off" in bot.log()
+    bot = await started(make_bot(cross_signing=False))
+    assert "cross-signing: off" in bot.log()
     rooms = await encrypted_rooms(strict, bot)
     for where, room_id in rooms.items():
         mark = strict.mark()
@@ -101,9 +110,18 @@ async def test_strict_client_refuses_a_bot_that_is_not_cross_signed(strict, make
     await strict.settled()
     assert all(not strict.messages(r, bot.user_id) for r in rooms.values())
 
+    # `dsih-bot crypto bootstrap` signs the running bot's device: answers reach the strict
+    # client from then on, without a restart.
+    boot = cli(bot, "crypto", "bootstrap")
+    assert boot.returncode == 0 and f"device {device_of(bot)} is cross-signed" in boot.stdout, boot
+    for where, room_id in rooms.items():
+        reply = await ask(strict, room_id, "!ping", bot.user_id)
+        assert body_of(reply).lower().startswith("pong"), (where, body_of(reply))
+        assert device_of(bot) in strict.shared_with(room_id, bot.user_id), where
+
 
 async def test_cross_signed_bot_answers_a_strict_client_also_with_a_new_device(strict, make_bot):
-    bot = await make_bot().astart()
+    bot = await started(make_bot())
     first_device = device_of(bot)
     assert f"device {first_device} is cross-signed" in bot.log()
     assert (bot.data_dir / "cross_signing.json").stat().st_mode & 0o077 == 0
@@ -123,7 +141,7 @@ async def test_cross_signed_bot_answers_a_strict_client_also_with_a_new_device(s
     # Restart with the crypto store lost: a new device, signed again at start.
     assert await bot.aterminate() == 0
     shutil.rmtree(bot.data_dir / "crypto")
-    await bot.astart()
+    await started(bot)
     second_device = device_of(bot)
     assert second_device != first_device
     assert "logging in as a new device" in bot.log()
@@ -141,12 +159,12 @@ async def test_lost_identity_is_refused_until_crypto_reset(strict, make_bot):
     """The identity's private keys lost (data directory restored without them): the bot says
     it is not cross-signed and the strict client refuses it; `dsih-bot crypto reset` makes a
     new identity and the strict client talks to the bot again, without a restart."""
-    bot = await make_bot().astart()
+    bot = await started(make_bot())
     old_master = json.loads((bot.data_dir / "cross_signing_status.json").read_text())["master_key"]
     assert await bot.aterminate() == 0
     (bot.data_dir / "cross_signing.json").unlink()
     shutil.rmtree(bot.data_dir / "crypto")  # a new device that the lost keys cannot sign
-    await bot.astart()
+    await started(bot)
     assert "is NOT cross-signed" in bot.log() and "crypto reset" in bot.log()
     checked = cli(bot, "check-config")
     assert "NOT cross-signed" in checked.stdout, checked
@@ -164,6 +182,37 @@ async def test_lost_identity_is_refused_until_crypto_reset(strict, make_bot):
     assert device_of(bot) in strict.shared_with(room, bot.user_id)
 
 
+def access_token(synapse, user_id: str) -> str:
+    body = json.dumps({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id},
+                       "password": BOT_PASSWORD, "initial_device_display_name": "token device"}).encode()
+    req = urllib.request.Request(synapse.url + "/_matrix/client/v3/login", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())["access_token"]
+
+
+async def test_access_token_only_bot_is_cross_signed_and_reset_asks_for_the_password(strict, make_bot, synapse):
+    """Without a password: the first identity needs none (MSC3967), so the bot is still
+    cross-signed at start; replacing it does, and `crypto reset` says so instead of failing
+    obscurely (stdin is not a terminal here, so it cannot ask)."""
+    bot = make_bot()
+    config = yaml.safe_load(bot.config_path.read_text())
+    config["matrix"].pop("password")
+    config["matrix"]["access_token"] = access_token(synapse, bot.user_id)
+    bot.config_path.write_text(yaml.safe_dump(config))
+    await started(bot)
+    assert f"device {device_of(bot)} is cross-signed" in bot.log()
+    direct = (await encrypted_rooms(strict, bot))["direct chat"]
+    reply = await ask(strict, direct, "!ping", bot.user_id)
+    assert body_of(reply).lower().startswith("pong")
+
+    reset = cli(bot, "crypto", "reset")
+    assert reset.returncode == 1, reset
+    assert "wants the password" in reset.stderr and "operator guide" in reset.stderr, reset.stderr
+    status = cli(bot, "crypto", "status")  # nothing was replaced: still cross-signed
+    assert status.returncode == 0 and "is cross-signed" in status.stdout, status
+
+
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -174,7 +223,7 @@ async def test_round_trip_encrypted_against_plain(strict, make_bot, capsys):
     fresh /keys/query before every send (the tests' default, the worst case) and with the
     queries only when Element makes them (a room key to share, a member's devices changed),
     interleaved in the same run, 30 samples each."""
-    bot = await make_bot().astart()
+    bot = await started(make_bot())
     plain = await strict.create_room(invite=[bot.user_id], name="plain")
     await strict.wait_joined(plain, bot.user_id, timeout=30)
     encrypted = (await encrypted_rooms(strict, bot))["room"]
