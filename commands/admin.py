@@ -88,7 +88,8 @@ async def stats(ctx):
                  errors=n(outcomes.get("internal_error", 0))),
         "- " + t("Outbox: {pending} waiting to be sent, {failed} failed for good.", pending=n(pending), failed=n(failed)),
     ]
-    xsign = ctx.services.extras.get("cross_signing")  # set by the Matrix runtime (bot.matrix.cross_signing)
+    # Set by the Matrix runtime (bot.matrix.cross_signing): the device's cross-signing state.
+    xsign = ctx.services.extras["cross_signing"]() if "cross_signing" in ctx.services.extras else None
     if xsign is not None:
         device = md_escape(xsign.device_id)
         general.append("- " + (

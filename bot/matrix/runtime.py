@@ -126,8 +126,9 @@ class MatrixRuntime:
         path = self.data_dir / "credentials.json"
         saved = creds_mod.load(path)
         homeserver = str(m.homeserver).rstrip("/")
-        if saved and m.password and not m.access_token and not (
-                self.data_dir / "crypto" / f"{saved.user_id}_{saved.device_id}.db").exists():
+        if (saved and saved.user_id == m.user_id and saved.homeserver == homeserver and m.password
+                and not m.access_token
+                and not (self.data_dir / "crypto" / f"{saved.user_id}_{saved.device_id}.db").exists()):
             # The crypto store (this device's keys) is gone: a new device, cross-signed again below.
             log.warning("the crypto store of device %s is missing; logging in as a new device", saved.device_id)
             await self._retire(saved)
@@ -290,7 +291,14 @@ class MatrixRuntime:
             status = await cross_signing.ensure_at_start(
                 str(m.homeserver), self.client.access_token, self.data_dir, self.client.user_id,
                 self.client.device_id, m.password.get_secret_value() if m.password else None)
-        self.services.extras["cross_signing"] = status
+        self.services.extras["cross_signing"] = lambda: self._cross_signing_now(status)
+
+    def _cross_signing_now(self, at_start: cross_signing.Status) -> cross_signing.Status:
+        """For `!admin stats`: `dsih-bot crypto bootstrap|reset` may have run since the start."""
+        later = cross_signing.read_status(self.data_dir)
+        if later is not None and later.device_id == at_start.device_id and later.checked_at > at_start.checked_at:
+            return later
+        return at_start
 
     async def _not_ready(self) -> list[str]:
         """For /readyz: what keeps the bot from answering now (empty = ready)."""

@@ -118,6 +118,8 @@ async def test_strict_client_refuses_a_bot_that_is_not_cross_signed(strict, make
         reply = await ask(strict, room_id, "!ping", bot.user_id)
         assert body_of(reply).lower().startswith("pong"), (where, body_of(reply))
         assert device_of(bot) in strict.shared_with(room_id, bot.user_id), where
+    stats = await ask(strict, rooms["direct chat"], "!admin stats", bot.user_id)
+    assert f"Device {device_of(bot)} is cross-signed" in body_of(stats), body_of(stats)
 
 
 async def test_cross_signed_bot_answers_a_strict_client_also_with_a_new_device(strict, make_bot):
