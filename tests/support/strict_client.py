@@ -119,6 +119,8 @@ class StrictUser(MatrixUser):
         self._pending.append((ev, room_id, now))
         if self._deciding is None or self._deciding.done():
             self._deciding = asyncio.get_running_loop().create_task(self._decide_pending())
+            self._tasks.add(self._deciding)  # cancelled by close()
+            self._deciding.add_done_callback(self._tasks.discard)
 
     async def _decide_pending(self) -> None:
         """In arrival order: events whose device is not (yet) known to pass get one fresh query."""

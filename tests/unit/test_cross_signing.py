@@ -8,7 +8,7 @@ import copy
 import stat
 
 import pytest
-from signedjson.key import encode_verify_key_base64, generate_signing_key, get_verify_key
+from signedjson.key import encode_signing_key_base64, encode_verify_key_base64, generate_signing_key, get_verify_key
 from signedjson.sign import sign_json
 
 from bot.matrix.cross_signing import (
@@ -131,7 +131,9 @@ def test_identity_file_is_private_and_round_trips(alice, tmp_path):
     again = Identity.load(path)
     assert again.master_id == alice.master_id
     assert again.upload_body() == alice.upload_body()  # ed25519 signatures are deterministic
-    assert "master" not in repr(again) or alice.master_id in repr(again)
+    for usage in ("master", "self_signing", "user_signing"):  # no private key in a repr (logs)
+        assert encode_signing_key_base64(getattr(alice, usage)) not in repr(again)
+        assert encode_signing_key_base64(getattr(alice, usage)) in path.read_text()
     assert Identity.load(tmp_path / "missing.json") is None
     path.write_text("{not json")
     with pytest.raises(CrossSigningError):
