@@ -1,5 +1,5 @@
 """`dsih-bot` command line: run, console, demo, check-config, health, db upgrade, import,
-export, refresh, backup, restore. Long work shows a progress bar when stderr is a terminal
+export, refresh, backup, restore, crypto (bootstrap|reset|status of cross-signing). Long work shows a progress bar when stderr is a terminal
 (bot.progress) and stays quiet under cron and systemd."""
 from __future__ import annotations
 
@@ -88,6 +88,12 @@ def cmd_check_config(args) -> int:
         print(f"{args.config}: warning: {warning}", file=sys.stderr)
     print(f"{args.config}: OK (homeserver {settings.matrix.homeserver}, user {settings.matrix.user_id}, "
           f"database {settings.storage.effective_database_url.split('://')[0]})")
+    if not args.console_only:
+        from bot.crypto_cli import config_line
+
+        line = config_line(settings)
+        if line:
+            print(f"{args.config}: {line}")
     return 0
 
 
@@ -365,6 +371,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("file", help="e.g. dsih-backup-2026-11-25.jsonl.gz (written with mode 0600)")
     b.add_argument("--config", "-c")
     b.set_defaults(func=cmd_backup)
+
+    from bot.crypto_cli import add_parser as add_crypto
+
+    add_crypto(sub, _settings)
 
     rs = sub.add_parser("restore", help="load a backup into an empty database (also from SQLite into PostgreSQL)")
     rs.add_argument("file")

@@ -58,6 +58,9 @@ class MatrixSettings(BaseModel):
     timeline_limit: int = Field(default=100, ge=10, le=1000)
     # How often a rate-limited (429) send is retried before it is logged as failed.
     max_send_retries: int = Field(default=8, ge=0, le=100)
+    # Cross-sign every device the bot logs in with (bot.matrix.cross_signing): Element shares no
+    # room keys with, and hides messages from, devices their owner has not cross-signed.
+    cross_signing: bool = True
 
 
 class StorageSettings(BaseModel):

@@ -26,7 +26,7 @@ from bot import outbox as outbox_mod
 from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
-from bot.matrix import credentials as creds_mod, leader as leader_mod
+from bot.matrix import credentials as creds_mod, cross_signing, leader as leader_mod
 from bot.matrix.power import RoomPower, join_space, resolve_space
 from bot.matrix.transport import MatrixTransport
 from bot.metrics import MetricsServer, refresh_from_database
@@ -71,6 +71,7 @@ class MatrixRuntime:
         # Create events, power levels and the hub Space's children, from sync: every power
         # level the bot reads comes from self.power.level_of (see bot/matrix/power.py).
         self.power = RoomPower()
+        self.cross_sign_task: asyncio.Future | None = None
 
     # -- start-up ---------------------------------------------------------------
     async def run(self) -> int:
@@ -132,6 +133,13 @@ class MatrixRuntime:
         path = self.data_dir / "credentials.json"
         saved = creds_mod.load(path)
         homeserver = str(m.homeserver).rstrip("/")
+        if (saved and saved.user_id == m.user_id and saved.homeserver == homeserver and m.password
+                and not m.access_token
+                and not (self.data_dir / "crypto" / f"{saved.user_id}_{saved.device_id}.db").exists()):
+            # The crypto store (this device's keys) is gone: a new device, cross-signed again below.
+            log.warning("the crypto store of device %s is missing; logging in as a new device", saved.device_id)
+            await self._retire(saved)
+            saved = None
         if saved and saved.user_id == m.user_id and saved.homeserver == homeserver:
             self.client.restore_login(saved.user_id, saved.device_id, saved.access_token)
             log.info("restored login for %s (device %s)", saved.user_id, saved.device_id)
@@ -161,6 +169,19 @@ class MatrixRuntime:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, m.reconnect_max_seconds)
         return False
+
+    async def _retire(self, saved: creds_mod.Credentials) -> None:
+        """Log the old device out (its keys go with it), so clients stop sharing room keys with
+        a device whose keys nobody holds any more. Best effort: the new device works either way."""
+        try:
+            done = await cross_signing.Homeserver(saved.homeserver, saved.access_token, timeout=10).logout()
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            done = False
+            log.debug("logging out the old device failed: %s", exc)
+        if done:
+            log.info("old device %s logged out", saved.device_id)
+        else:
+            log.warning("could not log out the old device %s; remove it in a client's session list", saved.device_id)
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -259,10 +280,34 @@ class MatrixRuntime:
         if name:
             self.services.extras["display_name"] = name
         self.services.extras["display_name_of"] = self._display_name_of
+        # In the background: a homeserver that is slow to take the keys must not delay answers
+        # (clients that do not exclude insecure devices talk to the bot either way).
+        self.cross_sign_task = asyncio.ensure_future(self._cross_sign())
         self.sender.start()
         await self.scheduler.start()
         await join_space(self.client, self.power.space_id)
         log.info("ready: %d room(s); prefix %r", len(self.client.rooms), self.settings.bot.command_prefix)
+
+    async def _cross_sign(self) -> None:
+        """After the first sync (nio has uploaded this device's keys by then): make sure the
+        device is cross-signed, so Element shares room keys with it and shows its messages."""
+        m = self.settings.matrix
+        if not m.cross_signing:
+            status = cross_signing.Status(self.client.device_id, False, "matrix.cross_signing is off")
+            log.warning("cross-signing: off (matrix.cross_signing is false): Element clients that exclude "
+                        "insecure devices will not talk to this bot in encrypted rooms")
+        else:
+            status = await cross_signing.ensure_at_start(
+                str(m.homeserver), self.client.access_token, self.data_dir, self.client.user_id,
+                self.client.device_id, m.password.get_secret_value() if m.password else None)
+        self.services.extras["cross_signing"] = lambda: self._cross_signing_now(status)
+
+    def _cross_signing_now(self, at_start: cross_signing.Status) -> cross_signing.Status:
+        """For `!admin stats`: `dsih-bot crypto bootstrap|reset` may have run since the start."""
+        later = cross_signing.read_status(self.data_dir)
+        if later is not None and later.device_id == at_start.device_id and later.checked_at > at_start.checked_at:
+            return later
+        return at_start
 
     async def _not_ready(self) -> list[str]:
         """For /readyz: what keeps the bot from answering now (empty = ready)."""
@@ -453,6 +498,8 @@ class MatrixRuntime:
 
     # -- stop ---------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        if self.cross_sign_task and not self.cross_sign_task.done():
+            self.cross_sign_task.cancel()
         if self.services and self.next_batch:
             try:
                 await self._store_token()

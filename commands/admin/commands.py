@@ -88,6 +88,16 @@ async def stats(ctx):
                  errors=n(outcomes.get("internal_error", 0))),
         "- " + t("Outbox: {pending} waiting to be sent, {failed} failed for good.", pending=n(pending), failed=n(failed)),
     ]
+    # Set by the Matrix runtime (bot.matrix.cross_signing): the device's cross-signing state.
+    xsign = ctx.services.extras["cross_signing"]() if "cross_signing" in ctx.services.extras else None
+    if xsign is not None:
+        device = md_escape(xsign.device_id)
+        general.append("- " + (
+            t("Device {device} is cross-signed by the bot's own identity: Element shares room keys with it.",
+              device=device) if xsign.cross_signed else
+            t("Device {device} is not cross-signed: Element does not share room keys with it nor show its "
+              "messages in encrypted rooms. The log says why; the operator runs `dsih-bot crypto bootstrap`.",
+              device=device)))
     contributed: dict[str, list[str]] = {"data": [], "scheduled": [], "feeds": []}
     for contribute in ctx.services.registry.contributions("admin_stats"):
         for section, line in await contribute(ctx):

@@ -1,5 +1,6 @@
 """After a bot process has run: its logs hold neither its password nor its access token,
-and what would let someone act as the bot (credentials.json, the crypto store) is readable
+and what would let someone act as the bot (credentials.json, the crypto store, the
+cross-signing keys) is readable
 by the bot's own user only (files 0600, directories 0700)."""
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def secret_problems(workdir: Path, password: str) -> list[str]:
     for log in dict.fromkeys(p for p in logs if p.is_file()):
         text = log.read_text(errors="replace")
         problems += [f"{name} appears in {log.name}" for name, value in secrets.items() if value and value in text]
+    for name in ("cross_signing.json", "cross_signing.json.new"):  # cross-signing private keys
+        if (data_dir / name).exists():
+            problems += _mode(data_dir / name, 0o600)
     crypto = data_dir / "crypto"
     if crypto.exists():
         problems += _mode(crypto, 0o700)
