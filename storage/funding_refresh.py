@@ -40,7 +40,7 @@ _EXPLAINED = ("closed", "invitation_only")
 
 @dataclass
 class RefreshReport:
-    listed: int = 0                  # distinct live rows the portal listed
+    listed: int = 0                  # rows the portal returned (repeats and archived copies included)
     fetched: int = 0                 # of those, calls in scope mapped to records
     skipped: int = 0                 # rows dropped (sum of `dropped`)
     dropped: Counter = field(default_factory=Counter)        # reason -> rows
@@ -56,7 +56,7 @@ class RefreshReport:
 
     def line(self) -> str:
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.dropped.items()))
-        out = (f"eu-ft: {self.listed} live rows listed, {self.fetched} calls in scope"
+        out = (f"eu-ft: {self.listed} rows listed, {self.fetched} calls in scope"
                f"{f' ({self.skipped} dropped: {why})' if self.skipped else ''}: "
                f"{len(self.created)} new (added), {len(self.updated)} changed, {self.unchanged} unchanged, "
                f"{len(self.marked_stale)} marked stale (gone: no longer in the source), "
@@ -83,7 +83,8 @@ async def refresh_eu_ft(db, settings, *, now: datetime | None = None, fetch: Fet
     # PortalError: nothing changed
     listing = await (fetch or (lambda: fetch_live(client_from(settings), progress)))()
     mapped = map_rows(listing.rows, now)
-    report = RefreshReport(listed=len(listing.rows), fetched=len(mapped.records), complete=listing.complete)
+    report = RefreshReport(listed=len(listing.rows) + sum(listing.dropped.values()), fetched=len(mapped.records),
+                           complete=listing.complete)
     report.dropped = listing.dropped + mapped.dropped
     report.skipped = sum(report.dropped.values())
     async with db.transaction() as session:
