@@ -206,7 +206,10 @@ class PortalClient:
                     continue
                 seen.add(key)
                 out.rows.append(res)
-            if not results or page * size >= total:
+            if not results:                   # an empty page before the total: we did not see everything
+                out.complete = (page - 1) * size >= total
+                break
+            if page * size >= total:
                 break
         else:
             out.complete = self.max_pages * size >= out.total

@@ -219,3 +219,29 @@ def test_odd_budget_overviews_never_crash(topic_map, as_text):
           "budgetOverview": [json.dumps(blob) if as_text else blob]}
     r = map_result({"metadata": md}, "climate-adaptation", T0)
     assert r is None or r.id == "euft-horizon-cl5-2027-01-d2-01"
+
+
+async def test_a_curated_record_the_portal_stops_listing_is_gone_and_comes_back(services):
+    """The bundled Mission Soil record (curated, never overwritten) was seen in the portal;
+    when the portal has not listed it for 14 days its status says "no longer in the source:
+    check" (its stage 1 is still ahead, so the dates do not explain it); listed again, it is back."""
+    from storage.eu_portal import Listing
+    db, settings = services.db, services.settings
+    soil_row = results()[1]
+
+    async def listed():
+        return Listing(rows=[soil_row], total=1)
+
+    async def not_listed():
+        return Listing(rows=[], total=0)
+
+    assert (await refresh_eu_ft(db, settings, now=T0, fetch=listed)).curated_seen == ["horizon-mission-soil-2027"]
+    assert (await refresh_eu_ft(db, settings, now=T0 + timedelta(days=14), fetch=not_listed)).marked_stale == []
+    later = T0 + timedelta(days=15)
+    report = await refresh_eu_ft(db, settings, now=later, fetch=not_listed)
+    assert report.marked_stale == ["horizon-mission-soil-2027"]
+    async with db.session() as s:
+        soil = await s.get(FundingInstrument, "horizon-mission-soil-2027")
+        assert soil.origin == "bundled" and soil.stale and status_of(soil, later) == "gone"
+    back = await refresh_eu_ft(db, settings, now=later + timedelta(days=1), fetch=listed)
+    assert back.revived == ["horizon-mission-soil-2027"] and await count(db, stale=True) == 0
