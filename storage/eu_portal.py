@@ -170,7 +170,7 @@ class PortalClient:
     timeout: float = 60.0
     requests: int = field(default=0, init=False)
 
-    async def listing(self, session: aiohttp.ClientSession, text: str = "***") -> Listing:
+    async def listing(self, session: aiohttp.ClientSession, text: str = "***", progress=None) -> Listing:
         """Every live row, page by page; rows seen on an earlier page are dropped as
         duplicates. PortalError when the service answers outside the filter or its total
         changes between pages (the listing moved under us: a later run will do)."""
@@ -186,6 +186,8 @@ class PortalClient:
             total = total if isinstance(total, int) and total >= 0 else 0
             if page == 1:
                 out.total = total
+                if progress:
+                    progress(0, max(1, min(self.max_pages, -(-total // size))))
             elif total != out.total:
                 raise PortalError(f"the listing changed while it was read (totalResults {out.total} on page 1, "
                                   f"{total} on page {page}); try again later")
@@ -206,6 +208,8 @@ class PortalClient:
                     continue
                 seen.add(key)
                 out.rows.append(res)
+            if progress:
+                progress(1)
             if not results:                   # an empty page before the total: we did not see everything
                 out.complete = (page - 1) * size >= total
                 break
@@ -236,13 +240,8 @@ class PortalClient:
 
 async def fetch_live(client: PortalClient, progress=None) -> Listing:
     """The live listing. `progress(n, total)` (bot.progress) hears of each page."""
-    if progress:
-        progress(0, 1)
     async with aiohttp.ClientSession(headers={"Accept": "application/json"}) as session:
-        listing = await client.listing(session)
-    if progress:
-        progress(1)
-    return listing
+        return await client.listing(session, progress=progress)
 
 
 # ----------------------------------------------------------------------------- reading values
