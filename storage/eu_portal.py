@@ -134,10 +134,15 @@ class Listing:
     dropped: Counter = field(default_factory=Counter)    # reason -> rows
 
 
+def _md(res: dict[str, Any]) -> dict[str, Any]:
+    md = res.get("metadata")
+    return md if isinstance(md, dict) else {}
+
+
 def row_key(res: dict[str, Any]) -> str | None:
     """A row's own identity: the topic identifier, or for a cascade call its own number
     (its `identifier` is the parent topic, shared by several calls)."""
-    md = res.get("metadata") or {}
+    md = _md(res)
     if str(_one(md, "type") or "") == CASCADE_TYPE:
         n = cascade_number(res)
         return f"cascade-call-{n}" if n else None
@@ -148,7 +153,7 @@ def row_key(res: dict[str, Any]) -> str | None:
 def check_row(res: dict[str, Any]) -> str | None:
     """Why a row does not match the filter we sent (None when it does). The service
     ignores filters it does not accept instead of refusing them."""
-    md = res.get("metadata") or {}
+    md = _md(res)
     kind = str(_one(md, "type") or "")
     if kind and kind not in RESULT_TYPES:
         return f"type {kind}"
@@ -196,7 +201,7 @@ class PortalClient:
                     continue
                 if (why := check_row(res)) is not None:
                     raise PortalError(f"the portal ignored the filter ({why} in the answer); nothing was changed")
-                if str(_one(res.get("metadata") or {}, "DATASOURCE") or DATASOURCE) != DATASOURCE:
+                if str(_one(_md(res), "DATASOURCE") or DATASOURCE) != DATASOURCE:
                     out.dropped["archived copy"] += 1
                     continue
                 key = row_key(res)
@@ -508,11 +513,11 @@ def programme_of(ident: str, md: dict[str, Any]) -> tuple[str | None, bool]:
 def cascade_number(res: dict[str, Any]) -> str | None:
     """A cascade call's own number: the digits of `reference` ("11143COMPETITIVE_CALLen"),
     else callccm2Id, else the page number in its url."""
-    ref = str(res.get("reference") or _one(res.get("metadata") or {}, "REFERENCE") or "")
+    md = _md(res)
+    ref = str(res.get("reference") or _one(md, "REFERENCE") or "")
     m = re.match(r"^(\d+)COMPETITIVE_CALL", ref)
     if m:
         return m.group(1)
-    md = res.get("metadata") or {}
     cc = str(_one(md, "callccm2Id") or "").strip()
     if cc.isdigit():
         return cc

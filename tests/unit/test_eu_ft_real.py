@@ -11,11 +11,12 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import select
 
 from bot.render import message_content
 from storage.eu_portal import (
-    Listing, PortalError, budget_of, html_to_text, map_row, map_rows, portal_moment, query_parts,
+    Listing, PortalError, budget_of, check_row, html_to_text, map_row, map_rows, portal_moment, query_parts, row_key,
 )
 from storage.funding_data import status_of
 from storage.funding_refresh import refresh_eu_ft
@@ -326,3 +327,24 @@ async def test_an_incomplete_listing_marks_nothing_gone(services):
             portal.url, 2, 1)
         report = await refresh_eu_ft(db, settings, now=PRETEND + timedelta(days=30))
     assert not report.complete and report.marked_stale == [] and "nothing was marked gone" in report.line()
+
+
+# ------------------------------------------------------------------ odd rows never crash the client side
+_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+_any = st.recursive(_leaf, lambda k: st.lists(k, max_size=3) | st.dictionaries(st.text(max_size=6), k, max_size=3),
+                    max_leaves=8)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(base=st.sampled_from(recorded_rows(AARHUS, FH_CASCADE, NMM)), key=st.sampled_from(
+    ["type", "status", "language", "DATASOURCE", "identifier", "deadlineDate", "actions", "budgetOverview",
+     "descriptionByte", "budget", "startDate", "callTitle"]), value=_any, top=st.booleans())
+def test_a_real_row_with_one_odd_value_never_crashes(base, key, value, top):
+    res = json.loads(json.dumps(base))
+    if top:
+        res[key if key in ("language",) else "metadata"] = value
+    else:
+        res["metadata"][key] = value
+    check_row(res), row_key(res)
+    rec, why = map_row(res, PRETEND)
+    assert (rec is None) != (why is None)
