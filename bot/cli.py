@@ -296,7 +296,7 @@ def cmd_refresh(args) -> int:
     # bot.pretend_now (tests and demos) also sets the refresh's "now", so staleness can be shown.
     now = settings.bot.pretend_now
     try:
-        with Progress("refresh funding (eu-ft topics)", unit="topics") as bar:
+        with Progress("refresh funding (eu-ft listing)", unit="pages") as bar:
             report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(
                 db, settings, now=now, actor="cli", progress=bar)))
     except PortalError as exc:

@@ -157,8 +157,10 @@ class FundingSettings(BaseModel):
     # and how long a portal record may be missing from the results before it is marked stale.
     eu_ft_url: AnyHttpUrl = AnyHttpUrl("https://api.tech.ec.europa.eu/search-api/prod/rest/search")
     eu_ft_api_key: str = "SEDIA"
-    eu_ft_page_size: int = Field(default=50, ge=1, le=100)
-    eu_ft_max_pages: int = Field(default=10, ge=1, le=100)
+    # One listing of every open and forthcoming call, 100 rows a page (the service's cap);
+    # a listing longer than page size x max pages is read in part and marks nothing gone.
+    eu_ft_page_size: int = Field(default=100, ge=1, le=100)
+    eu_ft_max_pages: int = Field(default=30, ge=1, le=100)
     eu_ft_timeout: HumanDuration = timedelta(seconds=60)
     unseen_after: HumanDuration = timedelta(days=14)
 

@@ -19,7 +19,7 @@ from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
 from bot.framework.render import md_escape, md_link
 from bot.framework import asking
-from commands.funding import deadline_words
+from commands.funding.commands import deadline_words
 from storage import topics
 from storage.funding.records import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, accepting, deadline_infos, deadlines_of, days_left,
@@ -37,7 +37,8 @@ LEVEL_LABELS = {"eu": N_("EU"), "national": N_("national"), "provincial": N_("pr
 STATUS_LABELS = {"open": N_("open"), "forthcoming": N_("forthcoming"), "closed": N_("closed"),
                  "continuous": N_("continuous (apply any time)"),
                  "invitation_only": N_("closed to new applicants (stage 2 by invitation)"),
-                 "unknown": N_("status unknown (no dates known): check the source")}
+                 "unknown": N_("status unknown (no dates known): check the source"),
+                 "gone": N_("no longer in the source: check")}
 KIND_LABELS = {"grant": N_("grant"), "procurement": N_("procurement, not a grant"), "loan": N_("loan"),
                "guarantee": N_("guarantee"), "prize": N_("prize")}
 PORTAL_STATUS_LABELS = {"open": N_("open"), "forthcoming": N_("forthcoming"), "closed": N_("closed")}
@@ -126,8 +127,9 @@ class Outcome:
 
 
 # Within a tier: what one can apply for (now or soon) first, then unknown, then closed.
-_OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "invitation_only": 2, "closed": 2}
-_STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "unknown": 3, "invitation_only": 4, "closed": 5}
+_OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "gone": 1, "invitation_only": 2, "closed": 2}
+_STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "unknown": 3, "gone": 3, "invitation_only": 4,
+                 "closed": 5}
 
 
 def _sort_key(now):

@@ -22,6 +22,8 @@ def _line(t, n: int, r, now) -> str:
         state = t("apply any time")
     elif status == "closed":
         state = t("closed")
+    elif status == "gone":
+        state = t("no longer in the source: check")
     else:
         state = t("dates unknown")
     return f"{n}. {md_link(title_of(r, t.lang), r.url)} — {state}"

@@ -32,8 +32,9 @@ DEADLINE_MODELS = ("single", "two_stage", "multiple_cutoffs", "continuous")
 #   guarantee    a guarantee on a loan;
 #   prize        a competition prize or award.
 KINDS = ("grant", "procurement", "loan", "guarantee", "prize")
-# Derived statuses (see status_of); "invitation_only" = closed to new applicants, stage 2 by invitation.
-STATUSES = ("open", "forthcoming", "continuous", "invitation_only", "closed", "unknown")
+# Derived statuses (see status_of); "invitation_only" = closed to new applicants, stage 2 by invitation;
+# "gone" = its source no longer lists it although its dates say it is not closed: check.
+STATUSES = ("open", "forthcoming", "continuous", "invitation_only", "closed", "unknown", "gone")
 ACCEPTING = frozenset({"open", "continuous"})   # statuses in which a newcomer can still apply
 # Where a record comes from: the bundled curated file, the EU Funding & Tenders portal
 # (`dsih-bot refresh funding --source eu-ft`), a file import or a chat correction.
@@ -264,7 +265,17 @@ def status_of(row: FundingInstrument, now: datetime) -> str:
       is ahead (closed to new applicants, stage 2 by invitation), closed after the last;
     - single / multiple_cutoffs: open until the last deadline, closed after it;
     - no date known at all: what the source (EU portal) says if we have it, else
-      "unknown" (never "closed": we cannot tell)."""
+      "unknown" (never "closed": we cannot tell);
+    - a record its source no longer lists (`stale`, set by a refresh after
+      `funding.unseen_after`) is "gone" ("no longer in the source: check") unless its dates
+      say it is closed: never left "open"."""
+    status = status_by_dates(row, now)
+    if getattr(row, "stale", False) and status != "closed":
+        return "gone"
+    return status
+
+
+def status_by_dates(row: FundingInstrument, now: datetime) -> str:
     dl = deadline_infos(row)
     start = opens_at(row)
     if start is not None and now < start:

@@ -1,6 +1,16 @@
 """`dsih-bot refresh funding --source eu-ft` against a local stand-in of the EU Funding &
-Tenders search API that replays the (hand-made) responses in tests/data/eu_ft/: the real
-HTTP client, the mapping, idempotent upserts, stale marking, failures and the CLI."""
+Tenders search API that replays the HAND-MADE responses in tests/data/eu_ft/: the real
+HTTP client, the mapping, idempotent upserts, stale marking, failures and the CLI.
+
+Real recorded responses are replayed in test_eu_ft_real.py; the hand-made ones are kept
+only for shapes no recording has (one comment per kept fixture):
+- search_2026-11-25_page{1,2}.json: two consecutive pages of ONE listing of live calls
+  (every recording is a single page); a LIFE topic and a Digital Europe topic with
+  multiple cut-offs (the recordings have only Horizon topics, and cut-offs only in cascade
+  calls); a topic that is also a curated bundled record (HORIZON-MISS-2027-05-SOIL-02-two-stage);
+  a row without identifier.
+- search_2026-12-20_page1.json: the same listing 25 days later with two calls gone (no
+  recording shows one query on two days), for "no longer in the source: check"."""
 from __future__ import annotations
 
 import json
@@ -37,25 +47,29 @@ def results(snapshot="2026-11-25"):
 # ------------------------------------------------------------------ mapping
 def test_mapping_of_portal_results():
     a, b, c, d, e, bad = results()
-    r = map_result(a, "climate-neutral-cities", T0)
+    r = map_result(a, None, T0)
     assert r.id == "euft-horizon-miss-2027-03-cit-02" and r.identifier == "HORIZON-MISS-2027-03-CIT-02"
-    assert (r.programme, r.level, r.kind, r.origin, r.external_status) == ("Horizon Europe", "eu", "grant", "eu-ft", "open")
+    assert (r.programme, r.level, r.kind, r.origin, r.external_status) == (
+        "Horizon Europe (Missions)", "eu", "grant", "eu-ft", "open")
     assert r.opens_on == date(2026, 10, 14) and r.deadline_model == "single"
     assert [x.stored() for x in r.deadlines] == [{"at": "2027-02-18T17:00", "tz": "Europe/Brussels", "label": "deadline"}]
     assert (r.budget_total_eur, r.grant_min_eur, r.grant_max_eur) == (12_000_000, 4_000_000, 4_000_000)
     assert r.url.endswith("/topic-details/HORIZON-MISS-2027-03-CIT-02") and "<" not in r.summary
     assert "climate-neutral-cities" in r.themes and "energy-transition" in r.themes
     assert r.last_checked == T0.date() and r.last_seen_at == T0 and r.checked_by.startswith("eu-ft refresh")
-    two = map_result(b, "soil-biodiversity", T0)
+    two = map_result(b, None, T0)
     assert two.deadline_model == "two_stage" and [x.label for x in two.deadlines] == ["stage 1", "stage 2"]
     assert two.external_status == "forthcoming"
-    cut = map_result(d, "public-services", T0)
-    assert cut.deadline_model == "multiple_cutoffs" and len(cut.deadlines) == 2
+    assert map_result(c, None, T0).programme == "LIFE"
+    cut = map_result(d, None, T0)
+    assert cut.deadline_model == "multiple_cutoffs" and [x.label for x in cut.deadlines] == ["cut-off 1", "cut-off 2"]
     assert cut.budget_total_eur == 5_000_000 and "&amp;" not in (map_result(c, None, T0).summary or "")
     assert map_result(bad, None, T0) is None
+    # The portal's "closed" flag does not drop a row: its dates decide (a two-stage topic is
+    # flagged closed after stage 1); the flag is kept as the status at the source.
     closed = json.loads(json.dumps(a))
     closed["metadata"]["status"] = ["31094503"]
-    assert map_result(closed, None, T0) is None
+    assert map_result(closed, None, T0).external_status == "closed"
     assert record_id("HORIZON-MISS-2027-05-SOIL-02-two-stage") == "euft-horizon-miss-2027-05-soil-02-two-stage"
 
 
@@ -75,7 +89,8 @@ def test_mapping_never_crashes_on_odd_results(md, status, ident, extra):
     if ident:
         md["identifier"] = [ident]
     r = map_result({"metadata": md, "summary": extra}, "climate-adaptation", T0)
-    assert r is None or (r.origin == "eu-ft" and r.id.startswith("euft-") and r.external_status in ("open", "forthcoming"))
+    assert r is None or (r.origin == "eu-ft" and r.id.startswith("euft-") and r.themes
+                         and r.external_status in ("open", "forthcoming", "closed", None))
 
 
 # ------------------------------------------------------------------ refresh against the local server
@@ -106,10 +121,11 @@ async def test_refresh_upserts_and_is_idempotent(services, stub):
     db, settings = services.db, services.settings
     bundled = await count(db)
     report = await refresh_eu_ft(db, settings, now=T0)
-    # 12 hub topics x 2 pages, every request shaped as the API wants (else the stub says 400).
-    assert len(stub.requests) == 24 and all(r["params"]["pageSize"] == "3" for r in stub.requests)
-    assert '"Climate adaptation"' in {r["params"]["text"].split(" OR ")[0] for r in stub.requests}
-    assert report.fetched == 5 and report.skipped >= 1
+    # One listing of every live call, 2 pages of 3, every request shaped as the API wants
+    # (else the stub says 400); the hub's topics are matched on each call's own text.
+    assert len(stub.requests) == 2 and all(r["params"]["pageSize"] == "3" for r in stub.requests)
+    assert {r["params"]["text"] for r in stub.requests} == {"***"}
+    assert report.fetched == 5 and report.skipped == 1 and report.dropped == {"no identifier": 1}
     assert sorted(report.created) == ["euft-digital-2026-ai-09-govtech", "euft-horizon-cl5-2027-04-d4-03",
                                       "euft-horizon-miss-2027-03-cit-02", "euft-life-2027-sap-clima-cca"]
     # The curated bundled Soil record is noted, not overwritten, and not duplicated.
@@ -180,9 +196,10 @@ def test_cli_refresh_against_local_server(tmp_path, capsys):
             "funding": {"eu_ft_url": stub.url, "eu_ft_page_size": 3, "unseen_after": "14d"}}))
         assert main(["refresh", "funding", "--source", "eu-ft", "--config", str(config)]) == 0
         out = capsys.readouterr().out
-        assert "eu-ft: 5 live topics" in out and "5 new, 0 updated" in out
+        assert "eu-ft: 6 rows listed, 5 calls in scope (1 dropped: 1 no identifier)" in out
+        assert "5 new (added), 0 changed, 0 unchanged, 0 marked stale" in out
         assert main(["refresh", "funding", "--config", str(config)]) == 0
-        assert "0 new, 0 updated, 5 unchanged" in capsys.readouterr().out
+        assert "0 new (added), 0 changed, 5 unchanged" in capsys.readouterr().out
         stub.fail_with = 500
         assert main(["refresh", "funding", "--config", str(config)]) == 1
         assert "refresh failed, nothing was changed" in capsys.readouterr().err
@@ -202,3 +219,29 @@ def test_odd_budget_overviews_never_crash(topic_map, as_text):
           "budgetOverview": [json.dumps(blob) if as_text else blob]}
     r = map_result({"metadata": md}, "climate-adaptation", T0)
     assert r is None or r.id == "euft-horizon-cl5-2027-01-d2-01"
+
+
+async def test_a_curated_record_the_portal_stops_listing_is_gone_and_comes_back(services):
+    """The bundled Mission Soil record (curated, never overwritten) was seen in the portal;
+    when the portal has not listed it for 14 days its status says "no longer in the source:
+    check" (its stage 1 is still ahead, so the dates do not explain it); listed again, it is back."""
+    from storage.funding.eu_portal import Listing
+    db, settings = services.db, services.settings
+    soil_row = results()[1]
+
+    async def listed():
+        return Listing(rows=[soil_row], total=1)
+
+    async def not_listed():
+        return Listing(rows=[], total=0)
+
+    assert (await refresh_eu_ft(db, settings, now=T0, fetch=listed)).curated_seen == ["horizon-mission-soil-2027"]
+    assert (await refresh_eu_ft(db, settings, now=T0 + timedelta(days=14), fetch=not_listed)).marked_stale == []
+    later = T0 + timedelta(days=15)
+    report = await refresh_eu_ft(db, settings, now=later, fetch=not_listed)
+    assert report.marked_stale == ["horizon-mission-soil-2027"]
+    async with db.session() as s:
+        soil = await s.get(FundingInstrument, "horizon-mission-soil-2027")
+        assert soil.origin == "bundled" and soil.stale and status_of(soil, later) == "gone"
+    back = await refresh_eu_ft(db, settings, now=later + timedelta(days=1), fetch=listed)
+    assert back.revived == ["horizon-mission-soil-2027"] and await count(db, stale=True) == 0

@@ -12,7 +12,7 @@ half English, each with the records a civil servant wants in the top 3.
 - `test_fresh_set_open_before_closed_strict`: the assertion issue 18 asks for (no violation at
   all); xfail (not strict) while the ranking does not do it yet, so it shows as xfailed, never
   as passed, until it holds.
-The statuses the set names are checked against the dates (storage.funding_data.status_of) so
+The statuses the set names are checked against the dates (storage.funding.records.status_of) so
 that a data update cannot silently turn the open_first cases around."""
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from storage.funding_data import status_of
-from storage.models.funding import FundingInstrument
+from storage.funding.records import status_of
+from storage.funding.models import FundingInstrument
 from support.funding_env import NOW, FundingChat, funding_services, result_ids
 
 SET = Path(__file__).resolve().parents[1] / "data" / "relevance" / "funding_fresh.yaml"

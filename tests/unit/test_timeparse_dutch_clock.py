@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.timeparse import TimeParseError, parse_when, split_when
+from bot.framework.timeparse import TimeParseError, parse_when, split_when
 
 SET = Path(__file__).resolve().parents[1] / "data" / "timeparse" / "dutch_clock.yaml"
 DATA = yaml.safe_load(SET.read_text(encoding="utf-8"))

@@ -37,10 +37,10 @@ from sqlalchemy import select
 
 from bot.scheduler import Scheduler
 from storage.models.core import ScheduledJob
-from storage.models.digests import DigestSubscription
-from storage.models.funding import FundingInstrument
-from storage.models.knowledge import KnowledgeItem
-from storage.models.sessions import ReviewSession, SessionPoll
+from storage.digests.models import DigestSubscription
+from storage.funding.models import FundingInstrument
+from storage.knowledge.models import KnowledgeItem
+from storage.sessions.models import ReviewSession, SessionPoll
 from support.chat import Chat, Clock, make_services
 from support.funding_env import result_ids
 
