@@ -19,7 +19,7 @@ from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
 from bot.framework.render import md_escape, md_link
 from bot.framework import asking
-from commands.funding.commands import deadline_words
+from commands.funding import deadline_words
 from storage import topics
 from storage.funding.records import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, accepting, deadline_infos, deadlines_of, days_left,

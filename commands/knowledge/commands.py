@@ -404,4 +404,4 @@ async def reject(ctx, number, reason=None):
     await ctx.reply(ctx.t("Item #{id} will not be published; the sharer is told.", id=item.id))
 
 
-from commands.knowledge.commands import feeds  # noqa: E402,F401  (registers !feeds, the poll job and its start-up hook)
+from commands.knowledge import feeds  # noqa: E402,F401  (registers !feeds, the poll job and its start-up hook)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from bot.framework.capability import Capability
 from commands.knowledge.admin_stats import admin_stats
-from commands.knowledge.commands import feeds
+from commands.knowledge import feeds
 from commands.knowledge.commands import cog
 from commands.knowledge.overview import overview_section
 from commands.knowledge.settings_check import check_settings
