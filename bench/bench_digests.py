@@ -40,9 +40,9 @@ from commands.digests import delivery  # noqa: E402
 from commands.digests.render import render_digest  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from storage import topics as topic_list  # noqa: E402
-from storage.digests.compose import (  # noqa: E402
-    EVENT_KINDS, Candidates, Deadline, Instrument, Item, LabEntry, Session, gather, select_for, topics_of,
-)
+from bot.framework.digest_parts import Deadline, Instrument, Item, LabEntry, Session  # noqa: E402
+from storage.digests.compose import Candidates, gather, select_for, topics_of  # noqa: E402
+from storage.knowledge.digest import EVENT_KINDS  # noqa: E402
 from storage.funding.records import next_deadline  # noqa: E402
 from storage.models.core import UserPrefs  # noqa: E402
 from storage.digests.models import DigestSubscription  # noqa: E402
@@ -113,7 +113,8 @@ async def batched(services, subs) -> int:
     cfg, settings = services.settings.digests, services.settings
     async with services.db.session() as s:
         prefs = await delivery.load_prefs(s, [x.subscriber for x in subs])
-        cand = await gather(s, min(x.watermark for x in subs), topics_of(subs), NOW, cfg.horizon)
+        cand = await gather(s, min(x.watermark for x in subs), topics_of(subs), NOW, cfg.horizon,
+                            services.registry.contributions("digest"))
     sent = 0
     for sub in subs:
         digest = select_for(cand, sub.topics, sub.watermark, cfg.max_items)

@@ -39,7 +39,7 @@ class ConsoleTransport:
 class Console:
     """The bot with the terminal (or any text stream) as transport: `say` one line as the
     user and get back everything the bot sent because of it. `run_console` and the guide
-    tests (tests/unit/test_guides.py) share it, so a guide's examples run the same path."""
+    tests (tests/runtime/test_guides.py) share it, so a guide's examples run the same path."""
 
     def __init__(self, settings: Settings, *, out=None):
         self.settings = settings

@@ -1,10 +1,16 @@
-"""Shared fixtures for unit and storage tests: a bot with its real dispatcher and
-database (SQLite in a temp dir), driven without Matrix."""
+"""Shared fixtures. Tests live in one folder per layer or capability (kernel, runtime,
+storage_core, and one per capability); each may be a unit, storage or end-to-end test, so
+every folder sees every fixture:
+- here: a bot with its real dispatcher and database (SQLite in a temp dir), no Matrix;
+- support/db_fixtures.py: `db`, on SQLite and on a real PostgreSQL started here;
+- support/e2e_fixtures.py: a real Synapse, the bot as a subprocess, real Matrix users."""
 from __future__ import annotations
 
 import pytest
 
 from support.chat import Chat, make_services
+
+pytest_plugins = ["support.db_fixtures", "support.e2e_fixtures"]
 
 
 @pytest.fixture

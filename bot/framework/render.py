@@ -163,7 +163,7 @@ _BLOCK = re.compile(r"[-+*>.)#]")
 
 def content_size_bound(markdown: str) -> int:
     """An upper bound of content_size(message_content(markdown)) without rendering it
-    (tests/unit/test_render_bound.py checks that it holds). The plain body is never
+    (tests/kernel/test_render_bound.py checks that it holds). The plain body is never
     longer than the HTML plus the indentation of nested blocks."""
     if not markdown:
         return 0

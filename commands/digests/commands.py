@@ -299,7 +299,8 @@ async def preview(ctx, room):
     """What your next digest would hold if it went out now."""
     sub = await _required(ctx, room)
     cfg = ctx.settings.digests
-    cand = await gather(ctx.db, sub.watermark, set(sub.topics), ctx.now, cfg.horizon)
+    cand = await gather(ctx.db, sub.watermark, set(sub.topics), ctx.now, cfg.horizon,
+                        ctx.services.registry.contributions("digest"))
     found = select_for(cand, sub.topics, sub.watermark, cfg.max_items)
     if not found.fresh:
         await ctx.reply(ctx.t("Nothing new on your topics since {when}, so no digest would go out now.",

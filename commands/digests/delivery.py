@@ -25,10 +25,8 @@ from bot.framework.i18n import Translator
 from commands.digests.render import render_alert, render_digest
 from storage.digests.compose import gather, select_for, topics_of
 from storage.digests.schedule import next_due
-from storage.funding.records import next_deadline
 from storage.models.core import ScheduledJob, UserPrefs
 from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
-from storage.funding.models import FundingInstrument
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +117,8 @@ async def run_due(services, now: datetime) -> RunReport:
         prefs = await load_prefs(session, [s.subscriber for s in subs if not s.is_room])
         # One long pause or a monthly subscriber must not drag the whole run's reads back for ever.
         since = max(min(s.watermark for s in active), now - MAX_LOOKBACK) if active else now
-        cand = await gather(session, since, topics_of(active), now, cfg.horizon) if active else None
+        cand = await gather(session, since, topics_of(active), now, cfg.horizon,
+                            services.registry.contributions("digest")) if active else None
     # Compose everything in memory, then write chunk by chunk.
     plans = []
     for n, sub in enumerate(subs):
@@ -184,14 +183,9 @@ async def run_alerts(services, now: datetime) -> int:
     settings = services.settings
     window = settings.digests.deadline_alert
     async with services.db.session() as session:
-        funding = (await session.execute(select(
-            FundingInstrument.id, FundingInstrument.title, FundingInstrument.title_nl, FundingInstrument.themes,
-            FundingInstrument.deadlines))).all()
-        closing = []
-        for fid, title, title_nl, themes, deadlines in funding:
-            nxt = next_deadline(FundingInstrument(id=fid, deadlines=deadlines), now)
-            if nxt is not None and nxt[0] <= now + window and themes:
-                closing.append((fid, title, title_nl, set(themes), nxt[0]))
+        closing = [(d.id, d.title, d.title_nl, set(d.themes), d.at)
+                   for source in services.registry.contributions("digest") if source.closing is not None
+                   for d in await source.closing(session, now, window)]
         if not closing:
             return 0
         subs = (await session.scalars(select(DigestSubscription))).all()

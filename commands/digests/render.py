@@ -8,8 +8,8 @@ from typing import Callable
 from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape, md_link
 from storage import topics
-from storage.digests.compose import Digest, Item
-from storage.knowledge.records import KIND_LABELS
+from bot.framework.digest_parts import Item
+from storage.digests.compose import Digest
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
             N_("Sunday"))
@@ -35,7 +35,7 @@ def _title(t: Translator, title: str, title_nl: str | None) -> str:
 
 
 def _item_line(t: Translator, item: Item) -> str:
-    bits = [md_link(item.title, item.url), t(KIND_LABELS.get(item.kind, item.kind))]
+    bits = [md_link(item.title, item.url), t(item.kind_label or item.kind)]
     if item.organisation:
         bits.append(md_escape(item.organisation))
     return "- " + " · ".join(bits)

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from storage.funding.digest import CONTRIBUTION as DIGEST
 from commands.funding.admin_stats import admin_stats
 from commands.funding.commands import cog
 from commands.funding.overview import overview_section
@@ -23,4 +24,5 @@ MANIFEST = Capability(
     privacy=privacy.RULES,
     overview=overview_section,
     extras={"admin_stats": admin_stats},
+    digest=DIGEST,
 )

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from storage.knowledge.digest import CONTRIBUTION as DIGEST
 from commands.knowledge.admin_stats import admin_stats
 from commands.knowledge import feeds
 from commands.knowledge.commands import cog
@@ -24,4 +25,5 @@ MANIFEST = Capability(
     jobs=(feeds.POLL_KIND,),
     overview=overview_section,
     extras={"admin_stats": admin_stats, "admin_jobs": (feeds.POLL_KIND,), "check_settings": check_settings},
+    digest=DIGEST,
 )

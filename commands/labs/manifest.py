@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from storage.labs.digest import CONTRIBUTION as DIGEST
 from commands.labs.admin_stats import admin_stats
 from commands.labs.commands import cog, stats
 from commands.labs.overview import overview_section
@@ -22,4 +23,5 @@ MANIFEST = Capability(
     overview=overview_section,
     stats=(stats,),
     extras={"admin_stats": admin_stats},
+    digest=DIGEST,
 )

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from storage.sessions.digest import CONTRIBUTION as DIGEST
 # Each part hangs its commands and jobs off the cog in base.py; a missing part fails here.
 from commands.sessions import calendar, formats, planning, polls, report, reviews  # noqa: F401
 from commands.sessions.base import cog
@@ -20,4 +21,5 @@ MANIFEST = Capability(
     catalogs=Path(__file__).parent / "locale",
     privacy=privacy.RULES,
     jobs=(planning.REMINDER_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
+    digest=DIGEST,
 )

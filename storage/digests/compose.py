@@ -1,7 +1,7 @@
-"""What goes into digests, batched: `gather` loads everything a run needs for all due
-subscriptions in a fixed number of queries (knowledge items since the oldest watermark,
-upcoming events, funding, sessions, labs); `select_for` then picks one subscriber's
-digest in memory. Nothing here knows about messages or languages: see
+"""What goes into digests, batched: `gather` asks every capability's digest contribution
+(bot.framework.digest_parts) once for all due subscriptions (knowledge items since the
+oldest watermark, upcoming events, funding, sessions, labs); `select_for` then picks one
+subscriber's digest in memory. Nothing here knows about messages or languages: see
 commands/digests/render.py for that."""
 from __future__ import annotations
 
@@ -11,70 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.funding.records import next_deadline
-from storage.funding.models import FundingInstrument
-from storage.knowledge.models import KnowledgeItem
-from storage.labs.models import Lab
-from storage.sessions.models import ReviewSession
+from bot.framework.digest_parts import Deadline, Instrument, Item, LabEntry, Parts, Session, Window, title_key
 
-EVENT_KINDS = ("event", "training")
 # A share committed a moment after the run read the table must not slip under the
 # watermark: the cut-off lags the clock by this much (the item goes in the next digest).
 SETTLE = timedelta(seconds=10)
 # Titles this similar (rapidfuzz token_sort_ratio) in one digest are one item.
 SIMILAR_TITLE = 92
 _NUMBERS = re.compile(r"\d+")
-
-
-@dataclass(frozen=True)
-class Item:
-    id: int
-    title: str
-    url: str
-    kind: str
-    topics: tuple[str, ...]
-    organisation: str | None
-    event_date: datetime | None
-    shared_at: datetime
-
-
-@dataclass(frozen=True)
-class Deadline:
-    id: str
-    title: str
-    title_nl: str | None
-    at: datetime
-    themes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Instrument:
-    id: str
-    title: str
-    title_nl: str | None
-    themes: tuple[str, ...]
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Session:
-    id: int
-    title: str
-    topic: str
-    starts_at: datetime
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class LabEntry:
-    id: str
-    name: str
-    municipality: str
-    themes: tuple[str, ...]
-    updated_at: datetime
 
 
 @dataclass
@@ -120,88 +66,34 @@ class Digest:
                    for p in self.parts)
 
 
-def title_key(title: str) -> str:
-    return re.sub(r"[\W_]+", " ", title.lower()).strip()
-
-
-def _distinct(rows):
-    """Items in order, one per title: the same resource through two feeds or a feed and a
-    share (url_key is unique in the table; a copy under another URL with the same title goes)."""
-    seen: set[str] = set()
-    for row in rows:
-        item = _item(row)
-        key = title_key(item.title)
-        if key not in seen:
-            seen.add(key)
-            yield item
-
-
 async def gather(session: AsyncSession, since: datetime, topics: set[str], now: datetime,
-                 horizon: timedelta) -> Candidates:
-    """Five queries, whatever the number of subscribers: knowledge items shared since
-    `since` (the oldest watermark of the run), events and trainings ahead, funding
-    instruments, planned sessions ahead, labs changed since `since`."""
+                 horizon: timedelta, sources) -> Candidates:
+    """Everything a run may put in any digest, from each capability's contribution
+    (`sources`: the registry's "digest" contributions), in a fixed number of queries
+    whatever the number of subscribers (knowledge: 2, funding, sessions, labs: 1 each)."""
     cutoff = now - SETTLE
     cand = Candidates(now=now, cutoff=cutoff)
-    cols = (KnowledgeItem.id, KnowledgeItem.title, KnowledgeItem.url, KnowledgeItem.kind, KnowledgeItem.topics,
-            KnowledgeItem.organisation, KnowledgeItem.event_date, KnowledgeItem.shared_at)
-    rows = (await session.execute(select(*cols).where(
-        KnowledgeItem.status == "published", KnowledgeItem.shared_at > since, KnowledgeItem.shared_at <= cutoff,
-    ).order_by(KnowledgeItem.shared_at, KnowledgeItem.id))).all()
-    for item in _distinct(rows):
-        if item.kind in EVENT_KINDS and item.event_date is not None and item.event_date <= now + horizon:
-            continue  # shown under events (until it has passed), not twice
+    window = Window(since=since, cutoff=cutoff, now=now, horizon_end=now + horizon, topics=frozenset(topics))
+    found = Parts()
+    for source in sources:
+        part = await source.parts(session, window)
+        for name in ("new", "events", "deadlines", "instruments", "sessions", "labs"):
+            getattr(found, name).extend(getattr(part, name))
+    for item in found.new:
         for t in item.topics:
             if t in topics:
                 cand.new_by_topic.setdefault(t, []).append(item)
     for t, items in cand.new_by_topic.items():
         cand.new_keys[t] = [i.shared_at for i in items]
-
-    events = (await session.execute(select(*cols).where(
-        KnowledgeItem.status == "published", KnowledgeItem.kind.in_(EVENT_KINDS),
-        KnowledgeItem.event_date > now, KnowledgeItem.event_date <= now + horizon,
-        KnowledgeItem.shared_at <= cutoff,
-    ).order_by(KnowledgeItem.event_date, KnowledgeItem.id))).all()
-    for item in _distinct(events):
+    for item in found.events:
         for t in item.topics:
             if t in topics:
                 cand.events_by_topic.setdefault(t, []).append(item)
                 if item.shared_at > cand.events_latest.get(t, item.shared_at - SETTLE):
                     cand.events_latest[t] = item.shared_at
-
-    funding = (await session.execute(select(
-        FundingInstrument.id, FundingInstrument.title, FundingInstrument.title_nl, FundingInstrument.themes,
-        FundingInstrument.deadlines, FundingInstrument.updated_at))).all()
-    for fid, title, title_nl, themes, deadlines, updated_at in funding:
-        themes = tuple(t for t in (themes or []) if t in topics)
-        if not themes:
-            continue
-        probe = FundingInstrument(id=fid, deadlines=deadlines)
-        nxt = next_deadline(probe, now)
-        if nxt is not None and nxt[0] <= now + horizon:
-            cand.deadlines.append(Deadline(fid, title, title_nl, nxt[0], themes))
-        if updated_at is not None and since < updated_at <= cutoff:
-            cand.instruments.append(Instrument(fid, title, title_nl, themes, updated_at))
-    cand.deadlines.sort(key=lambda d: (d.at, d.id))
-    cand.instruments.sort(key=lambda i: (i.updated_at, i.id), reverse=True)
-
-    sessions = (await session.execute(select(
-        ReviewSession.id, ReviewSession.title, ReviewSession.topic, ReviewSession.starts_at, ReviewSession.created_at,
-    ).where(ReviewSession.status == "planned", ReviewSession.starts_at > now,
-            ReviewSession.starts_at <= now + horizon, ReviewSession.topic.is_not(None),
-            ).order_by(ReviewSession.starts_at, ReviewSession.id))).all()
-    cand.sessions = [Session(*row) for row in sessions if row.topic in topics]
-
-    labs = (await session.execute(select(Lab.id, Lab.name, Lab.municipality, Lab.themes, Lab.updated_at).where(
-        Lab.updated_at > since, Lab.updated_at <= cutoff).order_by(Lab.updated_at.desc(), Lab.id))).all()
-    cand.labs = [LabEntry(r.id, r.name, r.municipality, tuple(r.themes or ()), r.updated_at) for r in labs
-                 if topics.intersection(r.themes or ())]
+    cand.deadlines, cand.instruments = found.deadlines, found.instruments
+    cand.sessions, cand.labs = found.sessions, found.labs
     return cand
-
-
-def _item(row) -> Item:
-    return Item(row.id, row.title, row.url, row.kind, tuple(row.topics or ()), row.organisation, row.event_date,
-                row.shared_at)
 
 
 def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_items: int) -> Digest:

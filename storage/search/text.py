@@ -59,7 +59,7 @@ def analyze(text: str) -> str:
 # Dutch glues words together ("klimaat" + "adaptatie"): a query word of at least this many
 # letters also matches index terms that start with it (klimaat -> klimaatadaptatie,
 # klimaatbestendig; energie -> energietransitie). Measured against decompounding on the
-# relevance set (see the report in tests/unit/test_funding_relevance.py).
+# relevance set (see the report in tests/funding/test_funding_relevance.py).
 MIN_PREFIX = 5
 
 

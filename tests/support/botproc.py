@@ -38,7 +38,7 @@ class BotProcess:
             "matrix": {"homeserver": homeserver, "user_id": user_id, "password": BOT_PASSWORD,
                        "device_name": "dsih-bot-under-test", "reconnect_max_seconds": 2,
                        **(extra_matrix or {})},
-            # Replicas (tests/e2e/test_replicas_e2e.py) share one data_dir: one device, one crypto store.
+            # Replicas (tests/runtime/test_replicas_e2e.py) share one data_dir: one device, one crypto store.
             "storage": {"data_dir": str(data_dir or workdir / "data")},
             "bot": {"language": "en", "admins": list(admins), "facilitators": list(facilitators),
                     "allowed_users": ["@*:localhost"], **(extra_bot or {})},

@@ -1,6 +1,6 @@
 """Fill every table with rows naming one user, through real commands where there is one,
 and find which tables name a user afterwards (tests of storage/privacy.py, on SQLite in
-tests/unit/test_admin.py and on PostgreSQL in tests/storage/test_privacy_storage.py)."""
+tests/admin/test_admin.py and on PostgreSQL in tests/storage_core/test_privacy_storage.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

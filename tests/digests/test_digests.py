@@ -78,7 +78,7 @@ def test_dst_keeps_local_time_and_month_ends():
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture
 async def env(tmp_path):
-    services = await make_services(tmp_path / "data", modules=["core", "sessions", "digests"],
+    services = await make_services(tmp_path / "data", modules=["core", "funding", "labs", "sessions", "knowledge", "digests"],
                                    rate_limit_count=10**6)
     clock = Clock(NOW)
     services.clock = clock
@@ -332,15 +332,14 @@ def test_an_item_kind_has_one_name_in_search_results_and_digests(lang):
     from bot.framework.i18n import Translator
     from commands.digests.render import _item_line
     from commands.knowledge.commands import list_item
-    from storage.digests.compose import Item
+    from storage.knowledge.digest import _item
     from storage.knowledge.models import KINDS, KnowledgeItem
 
     t, now = Translator(lang), datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
     for kind in KINDS:
-        item = Item(id=1, title="T", url="https://x.nl/a", kind=kind, topics=(), organisation=None,
-                    event_date=None, shared_at=now)
         row = KnowledgeItem(id=1, title="T", url="https://x.nl/a", kind=kind, topics=[], organisation=None,
-                            event_date=None)
+                            event_date=None, shared_at=now)
+        item = _item(row)   # as knowledge's digest contribution makes it
         in_digest = _item_line(t, item).split(" · ")[1]
         in_search = list_item(t, row, 1, now).split("\n")[1].split(" · ")[0]
         assert in_digest == in_search, (kind, in_digest, in_search)

@@ -1,4 +1,4 @@
-"""Storage tests run twice: on SQLite and on a real PostgreSQL started here.
+"""Storage tests (a pytest plugin, see tests/conftest.py) run twice: on SQLite and on a real PostgreSQL started here.
 In CI (CI=true) a missing PostgreSQL is a failure, never a silent skip."""
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ async def test_bundled_file_validates_and_has_required_labs():
 
 
 async def test_relevance_set_on_both_engines(db):
-    """The same relevance set as tests/unit/test_labs_relevance.py, on SQLite FTS5 and on
+    """The same relevance set as tests/labs/test_labs_relevance.py, on SQLite FTS5 and on
     PostgreSQL tsvector (ranking differs a little between bm25 and ts_rank)."""
     from support.labs_relevance import RELEVANCE
     async with db.transaction() as s:

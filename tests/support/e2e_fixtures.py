@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a real Synapse on 127.0.0.1, the bot as a subprocess
+"""End-to-end fixtures (a pytest plugin, see tests/conftest.py): a real Synapse on 127.0.0.1, the bot as a subprocess
 (`dsih-bot run --config …`), and real matrix-nio users that talk to it.
 
 Fixture names (function scope unless said otherwise):
@@ -29,7 +29,6 @@ from support.synapse import SynapseServer
 USER_PASSWORD = "user-password"
 _counter = itertools.count()
 
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from support.e2e_helpers import body_of, relates_of
 from support.secrets_check import secret_problems
 from support.strict_client import StrictUser
 
-from .conftest import USER_PASSWORD, unique
+from support.e2e_fixtures import USER_PASSWORD, unique
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,7 @@ def dl(at, label="deadline"):
     return {"at": at, "tz": "Europe/Brussels", "label": label}
 
 
-# Status rules: tests/unit/test_funding_status.py.
+# Status rules: tests/funding/test_funding_status.py.
 
 
 def test_understand_dutch_and_english():

@@ -159,7 +159,7 @@ def test_bot_space_refuses_anything_else_with_a_clear_message(value):
 
 class _Client:
     """Answers room_resolve_alias / join / room_get_state from a script (error paths only;
-    the real homeserver's answers are tested in tests/e2e/test_space_roles_e2e.py)."""
+    the real homeserver's answers are tested in tests/runtime/test_space_roles_e2e.py)."""
 
     def __init__(self, *answers, rooms=()):
         self.answers = list(answers)

@@ -1,5 +1,5 @@
 """`dsih-bot demo` without the demo extra says what to install, starts nothing and leaves
-no temp folder behind (the full demo runs in tests/e2e/test_demo_e2e.py)."""
+no temp folder behind (the full demo runs in tests/runtime/test_demo_e2e.py)."""
 from __future__ import annotations
 
 import os

@@ -1,7 +1,7 @@
 """A room's power levels in a real Synapse: a moderator (power 50) of a community room may
 plan a session there, and the same person is a member in another room, where the bot
 refuses the same command and any change to that session. (Direct chats and rooms of one
-user with the bot: test_sessions_e2e.py; every command x role: tests/unit/test_permission_matrix.py.)"""
+user with the bot: test_sessions_e2e.py; every command x role: tests/kernel/test_permission_matrix.py.)"""
 from __future__ import annotations
 
 import pytest

@@ -1,0 +1,98 @@
+"""The parts a digest is made of, as the capabilities that hold them contribute them
+(their manifest's `digest`): new and upcoming knowledge, funding deadlines and changed
+instruments, planned sessions, changed labs. The digests capability asks each
+contribution once per run and composes every subscriber's digest from what they return
+(storage/digests/compose.py); no capability imports another to take part.
+
+A contribution is `async (session, window) -> Parts` (and may also declare
+`closing(session, now, within) -> list[Deadline]` for deadline alerts)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one run asks for: things shared or changed after `since` and up to `cutoff`
+    (the clock minus a settle time), things happening before `now + horizon`, on `topics`."""
+    since: datetime
+    cutoff: datetime
+    now: datetime
+    horizon_end: datetime
+    topics: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    title: str
+    url: str
+    kind: str
+    topics: tuple[str, ...]
+    organisation: str | None
+    event_date: datetime | None
+    shared_at: datetime
+    kind_label: str = ""        # English msgid of the kind, translated where shown
+
+
+@dataclass(frozen=True)
+class Deadline:
+    id: str
+    title: str
+    title_nl: str | None
+    at: datetime
+    themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    title: str
+    title_nl: str | None
+    themes: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    title: str
+    topic: str
+    starts_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LabEntry:
+    id: str
+    name: str
+    municipality: str
+    themes: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass
+class Parts:
+    """What one contribution found for a run; every list in the order the digest shows it."""
+    new: list[Item] = field(default_factory=list)           # shared since `since`, oldest first
+    events: list[Item] = field(default_factory=list)        # happening within the horizon, soonest first
+    deadlines: list[Deadline] = field(default_factory=list)
+    instruments: list[Instrument] = field(default_factory=list)
+    sessions: list[Session] = field(default_factory=list)
+    labs: list[LabEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A capability's part in the digest (its manifest's `digest`)."""
+    parts: Callable[[Any, Window], Awaitable[Parts]]
+    # Instruments whose next deadline falls within `within` of `now` (deadline alerts).
+    closing: Callable[..., Awaitable[list[Deadline]]] | None = None
+
+
+def title_key(title: str) -> str:
+    """Titles compared for sameness: lower case, punctuation and spacing folded."""
+    return re.sub(r"[\W_]+", " ", title.lower()).strip()
