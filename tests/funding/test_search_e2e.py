@@ -1,7 +1,8 @@
 """What a new user types first, in a real Synapse room with the default language nl:
 `!funding klimaat` puts an instrument about climate on top, a plain deadline question is
 answered in one message that starts with how it was understood, and `!funding climate
-adaptation` is answered in English."""
+adaptation` is answered in English. The bot runs on a fixed clock (bot.pretend_now): which
+instruments close "binnenkort" must not change with the day the suite runs."""
 from __future__ import annotations
 
 import re
@@ -14,11 +15,12 @@ from support.e2e_helpers import body_of
 pytestmark = pytest.mark.e2e
 
 CLIMATE = {"climate-adaptation", "climate-neutral-cities"}
+PRETEND_NOW = "2026-11-25T12:00:00+00:00"   # the day the bundled data was checked
 
 
 @pytest.fixture
 def bot_options():
-    return {"bot": {"language": "nl"}}
+    return {"bot": {"language": "nl", "pretend_now": PRETEND_NOW}}
 
 
 def ids_in(body: str) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from support.e2e_helpers import body_of, html_of
+from support.quiesce import wait_delivered
 from support.matrix_user import content_of, type_of
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +88,10 @@ async def test_request_flow_survives_kill_9_without_doubles(alice, bob, bot, roo
     bot.kill()          # killed around the accept: the requester is still told exactly once
     bot.start()
     await alice.wait_for(_from_bot_containing(bot.user_id, "was accepted"), since=alice_mark, timeout=60)
-    await asyncio.sleep(3)
+    # Proof, not a pause: nothing left to send, and both have seen everything that was sent.
+    state = await bot.quiescent()
+    await wait_delivered(alice, state)
+    await wait_delivered(bob, state)
 
     def count(user, mark, needle):
         return len([e for e in user.events[mark:] if _from_bot_containing(bot.user_id, needle)(e)])

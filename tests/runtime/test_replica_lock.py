@@ -27,6 +27,14 @@ def never_lost():
     raise AssertionError("the lock was reported lost")
 
 
+async def rounds(check, what: str, timeout: float = 10) -> None:
+    """Until `check()` holds: counted rounds of the lock, not a guess in seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        await asyncio.sleep(0.02)
+
+
 async def started(lock: PostgresLock, stopping: asyncio.Event) -> asyncio.Task:
     task = asyncio.create_task(lock.wait_until_active(stopping))
     await asyncio.sleep(0)
@@ -40,7 +48,8 @@ async def test_one_of_two_wins_and_the_other_takes_over_when_its_connection_clos
     try:
         assert await asyncio.wait_for(first.wait_until_active(stopping), 5) is True
         waiting = await started(second, stopping)
-        await asyncio.sleep(2.5)  # several polls and watchdog rounds
+        # Several of the standby's polls and of the holder's watchdog rounds.
+        await rounds(lambda: second.attempts >= 3 and first.checks >= 3, "three polls and three watchdog rounds")
         assert not waiting.done() and not second.active and first.active
         # The holder dies: its connection closes without an unlock (as with kill -9).
         first._watch.cancel()
@@ -62,7 +71,7 @@ async def test_a_clean_release_hands_over_and_a_stopped_standby_gives_up(pg_url)
         assert await first.wait_until_active(stopping)
         assert await asyncio.wait_for(other_bot.wait_until_active(stopping), 5)  # another account: its own lock
         waiting = await started(second, stopping)
-        await asyncio.sleep(1.2)
+        await rounds(lambda: second.attempts >= 2, "two polls of the standby")
         assert not waiting.done()
         await first.release()
         assert await asyncio.wait_for(waiting, 5) is True
@@ -70,7 +79,7 @@ async def test_a_clean_release_hands_over_and_a_stopped_standby_gives_up(pg_url)
         third_stop = asyncio.Event()
         third = PostgresLock(pg_url, BOT, on_lost=never_lost)
         standby = await started(third, third_stop)
-        await asyncio.sleep(0.5)
+        await rounds(lambda: third.attempts >= 1, "the third's first poll")
         third_stop.set()
         assert await asyncio.wait_for(standby, 5) is False and not third.active
     finally:

@@ -13,6 +13,8 @@ from collections import Counter
 
 import pytest
 
+from support.quiesce import wait_delivered
+
 from support.botproc import BOT_PASSWORD, BotProcess
 from support.e2e_helpers import body_of, relates_of
 
@@ -98,7 +100,12 @@ async def test_standby_takes_over_from_a_killed_replica_and_nothing_is_lost_or_d
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not all(answered()[i] for i in sent):
             await asyncio.sleep(0.3)
-        await asyncio.sleep(4)  # room for a doubled answer or reminder to show up
+        # Proof, not a pause: the reminder came, the active replica has nothing left to send,
+        # and alice has seen every event it sent; a double would be among them.
+        await alice.wait_for(lambda e: getattr(e, "sender", None) == bot_id and "relay baton" in body_of(e),
+                             since=mark, timeout=60)
+        state = await second.quiescent(timeout=60)
+        await wait_delivered(alice, state, room)
         counts = answered()
         missing = [i for i in sent if counts[i] == 0]
         doubled = {i: counts[i] for i in sent if counts[i] > 1}
