@@ -200,7 +200,7 @@ class SessionSettings(BaseModel):
 
 
 class KnowledgeSettings(BaseModel):
-    """Knowledge items and partners' feeds (commands/knowledge.py, commands/knowledge_feeds.py)."""
+    """Knowledge items and partners' feeds (commands/knowledge/commands.py, commands/knowledge/feeds.py)."""
     model_config = ConfigDict(extra="forbid")
 
     class Feed(BaseModel):

@@ -1,7 +1,7 @@
 """Knowledge digests: follow topics, get one digest per period by direct message (or in
 a room its facilitator subscribed), a one-time alert when a deadline on a followed topic
 comes close, pause, resume and preview. Delivery: commands/digests/delivery.py;
-composition: storage/digest_compose.py; schedule maths: storage/digest_schedule.py."""
+composition: storage/digests/compose.py; schedule maths: storage/digests/schedule.py."""
 from __future__ import annotations
 
 import re

@@ -3,7 +3,7 @@
 One recurring scheduler job ("digest-run", every `digests.run_every`) picks every
 subscription whose next_due_at has passed — also those that fell due while the bot was
 down, once — and composes all their digests from one `gather` (a fixed number of
-queries, see storage/digest_compose.py), then writes them in chunks. Per subscription
+queries, see storage/digests/compose.py), then writes them in chunks. Per subscription
 and period (the due occurrence) the new watermark, the DigestRecord and the outbox rows
 are committed in ONE transaction; the outbox key is `digest:<subscription>:<period>`, so
 a resend after a crash reuses the same transaction ids and a period can never be recorded

@@ -3,7 +3,7 @@
 `!share <url> "<title>" [#topic …] [--kind …] [--date …] [summary…]` (`!deel`),
 `!knowledge [words] [--topic …] [--kind …]` (`!kennis`), `!knowledge <n>`, and for
 configured facilitators `!approve <n>` / `!reject <n> [reason]` (moderation) and `!feeds`
-(commands/knowledge_feeds.py: polling, backoff and the feed status list)."""
+(commands/knowledge/feeds.py: polling, backoff and the feed status list)."""
 from __future__ import annotations
 
 import re

@@ -3,7 +3,7 @@ due, with conditional requests (ETag / If-Modified-Since), parses RSS and Atom w
 feedparser and turns new entries into knowledge items, deduplicated by entry id and by
 normalised URL (also against shares and other feeds). A feed that fails backs off (its
 state row keeps last_ok, failures, next attempt and the error), is logged and listed in
-`!feeds`, and never stops the others. Part of the "knowledge" cog (commands/knowledge.py)."""
+`!feeds`, and never stops the others. Part of the "knowledge" cog (commands/knowledge/commands.py)."""
 from __future__ import annotations
 
 import asyncio

@@ -2,7 +2,7 @@
 calendars, and `ics_for()` for the other parts (a closed poll sends it to every voter).
 
 One UID per session and a SEQUENCE that grows with every change of time, place, title
-or status (storage/models/sessions.py), so importing a newer file updates the event
+or status (storage/sessions/models.py), so importing a newer file updates the event
 instead of adding a second one; a cancelled session comes as STATUS:CANCELLED."""
 from __future__ import annotations
 

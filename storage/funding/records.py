@@ -1,6 +1,6 @@
 """Funding instruments: the validated record schema, status derived from dates, the
-search index, and loading the bundled data. Used by commands/funding.py and
-storage/funding_io.py."""
+search index, and loading the bundled data. Used by commands/funding/commands.py and
+storage/funding/dataset.py."""
 from __future__ import annotations
 
 import re

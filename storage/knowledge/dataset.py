@@ -1,6 +1,6 @@
 """`dsih-bot import knowledge FILE` / `dsih-bot export knowledge --format csv|json|yaml`.
 
-Same rules as funding and labs (storage/datafile.py: validated per record, all-or-nothing),
+Same rules as funding and labs (storage/datasets/file.py: validated per record, all-or-nothing),
 but knowledge items are keyed by their normalised URL, not by a file id: the database
 numbers items itself, and the same link in two files or shared in chat is one item.
 CSV encodes `topics` as `|`-joined topic ids."""

@@ -1,6 +1,6 @@
 """Knowledge items: URL normalisation (one item per resource), topic inference, the record
 schema for data files, the search index and loading the bundled sample items. Used by
-commands/knowledge.py, commands/knowledge_feeds.py and storage/knowledge_io.py."""
+commands/knowledge/commands.py, commands/knowledge/feeds.py and storage/knowledge/dataset.py."""
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,6 @@
 """Living labs: the validated record schema, the search index, query parsing (place,
 province, radius and theme words in free text) and ranked search, and loading the
-bundled data. Used by commands/labs.py, storage/labs_io.py and bench/bench_labs.py."""
+bundled data. Used by commands/labs/commands.py, storage/labs/dataset.py and bench/bench_labs.py."""
 from __future__ import annotations
 
 import re

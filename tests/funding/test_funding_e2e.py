@@ -47,7 +47,7 @@ async def test_plain_language_question(alice, bot, room, ask):
 
 async def test_one_topic_word_gets_the_overview(alice, bot, room, ask):
     # The first thing people type: a topic word alone, answered with funding, labs, knowledge
-    # and the digest in one message (commands/overview.py), not "I did not understand".
+    # and the digest in one message (commands/overview/commands.py), not "I did not understand".
     reply = await ask(alice, room, f"{bot.user_id}: klimaat", bot_id=bot.user_id, timeout=60,
                       mentions=[bot.user_id])
     body, html = body_of(reply), html_of(reply)

@@ -98,7 +98,7 @@ async def test_no_command_of_any_capability_crashes_or_leaks_html(full_chat, tex
     assert internal_errors(full_chat.services) == 0, text
 
 
-# A few words around a topic word reach the last-resort topic overview (commands/overview.py),
+# A few words around a topic word reach the last-resort topic overview (commands/overview/commands.py),
 # which puts record titles, search words and commands together in one answer.
 TOPIC_TEXT = st.builds(" ".join, st.lists(st.one_of(
     st.sampled_from(["klimaat", "klimaat?", "energie", "Energy", "heat stress", "biodiversiteit", "circular economy",

@@ -1,4 +1,4 @@
-"""Dates, times and durations as people type them (bot/timeparse.py): a corpus of Dutch
+"""Dates, times and durations as people type them (bot/framework/timeparse.py): a corpus of Dutch
 and English phrasings with the expected local time, DST, refusals, and property tests."""
 from __future__ import annotations
 

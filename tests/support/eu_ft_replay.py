@@ -1,6 +1,6 @@
 """Replays REAL recorded answers of the EU Funding & Tenders search API (tests/data/eu_ft/real/,
 byte-for-byte copies of ../shared/fixtures/eu-ft/, provenance in its README) from a server on
-127.0.0.1, for the real HTTP client in storage/eu_portal.py.
+127.0.0.1, for the real HTTP client in storage/funding/eu_portal.py.
 
 Two ways to answer:
 - `files=[...]`: page N is the N-th recorded file, sent as its original bytes (envelope and
