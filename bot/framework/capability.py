@@ -58,9 +58,10 @@ class Capability:
     datasets: tuple["DataSet", ...] = ()              # curated data: bundled file, import/export, reindex
     privacy: "Rules | None" = None                    # which of its columns name a person, what erasure does
     jobs: tuple[str, ...] = ()                        # job kinds it plans (each has a handler in its cog)
-    digest: Any = None                                # contribution to the digest (storage.digests.sources)
+    digest: Any = None                                # contribution to the digest (bot.framework.digest_parts.Contribution)
     overview: Overview | None = None                  # contribution to the topic overview
     stats: tuple[Stats, ...] = ()                     # contributions to `!about` / `!admin stats`
+    intro: tuple[str, ...] = ()                       # English msgids for "what can you do?" ({prefix})
     requires: tuple[str, ...] = ()                    # capabilities that must be enabled too
     extras: dict[str, Any] = field(default_factory=dict)  # named contributions for a collecting capability
 

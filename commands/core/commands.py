@@ -136,29 +136,12 @@ def _words(text: str) -> list[str]:
 
 
 def capability_overview(ctx) -> str:
-    """What this build can do, from the commands that are actually loaded."""
+    """What this build can do, from the capabilities that are actually loaded."""
     t, p, reg = ctx.t, ctx.settings.bot.command_prefix, ctx.services.registry
     lines = [t("I help civil servants with funding, living labs, peer reviews and what others learned, "
                "in Dutch or English. For example:")]
-    if reg.get("funding"):
-        lines.append("- " + t("**Funding**: `{prefix}funding klimaatadaptatie`, `{prefix}funding energy --open`, "
-                              "`{prefix}funding <id>` for the whole record", prefix=p))
-    if reg.get("deadlines"):
-        lines.append("- " + t("**Deadlines**: `{prefix}deadlines 60d`, or ask *which grants close soon?*", prefix=p))
-    if reg.get("labs"):
-        lines.append("- " + t("**Living labs**: `{prefix}labs climate adaptation --near Zwolle`, "
-                              "`{prefix}lab request <id> <what you want to test>`", prefix=p))
-    if reg.get("sessions"):
-        lines.append("- " + t("**Peer-review sessions**: `{prefix}sessions`, `{prefix}session join <number>`, "
-                              "`{prefix}review <number>`; facilitators plan with `{prefix}session new`", prefix=p))
-    if reg.get("knowledge"):
-        lines.append("- " + t("**Knowledge**: `{prefix}knowledge circular procurement`, "
-                              "`{prefix}share <link> \"title\"`", prefix=p))
-    if reg.get("subscribe"):
-        lines.append("- " + t("**Digests**: `{prefix}subscribe climate adaptation weekly`, `{prefix}topics`",
-                              prefix=p))
-    if reg.get("remindme"):
-        lines.append("- " + t("**Reminders**: `{prefix}remindme 1w check the DUMAVA round`", prefix=p))
+    for cap in reg.capabilities:   # each capability's own examples (its manifest's `intro`)
+        lines += ["- " + t(line, prefix=p) for line in cap.intro]
     lines.append(t("You can also just ask, e.g. *is er subsidie voor klimaatadaptatie voor gemeenten?* "
                    "`{prefix}help` lists every command.", prefix=p))
     return "\n".join(lines)

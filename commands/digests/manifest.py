@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from bot.framework.i18n import N_
 from commands.digests.admin_stats import admin_stats
 from commands.digests.commands import cog, stats
 from commands.digests.delivery import RUN_KIND
@@ -22,4 +23,6 @@ MANIFEST = Capability(
     overview=overview_section,
     stats=(stats,),
     extras={"admin_stats": admin_stats, "admin_jobs": (RUN_KIND,)},
+    # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
+    intro=(N_("**Digests**: `{prefix}subscribe climate adaptation weekly`, `{prefix}topics`"),),
 )

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from bot.framework.i18n import N_
 from storage.funding.digest import CONTRIBUTION as DIGEST
 from commands.funding.admin_stats import admin_stats
 from commands.funding.commands import cog
@@ -25,4 +26,8 @@ MANIFEST = Capability(
     overview=overview_section,
     extras={"admin_stats": admin_stats},
     digest=DIGEST,
+    # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
+    intro=(N_("**Funding**: `{prefix}funding klimaatadaptatie`, `{prefix}funding energy --open`, "
+              "`{prefix}funding <id>` for the whole record"),
+           N_("**Deadlines**: `{prefix}deadlines 60d`, or ask *which grants close soon?*")),
 )

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from bot.framework.i18n import N_
 from storage.knowledge.digest import CONTRIBUTION as DIGEST
 from commands.knowledge.admin_stats import admin_stats
 from commands.knowledge import feeds
@@ -26,4 +27,7 @@ MANIFEST = Capability(
     overview=overview_section,
     extras={"admin_stats": admin_stats, "admin_jobs": (feeds.POLL_KIND,), "check_settings": check_settings},
     digest=DIGEST,
+    # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
+    intro=(N_("**Knowledge**: `{prefix}knowledge circular procurement`, "
+              "`{prefix}share <link> \"title\"`"),),
 )

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from bot.framework.i18n import N_
 from storage.labs.digest import CONTRIBUTION as DIGEST
 from commands.labs.admin_stats import admin_stats
 from commands.labs.commands import cog, stats
@@ -24,4 +25,7 @@ MANIFEST = Capability(
     stats=(stats,),
     extras={"admin_stats": admin_stats},
     digest=DIGEST,
+    # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
+    intro=(N_("**Living labs**: `{prefix}labs climate adaptation --near Zwolle`, "
+              "`{prefix}lab request <id> <what you want to test>`"),),
 )

@@ -1,5 +1,6 @@
 """Personal reminders: the smallest capability (a command, a job kind, no tables)."""
 from bot.framework.capability import Capability
+from bot.framework.i18n import N_
 from commands.reminders.admin_stats import admin_stats
 from commands.reminders.commands import REMINDER_JOB, cog
 from storage.privacy import Rules
@@ -12,4 +13,6 @@ MANIFEST = Capability(
     # A reminder is only for the person who asked: removed when they are forgotten.
     privacy=Rules(personal_jobs=(REMINDER_JOB,)),
     extras={"admin_stats": admin_stats, "admin_jobs": (REMINDER_JOB,)},
+    # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
+    intro=(N_("**Reminders**: `{prefix}remindme 1w check the DUMAVA round`"),),
 )

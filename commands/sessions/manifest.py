@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from bot.framework.i18n import N_
 from storage.sessions.digest import CONTRIBUTION as DIGEST
 # Each part hangs its commands and jobs off the cog in base.py; a missing part fails here.
 from commands.sessions import calendar, formats, planning, polls, report, reviews  # noqa: F401
@@ -22,4 +23,7 @@ MANIFEST = Capability(
     privacy=privacy.RULES,
     jobs=(planning.REMINDER_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
     digest=DIGEST,
+    # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
+    intro=(N_("**Peer-review sessions**: `{prefix}sessions`, `{prefix}session join <number>`, "
+              "`{prefix}review <number>`; facilitators plan with `{prefix}session new`"),),
 )
