@@ -22,7 +22,7 @@ from nio import (
     RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
 )
 
-from bot import outbox as outbox_mod
+from bot.framework import effects
 from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
 from bot.matrix.events import RoomFacts, incoming_from_message, is_edit, room_event
@@ -486,7 +486,7 @@ class MatrixRuntime:
             ctx = Context(Incoming(sender=ev.sender, room_id=room_id, event_id=ev.event_id, body=""),
                           self.services, s)
             t = await ctx.translator_for(ev.sender)
-            await outbox_mod.enqueue(s, [Outgoing(
+            await effects.enqueue(s, [Outgoing(
                 t("I could not decrypt your message, so I cannot answer it. Your app may not have "
                         "shared its keys with me yet: please send it again in a moment."),
                 room_id=room_id, reply_to=ev.event_id)], origin=f"undecryptable {ev.event_id}", key=key)

@@ -111,7 +111,7 @@ async def stats(ctx):
 
 async def _schedule_lines(ctx) -> list[str]:
     """Jobs no capability reports itself (`extras["admin_jobs"]`: the kinds it counts)."""
-    t, n, db = ctx.t, ctx.t.number, ctx.db
+    t, n = ctx.t, ctx.t.number
     own = {k for kinds in ctx.services.registry.contributions("admin_jobs") for k in kinds}
     other = await _count(ctx, select(func.count()).select_from(ScheduledJob).where(
         ScheduledJob.status == "pending", ScheduledJob.kind.not_in(own)))

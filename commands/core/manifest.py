@@ -1,6 +1,4 @@
 """Built-ins: help, language, time zone, ping, about, more, greetings."""
-from pathlib import Path
-
 from bot.framework.capability import Capability
 from commands.core.commands import cog
 

@@ -402,6 +402,3 @@ async def reject(ctx, number, reason=None):
             msg += " " + ut("Reason: {reason}", reason=md_escape(reason))
         ctx.send_to_user(item.shared_by, msg)
     await ctx.reply(ctx.t("Item #{id} will not be published; the sharer is told.", id=item.id))
-
-
-from commands.knowledge import feeds  # noqa: E402,F401  (registers !feeds, the poll job and its start-up hook)
