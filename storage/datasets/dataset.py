@@ -55,3 +55,17 @@ class DataSet:
 
     async def stats(self, session: AsyncSession) -> list[tuple[str, int]]:
         return [(self.label, await self.count(session))]
+
+
+def fill_empty_table(model, load_bundled: Callable[[], list], reindex) -> Callable[[AsyncSession], Awaitable[int]]:
+    """The usual `load_sample`: fill an empty table from the bundled records (a no-op when
+    it has rows) and index what was added. Returns how many rows were added."""
+    async def load_sample(session: AsyncSession) -> int:
+        if (await session.scalar(select(func.count()).select_from(model))) or 0:
+            return 0
+        rows = [model(**rec.to_row()) for rec in load_bundled()]
+        session.add_all(rows)
+        await session.flush()
+        await reindex(session, rows)
+        return len(rows)
+    return load_sample

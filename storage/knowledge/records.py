@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.framework.i18n import N_, detect_language
 from storage import topics
 from storage.knowledge.models import KINDS, STATUSES, KnowledgeItem
+from storage.datasets.dataset import fill_empty_table
 from storage.search import SearchIndex
 
 DATA_FILE = Path(__file__).parent / "data" / "knowledge.yaml"
@@ -309,15 +310,8 @@ def load_bundled(path: Path = DATA_FILE) -> list[KnowledgeRecord]:
     return [KnowledgeRecord.model_validate(r) for r in data["items"]]
 
 
-async def load_sample_data(session: AsyncSession) -> int:
-    """Fill an empty knowledge table from the bundled file (no-op when it has rows)."""
-    if (await session.scalar(select(func.count()).select_from(KnowledgeItem))) or 0:
-        return 0
-    rows = [KnowledgeItem(**rec.to_row()) for rec in load_bundled()]
-    session.add_all(rows)
-    await session.flush()
-    await reindex(session, rows)
-    return len(rows)
+# Fill an empty table from the bundled file (a no-op when it has rows).
+load_sample_data = fill_empty_table(KnowledgeItem, load_bundled, reindex)
 
 
 __all__ = ["KINDS", "STATUSES", "KNOWLEDGE_INDEX", "BadURL", "clean_url", "url_key", "infer_topics",

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import topics
 from storage.geo import Gazetteer, Place, Resolution, bounding_box, gazetteer, haversine_km
 from storage.labs.models import Lab
+from storage.datasets.dataset import fill_empty_table
 from storage.search import STOPWORDS, SearchIndex, query_terms, tokens
 
 DATA_FILE = Path(__file__).parent / "data" / "labs.yaml"
@@ -231,15 +232,8 @@ def load_bundled(path: Path = DATA_FILE) -> list[LabRecord]:
     return [LabRecord.model_validate(r) for r in data["labs"]]
 
 
-async def load_sample_data(session: AsyncSession) -> int:
-    """Fill an empty labs table from the bundled file (no-op when it has rows)."""
-    if (await session.scalar(select(func.count()).select_from(Lab))) or 0:
-        return 0
-    rows = [Lab(**rec.to_row()) for rec in load_bundled()]
-    session.add_all(rows)
-    await session.flush()
-    await reindex(session, rows)
-    return len(rows)
+# Fill an empty table from the bundled file (a no-op when it has rows).
+load_sample_data = fill_empty_table(Lab, load_bundled, reindex)
 
 
 # ----------------------------------------------------------------------------- queries
