@@ -23,7 +23,7 @@ from commands.funding import deadline_words
 from storage import topics
 from storage.funding.records import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, accepting, deadline_infos, deadlines_of, days_left,
-    is_outdated, load_sample_data, next_deadline, next_deadline_info, opens_at, record_of, reindex, search_fields,
+    is_outdated, next_deadline, next_deadline_info, opens_at, record_of, reindex, search_fields,
     status_of,
 )
 from storage.models.core import AuditLog

@@ -12,9 +12,9 @@ from storage.datasets.dataset import DataSet
 from storage.datasets.file import DataFile, bool_codec, json_list_codec
 from storage.funding.models import FundingInstrument
 from storage.funding.records import (
-    BUNDLED_BY, DATA_FILE, FIELDS, FUNDING_INDEX, InstrumentRecord, load_bundled, load_sample_data, record_of,
-    reindex,
+    BUNDLED_BY, DATA_FILE, FIELDS, FUNDING_INDEX, InstrumentRecord, load_bundled, record_of, reindex,
 )
+from storage.datasets.reload import reload_bundled
 
 FILE = DataFile("instruments", InstrumentRecord, tuple(FIELDS), list_fields=("themes", "eligible_applicants"),
                 codecs={"deadlines": json_list_codec(), "dates_indicative": bool_codec(), "stale": bool_codec()}, name="funding", table=FundingInstrument,
@@ -23,6 +23,15 @@ FILE = DataFile("instruments", InstrumentRecord, tuple(FIELDS), list_fields=("th
 
 import_file = FILE.import_file
 export_text = FILE.export_text
+
+
+async def load_sample_data(session) -> int:
+    """Fill an empty table from the bundled file; in a filled one, add new bundled records and
+    bring bundled records nobody edited here up to date: the same merge as `!admin data
+    reload` (storage.datasets.reload). Returns how many rows were added or changed."""
+    count = await reload_bundled(session, DATASET)
+    return count.added + count.changed
+
 
 DATASET = DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data, reindex, N_("funding instruments"),
                   stamped=("updated_at",), file=FILE, load_bundled=load_bundled,

@@ -350,29 +350,3 @@ BUNDLED_BY = "bundled data"
 
 
 # Kept by `refresh` on curated records; a newer bundled file does not reset them.
-_SOURCE_SEEN = ("external_status", "last_seen_at", "stale")
-
-
-async def load_sample_data(session: AsyncSession) -> int:
-    """Fill an empty funding table from the bundled file; in a filled table, add new bundled
-    records and bring bundled records nobody has edited (updated_by is still the bundled
-    file) up to date with the file. Returns how many rows were added or changed."""
-    records = load_bundled()
-    existing = {r.id: r for r in (await session.scalars(select(FundingInstrument))).all()}
-    changed = []
-    for rec in records:
-        row = existing.get(rec.id)
-        values = {k: v for k, v in rec.to_row().items() if k not in _SOURCE_SEEN}
-        if row is None:
-            row = FundingInstrument(**rec.to_row(), updated_by=BUNDLED_BY)
-            session.add(row)
-        elif row.updated_by == BUNDLED_BY and any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
-        else:
-            continue
-        changed.append(row)
-    if changed:
-        await session.flush()
-        await reindex(session)
-    return len(changed)

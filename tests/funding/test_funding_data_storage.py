@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from storage.db import Database, alembic_config
-from storage.funding.records import InstrumentRecord, load_sample_data, record_of
+from storage.funding.dataset import load_sample_data
+from storage.funding.records import InstrumentRecord, record_of
 from storage.funding.dataset import FILE, export_text, import_file
 from storage.funding.refresh import refresh_eu_ft
 from storage.funding.models import FundingInstrument

@@ -219,7 +219,7 @@ async def test_outdated_records_say_so_in_list_record_and_deadlines(tmp_path):
 async def test_newer_bundled_data_reaches_an_existing_database_but_never_over_edits(tmp_path):
     from sqlalchemy import delete
 
-    from storage.funding.records import load_sample_data
+    from storage.funding.dataset import load_sample_data
     services = await funding_services(tmp_path, now=NOW)
     try:
         async with services.db.transaction() as s:

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from storage.backup import BackupError, backup, restore
 from storage.db import Database
-from storage.funding.records import FUNDING_INDEX, load_sample_data as load_funding, reindex as reindex_funding
+from storage.funding.dataset import load_sample_data as load_funding
+from storage.funding.records import FUNDING_INDEX, reindex as reindex_funding
 from storage.labs.records import load_sample_data as load_labs, reindex as reindex_labs
 from storage.models import Base
 from storage.models.core import OutboxMessage
