@@ -3,9 +3,11 @@ decide: wait and retry (429), retry later (homeserver away), or give up and log.
 from __future__ import annotations
 
 import asyncio
+import time
 import logging
 
 from aiohttp import ClientError
+from sqlalchemy.exc import IntegrityError
 from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError, SendRetryError
 
@@ -100,17 +102,23 @@ class MatrixTransport:
                 if result.transient or result.retry_after is not None:
                     raise OSError(f"creating a direct room: {resp}")
                 return None
-            async with self.db.transaction() as session:
-                await session.merge(DirectRoom(user_id=user_id, room_id=resp.room_id))
-                state = await session.get(RoomState, resp.room_id)
-                if state is None:
-                    import time
-                    session.add(RoomState(room_id=resp.room_id, joined_at_ms=int(time.time() * 1000),
-                                          is_direct_with=user_id))
-                elif state.is_direct_with is None:
-                    # The sync loop saw the new room first and recorded it as an ordinary room;
-                    # it is the direct chat with user_id (their answers there need no prefix).
-                    state.is_direct_with = user_id
+            for attempt in (1, 2):
+                try:
+                    async with self.db.transaction() as session:
+                        await session.merge(DirectRoom(user_id=user_id, room_id=resp.room_id))
+                        state = await session.get(RoomState, resp.room_id)
+                        if state is None:
+                            session.add(RoomState(room_id=resp.room_id, joined_at_ms=int(time.time() * 1000),
+                                                  is_direct_with=user_id))
+                        elif state.is_direct_with is None:
+                            # The sync loop saw the new room first and recorded it as an ordinary
+                            # room; it is the direct chat with user_id (no prefix needed there).
+                            state.is_direct_with = user_id
+                    break
+                except IntegrityError:
+                    # The sync loop recorded the room in the same moment: mark that row instead.
+                    if attempt == 2:
+                        raise
             if self.room_changed is not None:
                 self.room_changed(resp.room_id)
             # The room becomes known to nio with the next sync; wait briefly for it.
