@@ -347,7 +347,7 @@ def _with_dateparser(text: str, lang: str, zone: ZoneInfo, now: datetime) -> Res
 
 
 # Words that join a time to what follows it; a time phrase never ends in one.
-_CONNECTORS = frozenset("about to the a an aan de het een om at on op over for voor in met with and en "
+_CONNECTORS = frozenset("about to the a an aan de het om at on op over for voor in met with and en "
                         "that dat of van".split())
 
 
