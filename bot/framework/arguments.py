@@ -93,12 +93,13 @@ class When(Converter):
 
     metavar = N_("date and time")
 
-    def __init__(self, maximum: timedelta = timedelta(days=3 * 366)):
+    def __init__(self, maximum: timedelta = timedelta(days=3 * 366), *, working_hours: bool = False):
         self.maximum = maximum
+        self.working_hours = working_hours   # a meeting: "in 2 weeks" never lands in the night
 
     async def convert(self, raw, ctx):
         try:
-            resolved = parse_when(raw, lang=ctx.lang, tz=ctx.tz, now=ctx.now)
+            resolved = parse_when(raw, lang=ctx.lang, tz=ctx.tz, now=ctx.now, working_hours=self.working_hours)
         except TimeParseError as exc:
             raise BadArgument(exc.message, **exc.params) from None
         if resolved.when - ctx.now > self.maximum:

@@ -290,10 +290,37 @@ def _rule_based(text: str, now: datetime, tz: ZoneInfo) -> Resolved | None:
     return None
 
 
-def parse_when(raw: str, *, lang: str, tz: str, now: datetime) -> Resolved:
+WORKING_HOURS = (9, 17)   # a meeting slot read from "over 2 weken" is put between these hours
+
+
+def _relative_days(text: str) -> bool:
+    """`over 2 weken`, `in 3 days`: a relative phrase counted in days or more (its clock time is
+    the clock time of now, which says nothing about when to meet)."""
+    m = _RELATIVE.match(text)
+    if not m:
+        return False
+    try:
+        return parse_duration(f"1{m.group(2)}") >= timedelta(days=1)
+    except TimeParseError:
+        return False
+
+
+def in_working_hours(when: datetime, tz: ZoneInfo) -> datetime:
+    """The same day at now's clock time rounded up to the quarter hour, kept inside working
+    hours: a relative slot computed at 00:40 becomes 09:00 that day, not 00:40."""
+    local = when.astimezone(tz)
+    minutes = local.hour * 60 + local.minute + (1 if local.second or local.microsecond else 0)
+    minutes = -(-minutes // 15) * 15
+    minutes = min(max(minutes, WORKING_HOURS[0] * 60), WORKING_HOURS[1] * 60)
+    return datetime(local.year, local.month, local.day, minutes // 60, minutes % 60, tzinfo=tz).astimezone(timezone.utc)
+
+
+def parse_when(raw: str, *, lang: str, tz: str, now: datetime, working_hours: bool = False) -> Resolved:
     """A point in time after `now`, from what people type: `2026-12-03 14:00`,
     `3 december 14:00`, `next tuesday 14:00`, `dinsdag 14 uur`, `morgen 9:00`,
     `tomorrow 9am`, `in 4 minutes`, `over 2 uur`. A day without a time means 09:00.
+    `working_hours` (meeting slots): "over 2 weken" keeps now's clock time only inside
+    WORKING_HOURS, rounded to the quarter hour; at night it is the start of the working day.
     Raises TimeParseError for nonsense and for times in the past."""
     zone = ZoneInfo(tz)
     text = _normalise(raw)
@@ -301,6 +328,8 @@ def parse_when(raw: str, *, lang: str, tz: str, now: datetime) -> Resolved:
         raise TimeParseError("I could not read {value} as a date and time. Example: {example}.",
                              value=raw.strip()[:60], example=example(lang))
     resolved = _rule_based(text, now, zone) or _with_dateparser(text, lang, zone, now)
+    if resolved is not None and working_hours and _relative_days(text):
+        resolved = Resolved(in_working_hours(resolved.when, zone), True)
     if resolved is None:
         raise TimeParseError("I could not read {value} as a date and time. Example: {example}.",
                              value=raw.strip()[:60], example=example(lang))
