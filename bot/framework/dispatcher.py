@@ -400,6 +400,10 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
                 raise BadArgument("The option --{option} needs a value.", option=decl.name)
             inline = tokens[i].text
             i += 1
+            joins = getattr(decl.converter, "joins_next", None)
+            if joins is not None and i < len(tokens) and option_name(tokens[i]) is None and joins(tokens[i].text):
+                inline += " " + tokens[i].text   # `--min-budget 1 miljoen`
+                i += 1
         try:
             value = await decl.converter.convert(inline, ctx)
         except BadArgument as exc:
