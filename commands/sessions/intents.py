@@ -38,7 +38,7 @@ async def plan_session(ctx, text: str, match) -> bool:
     about = re.search(r"\b(?:over|about|on the topic of|rond|m\.b\.t\.)\s+(.+)$", rest, re.I)
     title = about.group(1) if about else _FILLER.sub(" ", rest)
     title = re.sub(r"^(?:de|het|the)\s+", "", " ".join(title.split()).strip(" ,:;?!."), flags=re.I)
-    title = (title[:1].upper() + title[1:])[:120] if title else ctx.t("Peer review")
+    title = (title[:1].upper() + title[1:])[:120] if title else ctx.t("Peer review session")
     title = title.replace('"', "'")
     if found is None:
         await ctx.reply(ctx.t("To plan a session, give a title and a time: {command}",
