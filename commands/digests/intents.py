@@ -10,16 +10,26 @@ from bot.framework.render import md_escape
 from storage import topics as topic_list
 
 _FREQUENCY = [(r"\b(?:dagelijks\w*|elke\s+dag|iedere\s+dag|daily|every\s+day)\b", "daily"),
-              (r"\b(?:maandelijks\w*|elke\s+maand|iedere\s+maand|monthly|every\s+month)\b", "monthly"),
+              (r"\b(?:maandelijks\w*|elke\s+maand|iedere\s+maand|monthly|every\s+month|per\s+maand)\b", "monthly"),
               (r"\b(?:wekelijks\w*|elke\s+week|iedere\s+week|weekly|every\s+week)\b", "weekly")]
 _WORD = {"nl": {"daily": "dagelijks", "weekly": "wekelijks", "monthly": "maandelijks"},
          "en": {"daily": "daily", "weekly": "weekly", "monthly": "monthly"}}
 
 
+def typed_name(topic, text: str, lang: str) -> str:
+    """The topic's name as the person typed it, else its shortest one-word name in their
+    language (`!abonneer energie`): the command reads like what they said."""
+    names = [n.lower() for n in (topic.label(lang), *(topic.aliases_nl if lang == "nl" else topic.aliases_en))]
+    single = [n for n in names if " " not in n] or names
+    said = [n for n in names if re.search(rf"\b{re.escape(n)}\b", text.lower())]
+    said_single = [n for n in said if " " not in n]
+    return (said_single or sorted(single, key=len))[0] if said_single or not said else topic.id
+
+
 async def follow(ctx, text: str, match) -> bool:
     found = topic_list.find_in_text(text)
     frequency = next((f for p, f in _FREQUENCY if re.search(p, text, re.I)), None)
-    words = " ".join(t.id for t in found)
+    words = " ".join(typed_name(t, text, ctx.lang) for t in found)
     if frequency:
         words += " " + _WORD.get(ctx.lang, _WORD["en"])[frequency]
     if not found:
