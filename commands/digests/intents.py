@@ -20,10 +20,11 @@ def typed_name(topic, text: str, lang: str) -> str:
     """The topic's name as the person typed it, else its shortest one-word name in their
     language (`!abonneer energie`): the command reads like what they said."""
     names = [n.lower() for n in (topic.label(lang), *(topic.aliases_nl if lang == "nl" else topic.aliases_en))]
+    said = sorted((n for n in names if re.search(rf"\b{re.escape(n)}\b", text.lower())), key=len, reverse=True)
+    if said:
+        return said[0]   # the longest name they used: "climate adaptation", not "adaptation"
     single = [n for n in names if " " not in n] or names
-    said = [n for n in names if re.search(rf"\b{re.escape(n)}\b", text.lower())]
-    said_single = [n for n in said if " " not in n]
-    return (said_single or sorted(single, key=len))[0] if said_single or not said else topic.id
+    return sorted(single, key=len)[0]
 
 
 async def follow(ctx, text: str, match) -> bool:
