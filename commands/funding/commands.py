@@ -860,5 +860,15 @@ def command_for(ctx, u: Understood) -> str:
         parts.append("--open")
     if f.closing_within:
         parts.append(f"--closing-within {f.closing_within.days}d")
+    # Amounts and years are read from the words by the command too (commands/funding/amounts.py).
+    nl = ctx.lang == "nl"
+    if f.min_budget:
+        parts.append(f"--min-budget {f.min_budget}")
+    if f.max_amount:
+        parts.append(f"{'tot' if nl else 'up to'} {f.max_amount}")
+    if f.opens_in:
+        parts.append(f"{'opent in' if nl else 'opens in'} {f.opens_in}")
+    if f.closes_in:
+        parts.append(f"{'sluit in' if nl else 'closes in'} {f.closes_in}")
     return ctx.command_name(" ".join(parts))
 
