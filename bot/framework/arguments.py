@@ -93,12 +93,13 @@ class When(Converter):
 
     metavar = N_("date and time")
 
-    def __init__(self, maximum: timedelta = timedelta(days=3 * 366)):
+    def __init__(self, maximum: timedelta = timedelta(days=3 * 366), *, working_hours: bool = False):
         self.maximum = maximum
+        self.working_hours = working_hours   # a meeting: "in 2 weeks" never lands in the night
 
     async def convert(self, raw, ctx):
         try:
-            resolved = parse_when(raw, lang=ctx.lang, tz=ctx.tz, now=ctx.now)
+            resolved = parse_when(raw, lang=ctx.lang, tz=ctx.tz, now=ctx.now, working_hours=self.working_hours)
         except TimeParseError as exc:
             raise BadArgument(exc.message, **exc.params) from None
         if resolved.when - ctx.now > self.maximum:
@@ -158,13 +159,19 @@ class Choice(Converter):
                           choices=", ".join(self.choices), suggestions=close)
 
 
-_MONEY = re.compile(r"^(?:€|eur|euro)?\s*(\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?)\s*(k|m|mln|mio|miljoen|million|duizend|thousand)?\s*(?:€|eur|euro)?$")
+_MONEY = re.compile(r"^(?:€|eur|euro)?\s*(\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?)\s*(k|m|mln|mio|miljoen|million|duizend|thousand|ton)?\s*(?:€|eur|euro)?$")
+MONEY_UNITS = frozenset("k m mln mio miljoen million duizend thousand ton".split())
 
 
 class Money(Converter):
-    """`100000`, `100k`, `€ 100.000`, `1,5M`, `2 miljoen`."""
+    """`100000`, `100k`, `€ 100.000`, `1,5M`, `2 miljoen`, `5 ton` (100.000 each)."""
 
     metavar = N_("amount")
+
+    @staticmethod
+    def joins_next(word: str) -> bool:
+        """`--min-budget 1 miljoen`: the unit after the number is part of the value."""
+        return word.lower() in MONEY_UNITS
 
     async def convert(self, raw, ctx):
         m = _MONEY.match(raw.strip().lower())
@@ -179,7 +186,7 @@ class Money(Converter):
             if number.count(".") > 1:
                 number = number.replace(".", "", number.count(".") - 1)
         value = float(number)
-        value *= {None: 1, "k": 1e3, "duizend": 1e3, "thousand": 1e3}.get(unit, 1e6)
+        value *= {None: 1, "k": 1e3, "duizend": 1e3, "thousand": 1e3, "ton": 1e5}.get(unit, 1e6)
         return int(value)
 
 

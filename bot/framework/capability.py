@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 if TYPE_CHECKING:
     from bot.framework.command import Cog
+    from bot.framework.intents import Intent
     from storage.datasets import DataSet
     from storage.privacy import Rules
 
@@ -63,6 +64,7 @@ class Capability:
     stats: tuple[Stats, ...] = ()                     # contributions to `!about` / `!admin stats`
     intro: tuple[str, ...] = ()                       # English msgids for "what can you do?" ({prefix})
     requires: tuple[str, ...] = ()                    # capabilities that must be enabled too
+    intents: tuple["Intent", ...] = ()                # what plain sentences it serves (bot.framework.intents)
     extras: dict[str, Any] = field(default_factory=dict)  # named contributions for a collecting capability
 
 

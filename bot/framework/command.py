@@ -210,6 +210,11 @@ class Registry:
                 [q for q in handlers if not getattr(q, "__dsih_first__", False)])
 
     @property
+    def intents(self) -> list:
+        """Every capability's declared intents, in capability order (tried before the questions)."""
+        return [i for cap in self.capabilities for i in cap.intents]
+
+    @property
     def datasets(self) -> dict:
         return {ds.name: ds for cap in self.capabilities for ds in cap.datasets}
 

@@ -226,6 +226,10 @@ class Dispatcher:
                 for handler in self.registry.first_questions:
                     if await handler(c, text):
                         return
+                # "subscribe me to digital twins, monthly please": a sentence that starts with a
+                # command word is first checked against the declared intents.
+                if await self._intent(c, text):
+                    return
             try:
                 kwargs = await parse_arguments(cmd, rest, c)
             except UserInputError:
@@ -248,6 +252,20 @@ class Dispatcher:
         ctx.command, ctx.invoked_as, ctx.invoked_sub = command, invoked_as, sub
         return False
 
+    async def _intent(self, ctx: Context, text: str) -> bool:
+        """The first declared intent (bot.framework.intents) that matches `text` and answers it."""
+        command, invoked_as, sub = ctx.command, ctx.invoked_as, ctx.invoked_sub
+        for intent in self.registry.intents:
+            match = intent.match(text)
+            if match is None:
+                continue
+            ctx.command = ctx.invoked_as = ctx.invoked_sub = None
+            if await intent.handler(ctx, text, match):
+                log.debug("intent %s answered", intent.name)
+                return True
+            ctx.command, ctx.invoked_as, ctx.invoked_sub = command, invoked_as, sub
+        return False
+
     async def _not_found(self, name: str) -> None:
         raise CommandNotFound(name[:50], suggest_commands(self.registry, name))
 
@@ -255,8 +273,13 @@ class Dispatcher:
         if not text.strip():
             await ctx.reply(ctx.t("Hello! Type `{prefix}help` to see what I can do.", prefix=self.prefix))
             return
-        for handler in self.registry.questions:
+        for handler in self.registry.first_questions:
             if await handler(ctx, text):
+                return
+        if await self._intent(ctx, text):
+            return
+        for handler in self.registry.questions:
+            if not getattr(handler, "__dsih_first__", False) and await handler(ctx, text):
                 return
         await ctx.reply(ctx.t("I did not understand that. Type `{prefix}help` to see what I can do, "
                               "or ask about funding or living labs.", prefix=self.prefix))
@@ -377,6 +400,10 @@ async def parse_arguments(cmd: Command, tokens: list[Token], ctx: Context) -> di
                 raise BadArgument("The option --{option} needs a value.", option=decl.name)
             inline = tokens[i].text
             i += 1
+            joins = getattr(decl.converter, "joins_next", None)
+            if joins is not None and i < len(tokens) and option_name(tokens[i]) is None and joins(tokens[i].text):
+                inline += " " + tokens[i].text   # `--min-budget 1 miljoen`
+                i += 1
         try:
             value = await decl.converter.convert(inline, ctx)
         except BadArgument as exc:

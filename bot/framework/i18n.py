@@ -122,17 +122,21 @@ class Translator:
 _NL = set(
     "de het een en is er zijn voor van welke wat hoe waar wanneer mijn ik jij je wij we "
     "niet wel ook met naar bij op aan om dat dit deze die kan kun kunnen graag hallo hoi "
-    "bedankt dank alsjeblieft subsidie subsidies gemeente gemeenten provincie provincies "
+    "bedankt dank alsjeblieft subsidie gemeente gemeenten provincie provincies "
     "waterschap proeftuin proeftuinen buurt zoek zoeken hulp taal herinner herinnering "
     "tijdzone regeling regelingen onderzoek klimaat duurzaam duurzame over binnen dagen "
-    "geef toon laat zien heb hebben moet moeten gaat".split()
+    "geef toon laat zien heb hebben moet moeten gaat kijk interessant delen mooi".split()
 )
 _EN = set(
     "the a an and is are there for of which what how where when my i you we not with to "
     "at on in that this these those can could please hello hi thanks thank funding grant "
     "grants municipality municipalities province provinces lab labs near find search help "
-    "language remind reminder timezone any about within days show me have has must".split()
+    "language remind reminder timezone any about within days show me have has must worth reading look "
+    "interesting sharing great".split()
 )
+# Words both languages use ("subsidies", "data", "set"): they never decide the language.
+SHARED = frozenset("subsidies data set app apps hub update updates deadline deadlines budget online team "
+                   "workshop open".split())
 _WORD = re.compile(r"[a-zà-ÿ']+")
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|(?<!\w)'[^']*'(?!\w)")
 
@@ -162,7 +166,7 @@ def language_signal(text: str) -> tuple[str | None, bool]:
     text = _QUOTED.sub(" ", text[:2000])
     plain = " ".join(tok for tok in text.lower().split()
                      if not tok.startswith("-") and not re.search(r"[\w][-_/.:][\w]|\d", tok))
-    words = _WORD.findall(plain)
+    words = [w for w in _WORD.findall(plain) if w not in SHARED]
     nl = sum(w in _NL for w in words)
     en = sum(w in _EN for w in words)
     if nl != en:

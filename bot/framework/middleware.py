@@ -9,7 +9,7 @@ from typing import Awaitable, Callable
 from bot.framework.context import Context
 from bot.framework.errors import MissingRole, RateLimited
 from bot.framework.roles import Role
-from bot.framework.i18n import language_signal
+from bot.framework.i18n import SHARED, language_signal
 from storage.models.core import KeyValue, UserPrefs
 from storage.privacy import language_memory_key
 
@@ -46,7 +46,9 @@ class LanguageMiddleware(Middleware):
                 text = text.split(ctx.invoked_as, 1)[-1]
                 if ctx.invoked_sub:
                     text = text.split(ctx.invoked_sub, 1)[-1]
-            if cmd is not None and ((ctx.invoked_as and ctx.invoked_as.lower() in top.dutch) or
+            # A Dutch alias English shares (`subsidies`) does not say Dutch.
+            if cmd is not None and ((ctx.invoked_as and ctx.invoked_as.lower() in top.dutch
+                                     and ctx.invoked_as.lower() not in SHARED) or
                                     (ctx.invoked_sub and ctx.invoked_sub.lower() in cmd.dutch)):
                 lang = "nl"
             else:

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from commands.digests.intents import INTENTS
 from bot.framework.i18n import N_
 from commands.digests.admin_stats import admin_stats
 from commands.digests.commands import cog, stats
@@ -13,6 +14,7 @@ from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscripti
 MANIFEST = Capability(
     name="digests",
     cog=cog,
+    intents=INTENTS,
     summary="Topics to follow and one digest per period by direct message, with deadline alerts",
     storage="storage.digests",
     models=(DigestSubscription, DigestRecord, DeadlineAlert),

@@ -19,6 +19,7 @@ from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
 from bot.framework.render import md_escape, md_link
 from bot.framework import asking
+from commands.funding.amounts import amounts_in, year_window
 from commands.funding import deadline_words
 from storage import topics
 from storage.funding.records import (
@@ -90,6 +91,9 @@ class Filters:
     open: bool = False
     closing_within: timedelta | None = None
     min_budget: int | None = None
+    max_amount: int | None = None       # "tot € 50.000": the smallest grant is at most this
+    opens_in: int | None = None         # "opens in 2027": a year as a window on the opening date
+    closes_in: int | None = None        # "sluiten in 2027": a deadline in that year
 
     def steps(self, t, now) -> list[tuple[str, Callable[[FundingInstrument], bool]]]:
         """(description, predicate) per active filter, in the order they are applied."""
@@ -114,6 +118,15 @@ class Filters:
         if self.min_budget:
             out.append((t("budget at least {amount}", amount=t.money(self.min_budget)),
                         lambda r: max(r.grant_max_eur or 0, r.budget_total_eur or 0) >= self.min_budget))
+        if self.max_amount:
+            out.append((t("amount up to {amount}", amount=t.money(self.max_amount)),
+                        lambda r: (r.grant_min_eur or 0) <= self.max_amount))
+        if self.opens_in:
+            out.append((t("opens in {year}", year=self.opens_in),
+                        lambda r: (o := opens_at(r)) is not None and o.year == self.opens_in))
+        if self.closes_in:
+            out.append((t("a deadline in {year}", year=self.closes_in),
+                        lambda r: any(str(d.get("at", ""))[:4] == str(self.closes_in) for d in (r.deadlines or []))))
         return out
 
 
@@ -466,7 +479,8 @@ async def funding(ctx, **args):
     filters = Filters(level=args.get("level"), theme=args.get("theme"), applicant=args.get("applicant"),
                       open=bool(args.get("open")), closing_within=args.get("closing-within"),
                       min_budget=args.get("min-budget"))
-    if filters.closing_within is None:
+    query = _amounts_and_years(query, filters)
+    if filters.closing_within is None and not filters.closes_in:
         # "!funding klimaat voor de zomer", "!funding closing before March": a time window, not words.
         words = query.lower().split()
         win = deadline_words.window(query, ctx.now)
@@ -475,6 +489,19 @@ async def funding(ctx, **args):
             drop = (win.words if win else set()) | deadline_words.DEADLINE_WORDS | deadline_words.SOON_WORDS
             query = " ".join(w for w in re.findall(r"[\w-]+", query) if w.lower() not in drop)
     await answer(ctx, query, filters)
+
+
+def _amounts_and_years(query: str, filters: Filters) -> str:
+    """Amount bounds and a year window read from the words (commands/funding/amounts.py)."""
+    bounds, query = amounts_in(query)
+    filters.min_budget = filters.min_budget or bounds.at_least
+    filters.max_amount = filters.max_amount or bounds.at_most
+    kind, year, rest = year_window(query)
+    if kind == "opens":
+        filters.opens_in, query = year, rest
+    elif kind == "closes":
+        filters.closes_in, query = year, rest
+    return query
 
 
 # Where a record comes from and what its source last said are kept by import and refresh, not by hand.
@@ -690,6 +717,8 @@ def understand(text: str, now: datetime) -> Understood | None:
     """Read level, theme, applicant, openness and time window (nl/en) from a question; None
     when it is not about funding. "welke subsidies sluiten binnenkort?" and "what grants close
     in the next two months?" become a deadline window, not search words."""
+    f = Filters()
+    text = _amounts_and_years(text[:2000], f)
     low = " " + " ".join(re.findall(r"[a-zà-ÿ0-9]+", text[:2000].lower())) + " "
     words = low.split()
     deadline_q = deadline_words.is_deadline_question(words)
@@ -697,7 +726,6 @@ def understand(text: str, now: datetime) -> Understood | None:
               or (deadline_q and not any(w in ("lab", "labs", "proeftuin", "proeftuinen") for w in words)))
     if not intent:
         return None
-    f = Filters()
     used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie"))
     used |= {w for w in words if w in deadline_words.DEADLINE_WORDS or w in deadline_words.SOON_WORDS}
     for w in words:
@@ -717,7 +745,7 @@ def understand(text: str, now: datetime) -> Understood | None:
     if win is not None:
         f.closing_within = win.span
         used |= win.words
-    elif deadline_q and not any(w in ("open", "openstaand", "openstaande") for w in words):
+    elif deadline_q and not f.closes_in and not any(w in ("open", "openstaand", "openstaande") for w in words):
         f.closing_within = timedelta(days=deadline_words.SOON_DAYS)
     for phrase in OPEN_WORDS:
         if f" {phrase} " in low:
@@ -791,7 +819,8 @@ async def funding_question(ctx, text: str) -> bool:
     if u is None:
         return False
     t, f = ctx.t, u.filters
-    only_time = not (u.query or f.level or f.theme or f.applicant or f.open or f.min_budget)
+    only_time = not (u.query or f.level or f.theme or f.applicant or f.open or f.min_budget or f.max_amount
+                     or f.opens_in or f.closes_in)
     if only_time and f.closing_within:
         # "welke subsidies sluiten binnenkort?": the deadlines in that window, in date order.
         days = max(1, round(f.closing_within.total_seconds() / 86400))
@@ -831,5 +860,15 @@ def command_for(ctx, u: Understood) -> str:
         parts.append("--open")
     if f.closing_within:
         parts.append(f"--closing-within {f.closing_within.days}d")
+    # Amounts and years are read from the words by the command too (commands/funding/amounts.py).
+    nl = ctx.lang == "nl"
+    if f.min_budget:
+        parts.append(f"--min-budget {f.min_budget}")
+    if f.max_amount:
+        parts.append(f"{'tot' if nl else 'up to'} {f.max_amount}")
+    if f.opens_in:
+        parts.append(f"{'opent in' if nl else 'opens in'} {f.opens_in}")
+    if f.closes_in:
+        parts.append(f"{'sluit in' if nl else 'closes in'} {f.closes_in}")
     return ctx.command_name(" ".join(parts))
 

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from commands.knowledge.intents import INTENTS
 from bot.framework.i18n import N_
 from storage.knowledge.digest import CONTRIBUTION as DIGEST
 from commands.knowledge.admin_stats import admin_stats
@@ -16,6 +17,7 @@ from storage.knowledge.models import KnowledgeFeed, KnowledgeItem
 MANIFEST = Capability(
     name="knowledge",
     cog=cog,
+    intents=INTENTS,
     summary="Shared knowledge (lessons, cases, tools, events) from members and partners' feeds",
     storage="storage.knowledge",
     models=(KnowledgeItem, KnowledgeFeed),

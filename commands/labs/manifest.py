@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from bot.framework.capability import Capability
+from commands.labs.intents import INTENTS
 from bot.framework.i18n import N_
 from storage.labs.digest import CONTRIBUTION as DIGEST
 from commands.labs.admin_stats import admin_stats
@@ -14,6 +15,7 @@ from storage.labs.models import Lab, LabRequest
 MANIFEST = Capability(
     name="labs",
     cog=cog,
+    intents=INTENTS,
     summary="Living labs and test facilities by theme, place and distance; access requests to their contacts",
     storage="storage.labs",
     models=(Lab, LabRequest),

@@ -3,6 +3,7 @@ from bot.framework.capability import Capability
 from bot.framework.i18n import N_
 from commands.reminders.admin_stats import admin_stats
 from commands.reminders.commands import REMINDER_JOB, cog
+from commands.reminders.intents import INTENTS
 from storage.privacy import Rules
 
 MANIFEST = Capability(
@@ -12,6 +13,7 @@ MANIFEST = Capability(
     jobs=(REMINDER_JOB,),
     # A reminder is only for the person who asked: removed when they are forgotten.
     privacy=Rules(personal_jobs=(REMINDER_JOB,)),
+    intents=INTENTS,
     extras={"admin_stats": admin_stats, "admin_jobs": (REMINDER_JOB,)},
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Reminders**: `{prefix}remindme 1w check the DUMAVA round`"),),

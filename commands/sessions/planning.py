@@ -86,7 +86,7 @@ def _local_series(start: datetime, every: timedelta, until: datetime, zone: Zone
 
 @session.subcommand("new", dutch=("nieuw",), role=Role.ROOM_FACILITATOR)
 @argument("title", Text(max_length=200), help=N_("the title, in quotes if it has spaces"))
-@argument("when", When(), rest=True, help=N_("when it starts, e.g. dinsdag 14:00, 3 december 14:00, next tuesday 2pm"))
+@argument("when", When(working_hours=True), rest=True, help=N_("when it starts, e.g. dinsdag 14:00, 3 december 14:00, next tuesday 2pm"))
 @session_details
 @option("every", Duration(minimum=timedelta(days=1), maximum=timedelta(weeks=26)), aliases=("elke", "iedere"),
         help=N_("repeat, e.g. 4w (a series); needs --until"))
@@ -306,7 +306,7 @@ async def session_assign(ctx, number, user, role):
 
 @session.subcommand("move", dutch=("verplaats", "verzet"), role=Role.ROOM_FACILITATOR)
 @argument("number", Int(minimum=1, maximum=10**9), help=N_("the session number"))
-@argument("when", When(), rest=True, help=N_("the new start, e.g. donderdag 10:00"))
+@argument("when", When(working_hours=True), rest=True, help=N_("the new start, e.g. donderdag 10:00"))
 async def session_move(ctx, number, when):
     """Move a session to another time; participants are told and reminders follow."""
     s = await get_session(ctx, number)

@@ -142,7 +142,7 @@ def parse_slots(raw: str, ctx) -> list[datetime]:
     starts: list[datetime] = []
     for n, part in enumerate(parts):
         try:
-            resolved = parse_when(part, lang=ctx.lang, tz=str(ctx.t.tz.key), now=ctx.now)
+            resolved = parse_when(part, lang=ctx.lang, tz=str(ctx.t.tz.key), now=ctx.now, working_hours=True)
         except TimeParseError as exc:
             if n == 0 and "past" not in exc.message:
                 # Most often the rest of an unquoted title: `!session poll Hitte Zwolle dinsdag 14:00 | …`

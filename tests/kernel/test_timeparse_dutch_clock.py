@@ -31,8 +31,8 @@ PHRASES = DATA["phrases"]
 # Keys: phrase alone (False), phrase before a reminder text (True). At 797ac85: alone 0 right,
 # 3 refused where allowed, 31 refused where they should be understood, 0 misread; before a text
 # 0 right, 2 refused where allowed, 11 refused, 21 silently misread.
-BASELINE_RIGHT = {False: 0, True: 0}
-BASELINE_MISREAD = {False: 0, True: 21}   # silent misreads may only go down
+BASELINE_RIGHT = {False: 34, True: 34}   # after the clock words (h2/lang): every phrase right
+BASELINE_MISREAD = {False: 0, True: 0}    # was 21 before a text at 797ac85; silent misreads may only go down
 
 
 def local(text: str) -> datetime:

@@ -53,7 +53,9 @@ NOW = datetime.strptime(DATA["clock"], "%Y-%m-%d %H:%M").replace(tzinfo=AMS).ast
 # Measured at the commit that added this harness (before any change for issue 19); see the
 # commit "record the baseline". Floors, not goals.
 BASELINE_ALL = 37          # 37/120 fully understood (nl 18/60, en 19/60) at 1f54ef4, before any parser change
+BASELINE_ALL = 113         # after intents, clock words, amounts, years and shared words (h2/lang): nl 55/60, en 58/60
 BASELINE_CAPABILITY = 61   # 61/120 reached the right capability (nl 30/60, en 31/60)
+BASELINE_CAPABILITY = 116  # after the same (h2/lang)
 
 
 def local(text: str) -> datetime:
