@@ -5,7 +5,12 @@ import re
 import string
 
 from bot.framework.i18n import translations
+from commands import build_registry
 from support.catalog import all_msgids
+
+# Each capability's catalog joins the kernel's when the capability loads (as at start-up):
+# load them all here, so the result does not depend on which test ran first in this worker.
+build_registry()
 
 
 def _fields(text: str) -> set[str]:
