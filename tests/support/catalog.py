@@ -62,7 +62,7 @@ if __name__ == "__main__":
     from babel.messages.pofile import read_po
 
     known = set()
-    for po in (ROOT / "bot/locale/nl/LC_MESSAGES").glob("*.po"):
+    for po in [*ROOT.glob("bot/framework/locale/nl/LC_MESSAGES/*.po"), *ROOT.glob("commands/*/locale/nl/LC_MESSAGES/*.po")]:
         with po.open("rb") as fh:
             known |= {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
     for msgid, places in sorted(all_msgids().items(), key=lambda kv: str(kv[0])):
