@@ -86,7 +86,7 @@ def slug(title: str, published: date | None) -> str:
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
     words = re.findall(r"[a-z0-9]+", text)
     base = "-".join(words)[:100].strip("-") or "regeling"
-    if published and str(published.year) not in base:
+    if published and not re.search(r"\b(19|20)\d\d\b", base.replace("-", " ")):
         base = f"{base}-{published.year}"
     return base if len(base) >= 2 else f"regeling-{base}"
 
