@@ -460,7 +460,7 @@ APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "wat
 @argument("query", Text(max_length=10_000), required=False, rest=True,
           help=N_("search words, or the id of one instrument"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
+@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("applicant", APPLICANT_CHOICE, aliases=("aanvrager",),
         help=N_("who applies, e.g. municipality, province, sme"))
 @option("open", aliases=("nu-open",), help=N_("only instruments open now"))
@@ -522,7 +522,7 @@ VALIDATION_MESSAGES = {
 def validation_message(err: dict, field_name: str) -> tuple[str, dict]:
     kind, ctx_ = err.get("type", ""), err.get("ctx") or {}
     if field_name.startswith("themes"):
-        return N_("one of the hub topics: {topics}"), {"topics": ", ".join(topics.ids())}
+        return N_("one of the twelve topics: {topics}"), {"topics": ", ".join(topics.ids())}
     if field_name == "url" and kind == "string_pattern_mismatch":
         return N_("a web address starting with https://"), {}
     if "time zone" in str(err.get("msg", "")):
@@ -626,7 +626,7 @@ class DeadlineWindow(Converter):
 @cog.command("deadlines", dutch=("sluitingsdata", "deadlijnen"))
 @argument("window", DeadlineWindow(), required=False, rest=True,
           help=N_("how far ahead, e.g. 30d, this month, voor de zomer (default 30 days)"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
+@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
 async def deadlines(ctx, **args):
     """List upcoming funding deadlines in date order."""

@@ -83,7 +83,7 @@ class Theme(Converter):
     async def convert(self, raw, ctx):
         topic = topics.get(raw.strip().lower()) or topics.lookup(raw)
         if topic is None:
-            raise BadArgument("{value} is not one of the hub's themes.", value=raw[:60],
+            raise BadArgument("{value} is not one of the twelve topics.", value=raw[:60],
                               suggestions=topics.suggest(raw) or [t.id for t in topics.all_topics()][:4])
         return topic.id
 
