@@ -353,6 +353,11 @@ BUNDLED_BY = "bundled data"
 _SOURCE_SEEN = ("external_status", "last_seen_at", "stale")
 
 
+def _checked_here(row) -> bool:
+    from storage.funding.curation import check_kind   # curation imports this module's model only
+    return check_kind(row)[0] in ("source", "hand")
+
+
 async def load_sample_data(session: AsyncSession) -> int:
     """Fill an empty funding table from the bundled file; in a filled table, add new bundled
     records and bring bundled records nobody has edited (updated_by is still the bundled
@@ -363,6 +368,9 @@ async def load_sample_data(session: AsyncSession) -> int:
     for rec in records:
         row = existing.get(rec.id)
         values = {k: v for k, v in rec.to_row().items() if k not in _SOURCE_SEEN}
+        if row is not None and _checked_here(row):
+            # A refresh saw it in its source, or a facilitator checked it: the file's batch date does not undo that.
+            values.pop("last_checked"), values.pop("checked_by")
         if row is None:
             row = FundingInstrument(**rec.to_row(), updated_by=BUNDLED_BY)
             session.add(row)
