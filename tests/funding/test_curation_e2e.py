@@ -98,7 +98,7 @@ async def test_candidates_accept_dismiss_verify_stale(alice, bot, room, ask):
     estimate = body_of(await ask(alice, room, "!funding innovatiebudget-digitale-overheid", bot_id=bot.user_id))
     assert "(estimate)" in estimate
     listed = body_of(await ask(alice, room, "!funding digital government innovation", bot_id=bot.user_id))
-    item = listed.split("innovatiebudget-digitale-overheid")[0].rsplit("\n\n", 1)[-1]
+    item = "\n\n".join(listed.split("innovatiebudget-digitale-overheid")[0].rsplit("\n\n", 2)[-2:])
     assert "Digital Government Innovation Budget" in item and "(estimate)" in item, listed[:1500]
 
     # In Dutch too.
