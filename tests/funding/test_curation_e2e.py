@@ -105,6 +105,7 @@ async def test_candidates_accept_dismiss_verify_stale(alice, bot, room, ask):
     nl = body_of(await ask(alice, room, "!subsidie controleer limburg-leefbaarheidsfonds", bot_id=bot.user_id))
     assert "met de hand gecontroleerd op 5 december 2026" in nl, nl
 
+    await ask(alice, room, "!lang en", bot_id=bot.user_id)   # the Dutch command above made Dutch her choice
     stats = body_of(await ask(alice, room, "!admin stats", bot_id=bot.user_id))
     assert "Funding from bundled file: 41; 0 checked in their source by a refresh, 2 checked by hand" in stats, stats
     assert "Funding from added in chat: 1" in stats and "Funding candidates waiting for a facilitator: 0" in stats
