@@ -295,6 +295,17 @@ def cmd_refresh(args) -> int:
     _setup_logging(settings)
     # bot.pretend_now (tests and demos) also sets the refresh's "now", so staleness can be shown.
     now = settings.bot.pretend_now
+    if args.source == "officiele-bekendmakingen":
+        from storage.funding.bekendmakingen import SruError
+        from storage.funding.candidates import refresh_bekendmakingen
+        try:
+            report = asyncio.run(_with_db(settings, lambda db: refresh_bekendmakingen(db, settings, now=now,
+                                                                                     actor="cli")))
+        except SruError as exc:
+            print(f"refresh failed, nothing was changed: {exc}", file=sys.stderr)
+            return 1
+        print(report.line())
+        return 0
     try:
         with Progress("refresh funding (eu-ft listing)", unit="pages") as bar:
             report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(
@@ -354,8 +365,10 @@ def parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("refresh", help="fetch fresh records from an external source (e.g. nightly)")
     f.add_argument("kind", choices=("funding",))
-    f.add_argument("--source", choices=("eu-ft",), default="eu-ft",
-                   help="eu-ft: open and forthcoming calls of the EU Funding & Tenders portal")
+    f.add_argument("--source", choices=("eu-ft", "officiele-bekendmakingen"), default="eu-ft",
+                   help="eu-ft: open and forthcoming calls of the EU Funding & Tenders portal; "
+                        "officiele-bekendmakingen: new Dutch subsidy regulations in the official journals, "
+                        "as candidates for facilitators (`!funding candidates`)")
     f.add_argument("--config", "-c")
     f.set_defaults(func=cmd_refresh)
 

@@ -163,8 +163,17 @@ class FundingSettings(BaseModel):
     eu_ft_max_pages: int = Field(default=30, ge=1, le=100)
     eu_ft_timeout: HumanDuration = timedelta(seconds=60)
     unseen_after: HumanDuration = timedelta(days=14)
+    # `dsih-bot refresh funding --source officiele-bekendmakingen`: KOOP's SRU interface for the
+    # official journals; publications of the last `bekendmakingen_days` become candidates.
+    bekendmakingen_url: AnyHttpUrl = AnyHttpUrl("https://repository.overheid.nl/sru")
+    bekendmakingen_since: HumanDuration = timedelta(days=14)
+    bekendmakingen_page_size: int = Field(default=100, ge=1, le=1000)
+    bekendmakingen_max_pages: int = Field(default=10, ge=1, le=100)
+    bekendmakingen_timeout: HumanDuration = timedelta(seconds=60)
+    # The facilitators' room gets a summary of new candidates once a day at this local time.
+    candidates_summary_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
-    @field_validator("stale_after", "unseen_after")
+    @field_validator("stale_after", "unseen_after", "bekendmakingen_since")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):

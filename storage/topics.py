@@ -1,4 +1,5 @@
-"""The hub's shared topic list (storage/data/topics.yaml), for every capability.
+"""The shared list of twelve topics (storage/data/topics.yaml: our own list, drawn from the hub's
+proposal and web page, not one the hub publishes), for every capability.
 
     from storage import topics
 

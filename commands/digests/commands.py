@@ -142,7 +142,7 @@ ROOM_OPTION = option("room", aliases=("ruimte", "kamer"), help=N_("for this room
 
 @cog.command("topics", dutch=("themas", "thema's", "onderwerpen"))
 async def topics_cmd(ctx):
-    """The hub's topics and how many follow each; follow them with !subscribe."""
+    """The twelve topics and how many follow each; follow them with !subscribe."""
     counts: dict[str, int] = {}
     for (followed,) in (await ctx.db.execute(select(DigestSubscription.topics))).all():
         for t in followed or ():

@@ -28,6 +28,7 @@ from storage.funding.records import (
     status_of,
 )
 from storage.models.core import AuditLog
+from storage.funding.curation import check_kind
 from storage.funding.models import FundingInstrument
 from storage.search import STOPWORDS, tokens
 
@@ -255,7 +256,7 @@ def status_text(t, r: FundingInstrument, now: datetime) -> str:
 
 
 def _indicative(t, indicative: bool) -> str:
-    return " " + t("(indicative date)") if indicative else ""
+    return " " + t("(estimate)") if indicative else ""
 
 
 _STAGE = re.compile(r"^(stage|round|cut-off|cutoff)\s*(\d{1,2})$", re.I)
@@ -297,6 +298,24 @@ def deadline_text(t, r: FundingInstrument, now: datetime) -> str:
     return t("no deadline known")
 
 
+SOURCE_LABELS = {"eu-ft": N_("the EU portal"), "officiele-bekendmakingen": N_("the official journals")}
+
+
+def check_text(t, r: FundingInstrument) -> str:
+    """"checked in the EU portal on 4 December 2026", "checked by hand on 3 December 2026",
+    "not checked since 25 November 2026" (a batch date nobody confirmed) or "never checked"
+    (storage.funding.curation.check_kind says which)."""
+    kind, source = check_kind(r)
+    if kind == "never":
+        return t("never checked")
+    when = t.short_date(r.last_checked)
+    if kind == "source":
+        return t("checked in {source} on {date}", source=t(SOURCE_LABELS.get(source, source)), date=when)
+    if kind == "hand":
+        return t("checked by hand on {date}", date=when)
+    return t("not checked since {date}", date=when)
+
+
 def freshness_note(t, r: FundingInstrument, now: datetime, stale_after) -> str | None:
     """Say when a record may be out of date (last checked too long ago, or gone from its source)."""
     if not is_outdated(r, now, stale_after):
@@ -307,7 +326,7 @@ def freshness_note(t, r: FundingInstrument, now: datetime, stale_after) -> str |
                  date=t.short_date(seen) if seen else "?")
     if r.last_checked is None:
         return t("⚠ never checked: verify at the source")
-    return t("⚠ last checked {date}: may be out of date", date=t.short_date(r.last_checked))
+    return t("⚠ {checked}: may be out of date", checked=check_text(t, r))
 
 
 def _stale_after(ctx_or_settings):
@@ -393,11 +412,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
     sources = public_sources(r.source)
     if sources:
         facts.append((t("Source"), " ; ".join(md_link(u, u) for u in sources)))
-    if r.last_checked:
-        checked = t.short_date(r.last_checked)
-        if r.checked_by:
-            checked = t("{date} by {who}", date=checked, who=md_escape(r.checked_by))
-        facts.append((t("Last checked"), checked))
+    facts.append((t("Last checked"), check_text(t, r)))
     if r.origin and r.origin != "bundled":
         facts.append((t("Origin"), md_escape(r.origin) + (f" · `{md_escape_code(r.external_id)}`" if r.external_id else "")))
     lines.append("\n".join(f"- **{k}:** {v}" for k, v in facts))
@@ -458,7 +473,7 @@ APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "wat
 @argument("query", Text(max_length=10_000), required=False, rest=True,
           help=N_("search words, or the id of one instrument"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
+@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("applicant", APPLICANT_CHOICE, aliases=("aanvrager",),
         help=N_("who applies, e.g. municipality, province, sme"))
 @option("open", aliases=("nu-open",), help=N_("only instruments open now"))
@@ -505,8 +520,10 @@ def _amounts_and_years(query: str, filters: Filters) -> str:
 
 
 # Where a record comes from and what its source last said are kept by import and refresh, not by hand.
+# When and by whom a record was checked is set only by a refresh that saw it in its source or
+# by `!funding verify` (commands/funding/curation.py), never typed in.
 EDITABLE = tuple(f for f in FIELDS if f not in ("id", "origin", "external_id", "external_status", "last_seen_at",
-                                                 "stale"))
+                                                 "stale", "last_checked", "checked_by"))
 
 # pydantic error types -> what the value must be, in words we translate (never the raw
 # English pydantic message inside a Dutch reply).
@@ -532,7 +549,7 @@ VALIDATION_MESSAGES = {
 def validation_message(err: dict, field_name: str) -> tuple[str, dict]:
     kind, ctx_ = err.get("type", ""), err.get("ctx") or {}
     if field_name.startswith("themes"):
-        return N_("one of the hub topics: {topics}"), {"topics": ", ".join(topics.ids())}
+        return N_("one of the twelve topics: {topics}"), {"topics": ", ".join(topics.ids())}
     if field_name == "url" and kind == "string_pattern_mismatch":
         return N_("a web address starting with https://"), {}
     if "time zone" in str(err.get("msg", "")):
@@ -636,7 +653,7 @@ class DeadlineWindow(Converter):
 @cog.command("deadlines", dutch=("sluitingsdata", "deadlijnen"))
 @argument("window", DeadlineWindow(), required=False, rest=True,
           help=N_("how far ahead, e.g. 30d, this month, voor de zomer (default 30 days)"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("a hub topic, e.g. climate adaptation"))
+@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
 async def deadlines(ctx, **args):
     """List upcoming funding deadlines in date order."""

@@ -6,10 +6,11 @@ from bot.framework.i18n import N_
 from storage.funding.digest import CONTRIBUTION as DIGEST
 from commands.funding.admin_stats import admin_stats
 from commands.funding.commands import cog
+from commands.funding import curation
 from commands.funding.overview import overview_section
 from storage.funding import privacy
 from storage.funding.dataset import DATASET
-from storage.funding.models import FundingInstrument
+from storage.funding.models import FundingCandidate, FundingInstrument
 
 HERE = Path(__file__).parent
 
@@ -18,13 +19,14 @@ MANIFEST = Capability(
     cog=cog,
     summary="Funding instruments (EU, national, provincial, local) with status and deadlines",
     storage="storage.funding",
-    models=(FundingInstrument,),
+    models=(FundingInstrument, FundingCandidate),
     migrations=Path(privacy.__file__).parent / "migrations",
     catalogs=HERE / "locale",
     datasets=(DATASET,),
     privacy=privacy.RULES,
     overview=overview_section,
-    extras={"admin_stats": admin_stats},
+    jobs=(curation.SUMMARY_JOB,),
+    extras={"admin_stats": admin_stats, "admin_jobs": (curation.SUMMARY_JOB,)},
     digest=DIGEST,
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Funding**: `{prefix}funding klimaatadaptatie`, `{prefix}funding energy --open`, "

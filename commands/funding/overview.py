@@ -13,11 +13,13 @@ TOP = 3
 def _line(t, n: int, r, now) -> str:
     status = status_of(r, now)
     nd = next_deadline_info(r, now)
+    estimate = " " + t("(estimate)")
     if status in ("open", "invitation_only") and nd:
         state = t("open until {date} ({left})", date=t.short_date(nd.at),
                   left=t.n("{count} day left", "{count} days left", max(0, days_left(nd.at, now, t.tz))))
+        state += estimate if nd.indicative else ""
     elif status == "forthcoming" and r.opens_on:
-        state = t("opens {date}", date=t.short_date(r.opens_on))
+        state = t("opens {date}", date=t.short_date(r.opens_on)) + (estimate if r.dates_indicative else "")
     elif status == "continuous":
         state = t("apply any time")
     elif status == "closed":

@@ -155,7 +155,7 @@ async def tell_facilitators(ctx, item: KnowledgeItem) -> None:
 @option("kind", KIND_CHOICE, aliases=("soort", "type"),
         help=N_("lesson, case, tool, publication, event, training or dataset"))
 @option("date", When(), aliases=("datum", "op", "when"), help=N_("for events and trainings: when, e.g. 3 december 14:00"))
-@option("topic", TopicConverter(), aliases=("thema", "onderwerp"), multiple=True, help=N_("a hub topic"))
+@option("topic", TopicConverter(), aliases=("thema", "onderwerp"), multiple=True, help=N_("one of the twelve topics"))
 async def share(ctx, url, title, summary=None, kind=None, date=None, topic=()):
     """Share a lesson, case, tool, publication, event, training or dataset with the hub.
 
@@ -272,7 +272,7 @@ async def show_one(ctx, number: int) -> None:
 @cog.command("knowledge", aliases=("kb",), dutch=("kennis", "kennisbank"))
 @argument("query", Text(max_length=2000), rest=True, required=False,
           help=N_("search words, or the number of one item"))
-@option("topic", TopicConverter(), aliases=("thema", "theme", "onderwerp"), help=N_("a hub topic"))
+@option("topic", TopicConverter(), aliases=("thema", "theme", "onderwerp"), help=N_("one of the twelve topics"))
 @option("kind", KIND_CHOICE, aliases=("soort", "type"),
         help=N_("lesson, case, tool, publication, event, training or dataset"))
 async def knowledge(ctx, query=None, topic=None, kind=None):

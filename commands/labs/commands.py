@@ -20,7 +20,7 @@ from storage import topics
 from storage.geo import Gazetteer, Resolution, gazetteer
 from storage.labs.records import (
     LAB_WORDS,
-    LABS_INDEX, MAX_RADIUS_KM, LabQuery, has_lab_signal, load_sample_data, parse_words, reindex, search_labs,
+    LABS_INDEX, MAX_RADIUS_KM, LabQuery, has_ended, has_lab_signal, load_sample_data, parse_words, reindex, search_labs,
 )
 from storage.models.core import AuditLog
 from storage.labs.models import Lab, LabRequest
@@ -83,7 +83,7 @@ class Theme(Converter):
     async def convert(self, raw, ctx):
         topic = topics.get(raw.strip().lower()) or topics.lookup(raw)
         if topic is None:
-            raise BadArgument("{value} is not one of the hub's themes.", value=raw[:60],
+            raise BadArgument("{value} is not one of the twelve topics.", value=raw[:60],
                               suggestions=topics.suggest(raw) or [t.id for t in topics.all_topics()][:4])
         return topic.id
 
@@ -127,9 +127,27 @@ def place_of(lab: Lab) -> str:
     return md_escape(f"{lab.municipality}, {lab.province}" if lab.municipality else lab.province)
 
 
+def _today(ctx):
+    return ctx.now.astimezone(ctx.t.tz).date()
+
+
+def end_text(ctx, lab: Lab) -> str | None:
+    """"ended in 2018" / "ended on 17 April 2018" / "temporary site, until about 2027" / "… until 1 February 2027"."""
+    if lab.ended_on is None:
+        return None
+    t = ctx.t
+    if has_ended(lab, _today(ctx)):
+        return (t("ended in {year}", year=lab.ended_on.year) if lab.end_estimate
+                else t("ended on {date}", date=t.short_date(lab.ended_on)))
+    return (t("temporary site, until about {year}", year=lab.ended_on.year) if lab.end_estimate
+            else t("temporary site, until {date}", date=t.short_date(lab.ended_on)))
+
+
 def result_item(ctx, n: int, hit) -> str:
     lab = hit.lab
     head = f"**{n}.** {md_link(lab.name, lab.website)} — {place_of(lab)}"
+    if (end := end_text(ctx, lab)) is not None:
+        head += f" · **{end}**"
     if hit.distance_km is not None:
         head += " · " + km(ctx, hit.distance_km)
     lines = [head]
@@ -270,6 +288,10 @@ def profile(ctx, lab: Lab) -> str:
     t, p = ctx.t, ctx.settings.bot.command_prefix
     lines = [f"**{md_escape(lab.name)}** (`{lab.id}`)"]
     facts = [t("Place: {place}", place=place_of(lab))]
+    if (end := end_text(ctx, lab)) is not None:
+        ends = list(dict.fromkeys(re.findall(r"https?://[^\s;,)]+", lab.end_source or "")))
+        facts.insert(0, f"**{end}**" + (" — " + t("source: {source}", source=" ; ".join(md_link(u, u) for u in ends))
+                                        if ends else ""))
     if lab.host_organisation:
         facts.append(t("Host: {host}", host=md_escape(lab.host_organisation)))
     if lab.ecosystem:
@@ -302,10 +324,19 @@ def profile(ctx, lab: Lab) -> str:
     if urls:   # web addresses only: notes and file paths in the source are for maintainers
         src.append(t("Source: {source}", source=" ; ".join(md_link(u, u) for u in urls)))
     if lab.last_checked:
-        src.append(t("last checked {date}", date=t.short_date(lab.last_checked)))
+        # Like funding: a facilitator's check says so; a batch date nobody confirmed says "not since".
+        who = (lab.checked_by or "").strip()
+        src.append(t("checked by hand on {date}", date=t.short_date(lab.last_checked))
+                   if who.startswith("@") or who.startswith("former-member:")
+                   else t("not checked since {date}", date=t.short_date(lab.last_checked)))
     if src:
         lines.append("_" + " · ".join(src) + "_")
-    lines.append(t("Ask for access: `{prefix}lab request {id} <what you want to test>`.", prefix=p, id=lab.id))
+    if has_ended(lab, _today(ctx)):
+        # Kept as history: findable, but nobody can ask it for access.
+        lines.append(t("This lab has stopped; it is listed as history. Look for a lab that runs now with "
+                       "`{prefix}labs <what you want to test>`.", prefix=p))
+    else:
+        lines.append(t("Ask for access: `{prefix}lab request {id} <what you want to test>`.", prefix=p, id=lab.id))
     return "\n\n".join(lines)
 
 
@@ -352,6 +383,9 @@ def request_message(t, prefix: str, req: LabRequest, found: Lab) -> str:
 async def lab_request(ctx, id, text):
     """Ask a living lab for access; the lab's contact or a facilitator answers."""
     found = await find_lab(ctx, id)
+    if has_ended(found, _today(ctx)):
+        raise BadArgument("{lab} has stopped ({end}): it cannot take requests. It stays listed as history.",
+                          lab=found.name, end=end_text(ctx, found))
     pending = await ctx.db.scalar(select(func.count()).select_from(LabRequest).where(
         LabRequest.requester == ctx.sender, LabRequest.status == "pending"))
     if (pending or 0) >= MAX_PENDING_REQUESTS:

@@ -59,7 +59,7 @@ def session_details(fn):
                help=N_("how long, e.g. 90m or 2h (default from the config)")),
         option("project", Text(max_length=1000), help=N_("the project under review: name and short description")),
         option("question", Text(max_length=1000), aliases=("vraag",), help=N_("what the presenter wants reviewed")),
-        option("topic", TopicConverter(), aliases=("thema",), help=N_("one of the hub's topics, e.g. climate adaptation")),
+        option("topic", TopicConverter(), aliases=("thema",), help=N_("one of the twelve topics, e.g. climate adaptation")),
         option("capacity", Int(minimum=1, maximum=500), aliases=("plaatsen", "capaciteit"), help=N_("number of places")),
         option("where", Text(max_length=500), aliases=("waar", "locatie", "location"),
                help=N_("a room, an address or a video link")),

@@ -22,6 +22,13 @@ class ReloadCount:
     kept: int = 0  # edited here, so not overwritten
 
 
+def newer_check(row, values: dict) -> bool:
+    """The row was checked after the file's date (by a refresh that saw it in its source, or by
+    hand): an older file does not undo that check."""
+    mine, theirs = getattr(row, "last_checked", None), values.get("last_checked")
+    return mine is not None and (theirs is None or mine > theirs)
+
+
 async def reload_bundled(session: AsyncSession, dataset) -> ReloadCount:
     """`dataset`: a storage.datasets.DataSet with its file format and bundled records."""
     file, name = dataset.file, dataset.name
@@ -35,6 +42,9 @@ async def reload_bundled(session: AsyncSession, dataset) -> ReloadCount:
     for rec in records:
         values = {k: v for k, v in rec.to_row().items() if k not in dataset.keep}
         row = existing.get(rec.id)
+        if row is not None and newer_check(row, values):
+            values.pop("last_checked", None)
+            values.pop("checked_by", None)
         if row is None:
             extra = {**file.on_create(), **({"updated_by": bundled_by} if bundled_by else {})}
             session.add(file.table(**{**extra, **rec.to_row()}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
@@ -50,3 +50,32 @@ class FundingInstrument(Base):
 
     __table_args__ = (Index("ix_funding_instruments_level", "level"),
                       Index("ix_funding_instruments_origin_external_id", "origin", "external_id"))
+
+
+class FundingCandidate(Base):
+    """A publication that may be a new funding instrument (a Dutch subsidy regulation found by
+    `dsih-bot refresh funding --source officiele-bekendmakingen`), waiting for a facilitator:
+    accepted as a record (with corrections) or dismissed. Its id is the number people use."""
+    __tablename__ = "funding_candidates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(1000))
+    issuer: Mapped[str | None] = mapped_column(String(300), default=None)
+    level: Mapped[str] = mapped_column(String(20))
+    published_on: Mapped[date | None] = mapped_column(Date, default=None)
+    url: Mapped[str | None] = mapped_column(String(1000), default=None)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    opens_on: Mapped[date | None] = mapped_column(Date, default=None)
+    closes_on: Mapped[date | None] = mapped_column(Date, default=None)
+    amount_eur: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    excerpt: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="new")      # new | accepted | dismissed
+    decided_by: Mapped[str | None] = mapped_column(String(255), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    record_id: Mapped[str | None] = mapped_column(String(120), default=None)   # the record it became
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[datetime | None] = mapped_column(default=None)   # in the facilitators' daily summary
+
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_funding_candidates_source_external_id"),
+                      Index("ix_funding_candidates_status", "status"))

@@ -1,6 +1,7 @@
-"""Which funding columns name a person: who edited or checked a record (kept, anonymised)."""
+"""Which funding columns name a person: who edited or checked a record, and who decided on a
+candidate (kept, anonymised)."""
 from bot.framework.i18n import N_
-from storage.funding.models import FundingInstrument
+from storage.funding.models import FundingCandidate, FundingInstrument
 from storage.privacy import Holding, Rules
 
 RULES = Rules(
@@ -9,6 +10,8 @@ RULES = Rules(
                 lambda r, t: r.id, person=False),
         Holding(FundingInstrument, "checked_by", "anonymise", N_("funding records you checked"),
                 lambda r, t: r.id, person=False),
+        Holding(FundingCandidate, "decided_by", "anonymise", N_("funding candidates you accepted or dismissed"),
+                lambda r, t: f"#{r.id}", person=False),
     ),
-    mentions={"funding_instruments": "redact"},
+    mentions={"funding_instruments": "redact", "funding_candidates": "redact"},
 )

@@ -347,6 +347,3 @@ def load_bundled(path: Path = DATA_FILE) -> list[InstrumentRecord]:
 
 
 BUNDLED_BY = "bundled data"
-
-
-# Kept by `refresh` on curated records; a newer bundled file does not reset them.

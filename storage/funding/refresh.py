@@ -9,7 +9,8 @@ Funding & Tenders portal.
   answer changes nothing. A call that is new to us but already closed by its dates is not
   added.
 - A curated record (bundled, imported or corrected in chat) with the same identifier is
-  never overwritten: only its status at the source and `last_seen_at` are noted.
+  never overwritten: only its status at the source, `last_seen_at` and that the refresh saw
+  it there (`last_checked`, `checked_by`: "checked in the EU portal on …") are noted.
 - A record the portal has not listed for `funding.unseen_after` (14 days) is marked
   `stale`: its status becomes "no longer in the source: check" (storage.funding.records
   .status_of) and it stays findable; it is never deleted. Not when its dates say it is
@@ -26,7 +27,7 @@ from typing import Awaitable, Callable
 
 from sqlalchemy import or_, select
 
-from storage.funding.eu_portal import Listing, PortalClient, fetch_live, map_rows
+from storage.funding.eu_portal import CHECKED_BY, Listing, PortalClient, fetch_live, map_rows
 from storage.funding.records import FUNDING_INDEX, InstrumentRecord, search_fields, status_by_dates
 from storage.models.core import AuditLog
 from storage.funding.models import FundingInstrument
@@ -116,6 +117,8 @@ async def _apply(session, records: dict[str, InstrumentRecord], now: datetime, u
                 report.revived.append(cur.id)
             if (cur.external_status, cur.last_seen_at, cur.stale) != (rec.external_status, now, False):
                 cur.external_status, cur.last_seen_at, cur.stale = rec.external_status, now, False
+            # Seen in its source: "checked in the EU portal on …" (storage.funding.curation).
+            cur.last_checked, cur.checked_by = now.date(), CHECKED_BY
             report.curated_seen.append(cur.id)
             seen_curated.add(cur.id)
             dup = ours.pop(rec.id, None)

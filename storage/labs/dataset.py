@@ -16,7 +16,7 @@ from storage.labs.records import (
 )
 
 FILE = DataFile("labs", LabRecord, tuple(FIELDS), list_fields=tuple(LIST_FIELDS),
-                codecs={"enoll_member": bool_codec()}, name="labs", table=Lab, noun="living labs",
+                codecs={"enoll_member": bool_codec(), "end_estimate": bool_codec()}, name="labs", table=Lab, noun="living labs",
                 record_of=record_of, reindex=reindex)
 
 import_file = FILE.import_file

@@ -33,6 +33,12 @@ class Lab(Base):
     description_nl: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(Text, default="")
     last_checked: Mapped[date | None] = mapped_column(Date, default=None)
+    checked_by: Mapped[str | None] = mapped_column(String(255), default=None)   # who checked it on last_checked
+    # A lab that stopped (or a temporary site that will): the day, whether it is only known
+    # roughly (then only its year is shown), and where that is stated.
+    ended_on: Mapped[date | None] = mapped_column(Date, default=None)
+    end_estimate: Mapped[bool] = mapped_column(Boolean, default=False)
+    end_source: Mapped[str | None] = mapped_column(Text, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (

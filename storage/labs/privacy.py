@@ -11,6 +11,7 @@ RULES = Rules(
         Holding(LabRequest, "responder", "anonymise", N_("lab requests you answered"),
                 lambda r, t: f"#{r.id} {r.lab_id} ({state_label(t, r.status, REQUEST_STATES)})"),
         Holding(Lab, "contact", "anonymise", N_("living labs with you as contact"), lambda r, t: r.id, person=False),
+        Holding(Lab, "checked_by", "anonymise", N_("living labs you checked"), lambda r, t: r.id, person=False),
     ),
     mentions={"labs": "redact", "lab_requests": "redact"},
     not_user_columns={"labs.target_users": "the kinds of organisation a lab serves, e.g. municipalities"},

@@ -46,7 +46,8 @@ TARGET_USERS = ("municipality", "province", "water_board", "central_government",
                 "knowledge_institution", "ngo", "citizens", "citizen_initiative")
 FIELDS = ("id", "name", "host_organisation", "ecosystem", "municipality", "province", "latitude", "longitude",
           "themes", "facilities", "facilities_nl", "target_users", "services", "enoll_member", "cost_note", "website", "contact",
-          "description", "description_nl", "source", "last_checked")
+          "description", "description_nl", "source", "last_checked", "checked_by", "ended_on", "end_estimate",
+          "end_source")
 LIST_FIELDS = ("themes", "facilities", "facilities_nl", "target_users", "services")
 
 # The Netherlands incl. the Wadden islands and a margin.
@@ -125,9 +126,27 @@ class LabRecord(BaseModel):
     description_nl: str = Field(default="", max_length=5000)
     source: str = Field(default="", max_length=2000)
     last_checked: date | None = None
+    checked_by: str | None = Field(default=None, max_length=255)
+    # Ended (or, for a temporary site, ending) on this day; `end_estimate`: only roughly known
+    # (its year is shown); `end_source`: where that is stated (an official page first).
+    ended_on: date | None = None
+    end_estimate: bool = False
+    end_source: str | None = Field(default=None, max_length=2000)
 
     _nullable = field_validator("ecosystem", "province", "cost_note", "website", "contact", "last_checked",
-                                "latitude", "longitude", mode="before")(classmethod(lambda cls, v: _empty_to_none(v)))
+                                "latitude", "longitude", "checked_by", "ended_on", "end_source",
+                                mode="before")(classmethod(lambda cls, v: _empty_to_none(v)))
+
+    @field_validator("end_estimate", mode="before")
+    @classmethod
+    def _bool_default(cls, v):
+        return False if v is None or (isinstance(v, str) and not v.strip()) else v
+
+    @model_validator(mode="after")
+    def _end_has_source(self):
+        if self.ended_on is not None and not self.end_source:
+            raise ValueError("end_source: say where the end date is stated")
+        return self
     _none_is_empty = field_validator("host_organisation", "description", "description_nl", "source",
                                      mode="before")(classmethod(lambda cls, v: "" if v is None else v))
 
@@ -203,6 +222,11 @@ class LabRecord(BaseModel):
 
     def to_row(self) -> dict[str, Any]:
         return self.model_dump()
+
+
+def has_ended(lab, today: date) -> bool:
+    """The lab has stopped: kept findable as history, never offered for access requests."""
+    return lab.ended_on is not None and lab.ended_on <= today
 
 
 def record_of(row: Lab) -> dict[str, Any]:

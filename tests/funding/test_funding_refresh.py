@@ -134,7 +134,9 @@ async def test_refresh_upserts_and_is_idempotent(services, stub):
     async with db.session() as s:
         soil = await s.get(FundingInstrument, "horizon-mission-soil-2027")
         assert soil.origin == "bundled" and soil.external_status == "forthcoming" and soil.last_seen_at == T0
-        assert soil.checked_by.startswith("DSIH bot maintainers")
+        # Seen in its source: "checked in the EU portal on …" (issue 17), the record's data untouched.
+        assert soil.checked_by.startswith("eu-ft refresh") and soil.last_checked == T0.date()
+        assert soil.title.startswith("Horizon Europe Mission: A Soil Deal")
         hits = [d for d, _ in await FUNDING_INDEX.search(s, "positive clean energy districts", limit=5)]
         assert "euft-horizon-miss-2027-03-cit-02" in hits   # indexed on upsert
     before = await export_text(db, "yaml")

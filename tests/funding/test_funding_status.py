@@ -185,13 +185,16 @@ async def test_list_shows_kind_indicative_unknown_and_continuous(chat):
     md = await chat.text("!funding sbir")
     assert "procurement, not a grant" in md
     md = await chat.text("!funding dumava")
-    assert "dumava-2026" in result_ids(md) and "(indicative date)" in md
+    # No source for a 2026 round (fact check 2026-12-05): unknown, not closed.
+    assert "dumava-2026" in result_ids(md) and "status unknown (no dates known): check the source" in md
+    md = await chat.text("!funding innovatiebudget-digitale-overheid")
+    assert "(estimate)" in md and "no 2026 or 2027 round" in md
     md = await chat.text("!funding kansen voor west")
     assert "status unknown (no dates known): check the source" in md
     md = await chat.text("!funding rotterdam klimaatadaptatie")
     assert "continuous, until the budget runs out: check" in md
     md = await chat.text("!funding limburg leefbaarheidsfonds")
-    assert "continuous (apply any time)" in md and "runs until 31 December 2027" in md
+    assert "continuous (apply any time)" in md and "runs until 31 December 2026" in md and "(estimate)" not in md
     md = await chat.text("!subsidie sbir-innovatiecompetitie")
     assert "**Kind:** procurement, not a grant" in md
     await chat.text("!lang nl")
@@ -204,11 +207,11 @@ async def test_outdated_records_say_so_in_list_record_and_deadlines(tmp_path):
     try:
         chat = FundingChat(services)
         md = await chat.text("!funding life strategic integrated")
-        assert "⚠ last checked 25 November 2026: may be out of date" in md
+        assert "⚠ not checked since 25 November 2026: may be out of date" in md
         md = await chat.text("!subsidie life-strategic-integrated-projects-2026")
-        assert "⚠ laatst gecontroleerd" in md
+        assert "⚠ niet gecontroleerd sinds" in md
         md = await chat.text("!deadlines 30d")
-        assert "⚠ laatst gecontroleerd" in md  # follows the last clear choice (Dutch, above)
+        assert "⚠ niet gecontroleerd sinds" in md  # follows the last clear choice (Dutch, above)
         services.settings.funding.stale_after = timedelta(days=400)
         md = await chat.text("!funding life strategic integrated")
         assert "⚠" not in md

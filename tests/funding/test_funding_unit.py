@@ -78,9 +78,9 @@ async def test_listing_formatting_and_record(chat):
     assert "life-strategic-integrated-projects-2026" not in md and "limburg-leefbaarheidsfonds" in md
     md = await chat.text("!funding LIFE strategic integrated projects")
     assert "closed to new applicants (stage 2 by invitation)" in md
-    assert "days left" in md and "€10,000,000 – €30,000,000" in md and "60%" in md and "(indicative date)" in md
+    assert "days left" in md and "€10,000,000 – €30,000,000" in md and "60%" in md and "(estimate)" in md
     md = await chat.text("!subsidie life-strategic-integrated-projects-2026")
-    assert "€ 10.000.000" in md and "fase 2" in md and "donderdag 4 maart 2027 17:00 (nog 101 dagen) (indicatieve datum)" in md
+    assert "€ 10.000.000" in md and "fase 2" in md and "donderdag 4 maart 2027 17:00 (nog 101 dagen) (schatting)" in md
     assert "Wie mag aanvragen" in md
     assert "**Stand van zaken:** gesloten voor nieuwe aanvragers (fase 2 alleen op uitnodiging)" in md
 

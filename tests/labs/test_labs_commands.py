@@ -62,7 +62,7 @@ async def test_unknown_and_ambiguous_places(chat):
     out = await chat.text("!labs --province Limburgg")
     assert "not a Dutch province" in out and "Limburg" in out
     out = await chat.text("!labs --theme quantum")
-    assert "not one of the hub's themes" in out
+    assert "not one of the twelve topics" in out
     out = await chat.text("!labs --within 30km")
     assert "--near" in out
 
