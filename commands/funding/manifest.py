@@ -7,7 +7,7 @@ from storage.funding.digest import CONTRIBUTION as DIGEST
 from commands.funding.admin_stats import admin_stats
 from commands.funding.commands import cog
 from commands.funding.overview import overview_section
-from storage.funding import privacy
+from storage.funding import lookup, privacy
 from storage.funding.dataset import DATASET
 from storage.funding.models import FundingInstrument
 
@@ -24,7 +24,9 @@ MANIFEST = Capability(
     datasets=(DATASET,),
     privacy=privacy.RULES,
     overview=overview_section,
-    extras={"admin_stats": admin_stats},
+    # lookup: instruments named in chat (brokerage's !interest); calendar: deadlines of
+    # followed instruments in a calendar feed. Neutral shapes: bot.framework.references.
+    extras={"admin_stats": admin_stats, "lookup": lookup.lookup, "calendar": lookup.calendar},
     digest=DIGEST,
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Funding**: `{prefix}funding klimaatadaptatie`, `{prefix}funding energy --open`, "
