@@ -60,6 +60,28 @@ def split_intent(text: str) -> tuple[str, str]:
     return m.group("thing").strip(), (m.group("q") if m.group("q") is not None else m.group("c") or "").strip()
 
 
+class Ambiguous(BadArgument):
+    """The name fits several things: the user picks one by its id."""
+
+
+async def resolve_with_intent(ctx, text: str) -> tuple[Reference, str]:
+    """`dumava "retrofit"`, `dumava: retrofit`, or unquoted `dumava retrofit our hall`:
+    the longest leading words that name something, the rest is the intent."""
+    thing, intent = split_intent(text)
+    if intent:
+        return await resolve(ctx, thing), intent
+    words = text.split()
+    errors: list[BadArgument] = []
+    for i in range(min(len(words), 12), 0, -1):
+        try:
+            return await resolve(ctx, " ".join(words[:i])), " ".join(words[i:])
+        except Ambiguous as exc:
+            errors.insert(0, exc)
+        except BadArgument as exc:
+            errors.append(exc)
+    raise errors[0] if errors else BadArgument("Name a call, a lab or a topic.")
+
+
 async def resolve(ctx, text: str) -> Reference:
     """The instrument, lab or topic `text` names (lookups contributed by funding and labs)."""
     text = " ".join(text.split())
@@ -79,7 +101,7 @@ async def resolve(ctx, text: str) -> Reference:
         return refs[0]
     if refs:
         options = ", ".join(f"`{r.id}` ({md_escape(r.title[:60])})" for r in refs[:5])
-        raise BadArgument("Which one do you mean? {options}", options=options)
+        raise Ambiguous("Which one do you mean? {options}", options=options)
     raise BadArgument("I know no call, lab or topic called “{text}”. Try `{funding}` or `{labs}` to find its id.",
                       text=md_escape(text[:80]), funding=ctx.command_name("funding"), labs=ctx.command_name("labs"))
 
@@ -177,10 +199,9 @@ async def interest(ctx, text):
     if not text:
         await _list_interests(ctx)
         return
-    thing, intent = split_intent(text)
+    ref, intent = await resolve_with_intent(ctx, text)
     if len(intent) > 500:
         raise BadArgument("Please keep what you want to do to one line (at most 500 characters).")
-    ref = await resolve(ctx, thing)
     count = await ctx.db.scalar(select(func.count()).select_from(Interest).where(Interest.user_id == ctx.sender))
     existing = await ctx.db.scalar(select(Interest).where(Interest.user_id == ctx.sender, Interest.ref_kind == ref.kind,
                                                           Interest.ref_id == ref.id))
