@@ -64,22 +64,35 @@ class Ambiguous(BadArgument):
     """The name fits several things: the user picks one by its id."""
 
 
+async def exact(ctx, text: str) -> Reference | None:
+    """The thing whose id or full title is exactly `text`, or a topic named exactly."""
+    low = " ".join(text.split()).lower()
+    if not low:
+        return None
+    for lookup in ctx.services.registry.contributions("lookup"):
+        for r in await lookup(ctx.db, low, ctx.now):
+            if r.id == low or r.title.lower() == low:
+                return r
+    topic = topics.lookup(low)
+    if topic is not None:
+        return Reference("topic", topic.id, topic.label(ctx.t.lang), themes=(topic.id,))
+    return None
+
+
 async def resolve_with_intent(ctx, text: str) -> tuple[Reference, str]:
-    """`dumava "retrofit"`, `dumava: retrofit`, or unquoted `dumava retrofit our hall`:
-    the longest leading words that name something, the rest is the intent."""
-    thing, intent = split_intent(text)
+    """`dumava-2026 "retrofit"`, `dumava-2026: retrofit`, or unquoted `dumava-2026 retrofit
+    our hall`: the longest leading words that exactly name something, the rest is the
+    intent; otherwise the quoted/colon-separated name, matched loosely."""
+    raw = ctx.incoming.body.split(None, 1)[1] if len(ctx.incoming.body.split(None, 1)) > 1 else text
+    thing, intent = split_intent(raw if any(q in raw for q in "\"“„:") else text)
     if intent:
         return await resolve(ctx, thing), intent
     words = text.split()
-    errors: list[BadArgument] = []
     for i in range(min(len(words), 12), 0, -1):
-        try:
-            return await resolve(ctx, " ".join(words[:i])), " ".join(words[i:])
-        except Ambiguous as exc:
-            errors.insert(0, exc)
-        except BadArgument as exc:
-            errors.append(exc)
-    raise errors[0] if errors else BadArgument("Name a call, a lab or a topic.")
+        found = await exact(ctx, " ".join(words[:i]))
+        if found is not None:
+            return found, " ".join(words[i:])
+    return await resolve(ctx, text), ""
 
 
 async def resolve(ctx, text: str) -> Reference:
