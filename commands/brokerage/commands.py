@@ -389,6 +389,8 @@ async def _introduction(ctx, t: Translator, intro: Introduction, ref: Reference 
     dl = deadline_text(t, ref)
     if dl:
         lines.append(t("The call's {deadline}.", deadline=dl))
+    elif intro.ref_kind == "instrument":
+        lines.append(t("No deadline of this call lies ahead: check the call's page for the next round."))
     for person in (intro.requester, intro.target):
         prof = await ctx.db.get(BrokerProfile, person)
         mine = await ctx.db.scalar(select(Interest).where(Interest.user_id == person, Interest.ref_kind == intro.ref_kind,
