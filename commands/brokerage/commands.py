@@ -12,7 +12,7 @@ from itertools import combinations
 
 from sqlalchemy import func, select
 
-from bot.framework import Cog, Int, Role, Text, argument
+from bot.framework import Cog, Int, Role, Text, argument, option
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.i18n import N_, Translator
 from bot.framework.references import Reference
@@ -26,12 +26,6 @@ cog = Cog("brokerage", N_("Brokerage"))
 MAX_INTERESTS = 30
 KIND_LABELS = {"municipality": N_("municipality"), "province": N_("province"), "water_board": N_("water board"),
                "knowledge_institution": N_("knowledge institution"), "company": N_("company"), "other": N_("other")}
-KIND_PLURALS = {"municipality": (N_("{count} municipality"), N_("{count} municipalities")),
-                "province": (N_("{count} province"), N_("{count} provinces")),
-                "water_board": (N_("{count} water board"), N_("{count} water boards")),
-                "knowledge_institution": (N_("{count} knowledge institution"), N_("{count} knowledge institutions")),
-                "company": (N_("{count} company"), N_("{count} companies")),
-                "other": (N_("{count} other organisation"), N_("{count} other organisations"))}
 KIND_WORDS = {
     "municipality": ("municipality", "gemeente", "city", "stad", "town"),
     "province": ("province", "provincie"),
@@ -165,9 +159,9 @@ def deadline_text(t: Translator, ref: Reference | None) -> str:
 @cog.command("organisation", aliases=("organization", "org"), dutch=("organisatie",))
 @argument("text", Text(max_length=400), required=False, rest=True,
           help=N_("name, kind and region, separated by commas"))
-async def organisation(ctx, text):
+@option("named", aliases=("genoemd",), help=N_("digests may name your organisation (otherwise they only count it)"))
+async def organisation(ctx, text, named):
     """Say once who you work for (shown to people interested in the same things)."""
-    p = ctx.settings.bot.command_prefix
     current = await ctx.db.get(BrokerProfile, ctx.sender)
     if not text:
         if current is None:
@@ -176,9 +170,6 @@ async def organisation(ctx, text):
         else:
             await ctx.reply(ctx.t("You work for {who}.", who=who(ctx.t, current)))
         return
-    words = text.split()
-    named = any(w.lower() in ("--named", "--genoemd") for w in words)
-    text = " ".join(w for w in words if w.lower() not in ("--named", "--genoemd", "--anonymous", "--anoniem"))
     parts = [x.strip() for x in text.split(",")]
     name = parts[0]
     kind = kind_of(parts[1]) if len(parts) > 1 and parts[1] else None
@@ -228,7 +219,7 @@ async def interest(ctx, text):
     if (count or 0) >= MAX_INTERESTS:
         raise BadArgument("You already registered {count} interests; withdraw one first.", count=count)
     row = Interest(user_id=ctx.sender, ref_kind=ref.kind, ref_id=ref.id, title=ref.title[:500], intent=intent,
-                   created_at=ctx.now)
+                   themes=list(ref.themes), created_at=ctx.now)
     ctx.db.add(row)
     await ctx.db.flush()
     others = await ctx.db.scalar(select(func.count()).select_from(Interest).where(

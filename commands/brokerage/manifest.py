@@ -6,6 +6,7 @@ from bot.framework.i18n import N_
 from commands.brokerage import calendar
 from commands.brokerage.commands import cog
 from storage.brokerage import privacy
+from storage.brokerage.digest import CONTRIBUTION as DIGEST
 from storage.brokerage.models import BrokerProfile, CalendarToken, Interest, Introduction
 
 MANIFEST = Capability(
@@ -17,6 +18,7 @@ MANIFEST = Capability(
     migrations=Path(privacy.__file__).parent / "migrations",
     catalogs=Path(__file__).parent / "locale",
     privacy=privacy.RULES,
+    digest=DIGEST,     # "Who else": counts of organisations per call on followed topics
     # Names resolve through funding's and labs' "lookup"; the feed's entries come from the
     # "calendar" contributions (sessions, funding); the feed is served on the listener.
     extras={"http_routes": (calendar.ROUTE,)},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, utcnow
@@ -33,6 +33,7 @@ class Interest(Base):
     ref_id: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(500))
     intent: Mapped[str] = mapped_column(Text, default="")
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)   # topics of the thing (digests' "Who else")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "ref_kind", "ref_id", name="uq_broker_interests_once"),

@@ -262,3 +262,36 @@ async def test_feed_time_against_static_file(env, tmp_path, capsys):
                   f"conditional GET 304: {cond_t * 1000:.1f} ms; static 200 kB file: {static_t * 1000:.1f} ms")
     finally:
         await server.stop()
+
+
+async def test_digest_who_else_counts_without_names_unless_opted_in(env):
+    chat, services, _ = env
+    from support.chat import Clock
+    clock = Clock(datetime.now(timezone.utc))
+    services.clock = clock
+    await chat.send("!subscribe energy-transition weekly", sender=CAROL)
+    clock.now += timedelta(hours=1)
+    await chat.send("!organisation Gemeente Zwolle, municipality, Overijssel", sender=ALICE)
+    await chat.send("!organisation Gemeente Deventer, municipality, Overijssel", sender="@dave:test")
+    await chat.send("!organisation Provincie Gelderland, province, Gelderland --named", sender=BOB)
+    for user in (ALICE, "@dave:test", BOB):
+        await chat.send('!interest dumava-2026 "plans"', sender=user)
+    clock.now += timedelta(hours=2)
+    out = await chat.text("!digest preview", sender=CAROL)
+    assert "Who else" in out, out
+    print(out[out.index("Who else"):])
+    assert "2 municipalities and 1 province registered interest in" in out
+    assert "Provincie Gelderland" in out                         # opted in to be named
+    assert "Zwolle" not in out and "Deventer" not in out        # counted only
+    assert ALICE not in out and "@dave" not in out
+
+
+async def test_mydata_shows_interests_and_introductions(env):
+    chat, _, _ = env
+    await chat.send('!interest dumava-2026 "a plan"', sender=ALICE)
+    await chat.send('!interest dumava-2026 "b plan"', sender=BOB)
+    await chat.send("!introduce 2", sender=ALICE)
+    out = await chat.text("!mydata", sender=ALICE)
+    assert "interests you registered" in out and "introductions you asked for" in out and "a plan" in out
+    out = await chat.text("!mydata", sender=BOB)
+    assert "introductions asked of you" in out and "waiting for an answer" in out

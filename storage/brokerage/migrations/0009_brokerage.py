@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("ref_id", sa.String(120), nullable=False),
         sa.Column("title", sa.String(500), nullable=False),
         sa.Column("intent", sa.Text, nullable=False),
+        sa.Column("themes", sa.JSON, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("user_id", "ref_kind", "ref_id", name="uq_broker_interests_once"),
     )
