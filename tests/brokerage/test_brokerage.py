@@ -295,3 +295,80 @@ async def test_mydata_shows_interests_and_introductions(env):
     assert "interests you registered" in out and "introductions you asked for" in out and "a plan" in out
     out = await chat.text("!mydata", sender=BOB)
     assert "introductions asked of you" in out and "waiting for an answer" in out
+
+
+async def test_lab_contact_sees_interest_and_answers_with_an_offer(env):
+    chat, services, _ = env
+    from storage.labs.models import Lab
+    async with services.db.transaction() as s:
+        lab = await s.get(Lab, "the-green-village")
+        lab.contact = CAROL
+    outs = await chat.send('!interest the-green-village "test heat-stress sensors on a square"', sender=ALICE)
+    to_contact = [o for o in outs if o.to_user == CAROL]
+    assert len(to_contact) == 1 and "sensors on a square" in to_contact[0].markdown
+    number = int(to_contact[0].markdown.split("offer ")[1].split(" ")[0])
+    # The contact sees who is interested without registering interest herself.
+    assert "sensors on a square" in await chat.text("!partners the-green-village", sender=CAROL)
+    # Someone else cannot answer for the lab.
+    assert "no interest" in await chat.text(f"!offer {number} free use", sender=BOB)
+    outs = await chat.send(f"!offer {number} Come on Tuesday, the square is free in March", sender=CAROL)
+    told = [o for o in outs if o.to_user == ALICE]
+    assert len(told) == 1 and "square is free in March" in told[0].markdown
+
+
+async def test_feed_is_rate_limited_and_unknown_tokens_are_404(env):
+    chat, services, port = env
+    url = await _feed_url(chat, ALICE)
+    route = feed.make_route(feed.RateLimit(3))
+    server = MetricsServer(services.metrics, f"127.0.0.1:{port}", lambda: asyncio.sleep(0, []),
+                           routes=[route], services=services)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            statuses = []
+            for _ in range(5):
+                async with http.get(url) as r:
+                    statuses.append(r.status)
+            assert statuses == [200, 200, 200, 429, 429]
+            for bad in ("x" * 43, feed.new_token(), "../../etc/passwd", "%00"):
+                async with http.get(f"http://127.0.0.1:{port}/calendar/{bad}.ics") as r:
+                    assert r.status == 404
+    finally:
+        await server.stop()
+
+
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["presenter", "reviewer", "observer", "note_taker"])),
+                min_size=1, max_size=8),
+       st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["dumava-2025", "dumava-2026"])), max_size=6))
+async def test_property_no_feed_lists_what_its_owner_may_not_see(env, seats, interests):
+    """Whatever sessions people are in and whatever calls they follow, a person's feed holds
+    exactly their own sessions and the deadlines of the calls they follow."""
+    chat, services, _ = env
+    from bot.framework.i18n import Translator
+    from sqlalchemy import delete
+    from storage.brokerage.models import Interest
+    users = [f"@p{i}:test" for i in range(4)]
+    async with services.db.transaction() as s:
+        await s.execute(delete(Participant))
+        await s.execute(delete(ReviewSession))
+        await s.execute(delete(Interest))
+        for n, (who, role) in enumerate(seats):
+            row = ReviewSession(title=f"s{n}", facilitator="@facil:test", room_id="!r:test",
+                                starts_at=datetime(2027, 1, 1, tzinfo=timezone.utc) + timedelta(days=n),
+                                ends_at=datetime(2027, 1, 1, 1, tzinfo=timezone.utc) + timedelta(days=n))
+            s.add(row)
+            await s.flush()
+            s.add(Participant(session_id=row.id, user_id=users[who], role=role))
+        for who, call in set(interests):
+            s.add(Interest(user_id=users[who], ref_kind="instrument", ref_id=call, title=call, intent="", themes=[]))
+    async with services.db.session() as s:
+        for i, user in enumerate(users):
+            entries = await feed.entries_for(services, s, user, Translator("en"))
+            sessions = {e.summary.split(": ", 1)[1] for e in entries if e.uid.startswith("session-")}
+            assert sessions == {f"s{n}" for n, (who, _) in enumerate(seats) if who == i}
+            calls = {e.uid.split("-20")[0].removeprefix("funding-") for e in entries if e.uid.startswith("funding-")}
+            assert calls <= {c.split("-20")[0] for who, c in interests if who == i}
+            followed = {c for who, c in interests if who == i}
+            assert all(any(e.uid.startswith(f"funding-{c}-") for c in followed) for e in entries
+                       if e.uid.startswith("funding-"))
