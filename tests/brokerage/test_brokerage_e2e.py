@@ -101,7 +101,17 @@ async def test_a_decline_tells_nobody(alice, bob, bot, room, ask):
     assert "declin" not in body_of(r).lower()
 
 
+def _event(cal: Calendar, uid_prefix: str):
+    found = [e for e in cal.walk("VEVENT") if str(e["uid"]).startswith(uid_prefix)]
+    assert len(found) == 1, [str(e["uid"]) for e in cal.walk("VEVENT")]
+    return found[0]
+
+
 async def test_calendar_feed_over_the_listener(alice, bot, room, ask):
+    r = await ask(alice, room, '!session new "Heat plan review" 2027-03-02 14:00', bot_id=bot.user_id)
+    found = re.search(r"(?:#|[Ss]ession )(\d+)", body_of(r))
+    assert found, body_of(r)
+    number = int(found.group(1))
     mark = alice.mark()
     r = await ask(alice, room, "!calendar", bot_id=bot.user_id)
     assert "direct message" in body_of(r)
@@ -114,8 +124,23 @@ async def test_calendar_feed_over_the_listener(alice, bot, room, ask):
             etag = resp.headers["ETag"]
             cal = Calendar.from_ical(await resp.read())
             assert str(cal["prodid"]).startswith("-//Dutch Societal Innovation Hub")
+        first = _event(cal, f"session-{number}@")
+        assert int(first["sequence"]) == 0 and "facilitator" in str(first["description"]) and cal.walk("VTIMEZONE")
         async with http.get(url, headers={"If-None-Match": etag}) as resp:
             assert resp.status == 304
+        # Moved: a calendar client polling with its ETag gets the new version, same UID.
+        await ask(alice, room, f"!session move {number} 2027-03-03 10:00", bot_id=bot.user_id)
+        async with http.get(url, headers={"If-None-Match": etag}) as resp:
+            assert resp.status == 200
+            etag = resp.headers["ETag"]
+            moved = _event(Calendar.from_ical(await resp.read()), f"session-{number}@")
+        assert int(moved["sequence"]) == 1 and moved.decoded("dtstart").day == 3 and moved.decoded("dtstart").hour == 10
+        # Cancelled: the same event, now STATUS:CANCELLED, a higher SEQUENCE.
+        await ask(alice, room, f"!session cancel {number} the room is not available", bot_id=bot.user_id)
+        async with http.get(url, headers={"If-None-Match": etag}) as resp:
+            assert resp.status == 200
+            cancelled = _event(Calendar.from_ical(await resp.read()), f"session-{number}@")
+        assert str(cancelled["status"]) == "CANCELLED" and int(cancelled["sequence"]) == 2
         mark = alice.mark()
         await ask(alice, room, "!calendar reset", bot_id=bot.user_id)
         await alice.wait_for(_from(bot.user_id, "new calendar feed", not_in=(room,)), since=mark, timeout=40)
