@@ -27,7 +27,8 @@ def _note(kind: str, ref_id: str, title: str, counts: dict[str, int], named: lis
         line = t("{who} registered interest in **{title}** · `{command}`", who=who, title=md_escape(title),
                  command=names(f"interest {ref_id}"))
         if named:
-            line += " " + t("(among them {names})", names=", ".join(md_escape(n) for n in named))
+            listed = ", ".join(md_escape(n) for n in named)
+            line += " " + t("(among them {names})", names=listed)
         return line
     return Note(key=f"brokerage:{kind}:{ref_id}", heading=HEADING, text=text, themes=tuple(themes), at=at)
 
