@@ -59,8 +59,10 @@ class MetricsServer:
     database reachable) on aiohttp, which matrix-nio already brings."""
 
     def __init__(self, metrics: Metrics, listen: str, ready: ReadyCheck,
-                 refresh: Callable[[], Awaitable[None]] | None = None):
+                 refresh: Callable[[], Awaitable[None]] | None = None, routes=(), services=None):
         self.metrics, self.ready, self.refresh = metrics, ready, refresh
+        # Routes the capabilities declare (manifest extras["http_routes"], bot.framework.http).
+        self.routes, self.services = list(routes), services
         self.host, self.port = parse_listen(listen)
         self._runner = None
 
@@ -86,10 +88,33 @@ class MetricsServer:
 
         app = web.Application()
         app.add_routes([web.get("/metrics", metrics_handler), web.get("/healthz", healthz), web.get("/readyz", readyz)])
+        for route in self.routes:
+            app.router.add_route(route.method, route.path, self._adapt(route))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         log.info("metrics and probes on http://%s:%d (/metrics, /healthz, /readyz)", self.host, self.port)
+
+    def _adapt(self, route):
+        """A capability's HttpRoute as an aiohttp handler; a failure is a plain 500 (logged),
+        never a traceback to the client."""
+        from aiohttp import web
+
+        from bot.framework.http import HttpRequest
+
+        async def handler(request):
+            req = HttpRequest(method=request.method, path=request.path, match=dict(request.match_info),
+                              headers=request.headers, remote=request.remote)
+            try:
+                resp = await route.handler(self.services, req)
+            except Exception:  # noqa: BLE001 - the listener must survive a capability's bug
+                log.exception("HTTP route %s failed", route.path)
+                return web.Response(status=500, text="internal error\n")
+            return web.Response(status=resp.status, body=resp.body if resp.status != 304 else None,
+                                headers={"Content-Type": resp.content_type, **resp.headers}
+                                if resp.status != 304 else resp.headers)
+
+        return handler
 
     async def stop(self) -> None:
         if self._runner is not None:

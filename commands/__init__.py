@@ -10,7 +10,7 @@ from bot.framework.capability import Capability, CapabilityError, load
 from bot.framework.command import Registry
 
 # Order = order in `!help` and in which plain-language question handlers are tried.
-ENABLED = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders", "admin",
+ENABLED = ["core", "funding", "labs", "sessions", "knowledge", "digests", "reminders", "brokerage", "admin",
            "overview"]  # last: its question handler answers only what no other claimed
 MODULES = ENABLED  # the name older tests and benches use
 

@@ -266,6 +266,22 @@ class MetricsSettings(BaseModel):
     listen: str | None = Field(default=None, pattern=r"^(\d{1,5}|[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$")
 
 
+class HttpSettings(BaseModel):
+    """What the HTTP listener (`metrics.listen`) serves beyond metrics: the address people
+    reach it at from outside (a reverse proxy's), used in the calendar feed links."""
+    model_config = ConfigDict(extra="forbid")
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+
+
+class BrokerageSettings(BaseModel):
+    """Interest, partners and introductions (commands/brokerage) and the calendar feed."""
+    model_config = ConfigDict(extra="forbid")
+    # A facilitator invited to every introduction room (a Matrix ID), or none.
+    facilitator: str | None = Field(default=None, pattern=r"^@[^\s:]+:[^\s]+$")
+    # Requests per calendar feed token per minute before the listener answers 429.
+    feed_requests_per_minute: int = Field(default=30, ge=1, le=10_000)
+
+
 class LoggingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -296,6 +312,8 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     digests: DigestSettings = Field(default_factory=DigestSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    brokerage: BrokerageSettings = Field(default_factory=BrokerageSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     _yaml_data: dict[str, Any] = {}

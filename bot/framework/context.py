@@ -164,6 +164,14 @@ class Context:
         self.outgoing.append(out)
         return out
 
+    def open_room(self, invite: tuple[str, ...], name: str, markdown: str, *, topic: str = "") -> Outgoing:
+        """A new private room with `invite` (the bot opens it), and `markdown` as its first
+        message: an effect like a message (bot.framework.effects.OPEN_ROOM), done once."""
+        from bot.framework.effects import open_room_outgoing
+        out = open_room_outgoing(markdown, invite=tuple(invite), name=name, topic=topic)
+        self.outgoing.append(out)
+        return out
+
     # -- scheduled work (bot.framework.jobs): rows now, timers after commit ------------------
     async def schedule(self, kind: str, run_at: datetime, payload: dict, **kwargs):
         from bot.framework import jobs

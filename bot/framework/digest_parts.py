@@ -74,6 +74,19 @@ class LabEntry:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class Note:
+    """A line a capability words itself under a heading of its own (brokerage's "Who
+    else"), for readers who follow one of `themes`: `text(t, names)` renders it in the
+    reader's language (`names("partners x")`: a command as the reader types it). It makes
+    a digest worth sending when `at` is after the reader's last one."""
+    key: str                    # one note per key per digest
+    heading: str                # English msgid
+    text: Callable[[Any, Callable[[str], str]], str]
+    themes: tuple[str, ...]
+    at: datetime
+
+
 @dataclass
 class Parts:
     """What one contribution found for a run; every list in the order the digest shows it."""
@@ -83,6 +96,7 @@ class Parts:
     instruments: list[Instrument] = field(default_factory=list)
     sessions: list[Session] = field(default_factory=list)
     labs: list[LabEntry] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)         # newest first
 
 
 @dataclass(frozen=True)

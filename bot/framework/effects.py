@@ -19,6 +19,18 @@ from bot.framework.render import message_content, split_markdown
 from storage.models.core import OutboxMessage
 
 
+# An outbox row of this event type asks the runtime to open a new private room, invite
+# `invite` and post the message in it: carried out once (the runtime remembers the room
+# it made for the row's transaction id), e.g. an introduction between two people.
+OPEN_ROOM = "dsih.open_room"
+
+
+def open_room_outgoing(markdown: str, *, invite: tuple[str, ...], name: str, topic: str = "") -> Outgoing:
+    """The Outgoing for OPEN_ROOM (the handler appends it with ctx.open_room)."""
+    return Outgoing(markdown, to_user=invite[0], notice=False, event_type=OPEN_ROOM,
+                    extra_content={OPEN_ROOM: {"invite": list(invite), "name": name[:200], "topic": topic[:500]}})
+
+
 def txn_id(key: str, index: int) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return f"dsih.{digest}.{index}"
@@ -70,6 +82,10 @@ def build_rows(outgoing: list[Outgoing], *, origin: str, key: str) -> list[dict]
 
     for out in outgoing:
         first = len(rows)
+        if out.event_type == OPEN_ROOM:
+            add({**message_content(out.markdown, notice=out.notice), **(out.extra_content or {})}, out, OPEN_ROOM)
+            out.queued(rows[first]["txn_id"])
+            continue
         if out.event_type != "m.room.message":
             add(build_content(out), out, out.event_type)
             out.queued(rows[first]["txn_id"])

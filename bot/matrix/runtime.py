@@ -114,7 +114,9 @@ class MatrixRuntime:
             if self.settings.metrics.listen:
                 self.metrics_server = MetricsServer(
                     self.services.metrics, self.settings.metrics.listen, self._not_ready,
-                    refresh=lambda: refresh_from_database(self.services.metrics, self.services.db))
+                    refresh=lambda: refresh_from_database(self.services.metrics, self.services.db),
+                    routes=[r for routes in self.services.registry.contributions("http_routes") for r in routes],
+                    services=self.services)
                 await self.metrics_server.start()
             if self.settings.bot.space:  # an alias is resolved once, here
                 self.power.space_id = await resolve_space(self.client, self.settings.bot.space, self.stopping,

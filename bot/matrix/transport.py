@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse, UploadResponse
 from nio.exceptions import LocalProtocolError, SendRetryError
 
+from bot.framework.effects import OPEN_ROOM
 from bot.outbox import SendResult
-from storage.models.core import DirectRoom, OutboxMessage, RoomState
+from storage.models.core import DirectRoom, KeyValue, OutboxMessage, RoomState
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class MatrixTransport:
         return result
 
     async def _send(self, row: OutboxMessage) -> SendResult:
+        if row.event_type == OPEN_ROOM:
+            return await self._open_room(row)
         try:
             room_id = row.room_id or await self.direct_room(row.to_user)
         except (ClientError, asyncio.TimeoutError, OSError) as exc:
@@ -127,6 +130,52 @@ class MatrixTransport:
                     break
                 await asyncio.sleep(0.1)
             return resp.room_id
+
+
+    async def _open_room(self, row: OutboxMessage) -> SendResult:
+        """An OPEN_ROOM row: create the room once (its id kept under the row's transaction
+        id, so a resend after a restart posts into the same room), then post the message
+        with the row's transaction id (the homeserver deduplicates a resend). A crash
+        between the creation and keeping its id would open a second room: the only window."""
+        spec = dict(row.content.get(OPEN_ROOM) or {})
+        content = {k: v for k, v in row.content.items() if k != OPEN_ROOM}
+        key = f"open_room:{row.txn_id}"[:100]
+        async with self.db.session() as session:
+            known = await session.get(KeyValue, key)
+        room_id = known.value if known else None
+        if room_id is None:
+            try:
+                resp = await self.client.room_create(name=spec.get("name") or None, topic=spec.get("topic") or None,
+                                                     invite=list(spec.get("invite") or ()),
+                                                     preset=RoomPreset.private_chat)
+            except (ClientError, asyncio.TimeoutError, OSError) as exc:
+                return SendResult(transient=f"{type(exc).__name__}: {exc}")
+            if not isinstance(resp, RoomCreateResponse):
+                return classify(resp)
+            room_id = resp.room_id
+            async with self.db.transaction() as session:
+                await session.merge(KeyValue(key=key, value=room_id))
+                if await session.get(RoomState, room_id) is None:
+                    import time
+                    session.add(RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000)))
+            if self.room_changed is not None:
+                self.room_changed(room_id)
+            for _ in range(100):
+                if room_id in self.client.rooms:
+                    break
+                await asyncio.sleep(0.1)
+        if room_id not in self.client.rooms:
+            return SendResult(retry_after=NOT_SYNCED_RETRY, reason="new room not synced yet")
+        try:
+            resp = await self.client.room_send(room_id, "m.room.message", content, tx_id=row.txn_id,
+                                               ignore_unverified_devices=True)
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            return SendResult(transient=f"{type(exc).__name__}: {exc}")
+        except (SendRetryError, LocalProtocolError) as exc:
+            return SendResult(retry_after=NOT_SYNCED_RETRY, reason=f"new room not ready ({exc})")
+        if isinstance(resp, RoomSendResponse):
+            return SendResult(event_id=resp.event_id)
+        return classify(resp)
 
 
 def classify(resp) -> SendResult:

@@ -87,6 +87,12 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
             lines.append("**" + t("Living labs added") + "**")
             lines += [f"- {md_escape(lab.name)}" + (f" ({md_escape(lab.municipality)})" if lab.municipality else "")
                       + f" · `{names(f'lab {lab.id}')}`" for lab in part.labs]
+        headings: dict[str, list] = {}
+        for note in part.notes:
+            headings.setdefault(note.heading, []).append(note)
+        for heading, notes in headings.items():
+            lines.append("**" + t(heading) + "**")
+            lines += ["- " + note.text(t, names) for note in notes]
         blocks.append("\n".join(lines))
     if not preview:
         blocks.append("_" + t("Change it with `{prefix}subscribe`, `{prefix}unsubscribe` or `{prefix}digest pause 2w`.",

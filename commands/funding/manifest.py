@@ -8,7 +8,7 @@ from commands.funding.admin_stats import admin_stats
 from commands.funding.commands import cog
 from commands.funding import curation
 from commands.funding.overview import overview_section
-from storage.funding import privacy
+from storage.funding import lookup, privacy
 from storage.funding.dataset import DATASET
 from storage.funding.models import FundingCandidate, FundingInstrument
 
@@ -26,7 +26,10 @@ MANIFEST = Capability(
     privacy=privacy.RULES,
     overview=overview_section,
     jobs=(curation.SUMMARY_JOB,),
-    extras={"admin_stats": admin_stats, "admin_jobs": (curation.SUMMARY_JOB,)},
+    # lookup: instruments named in chat (brokerage's !interest); calendar: deadlines of
+    # followed instruments in a calendar feed. Neutral shapes: bot.framework.references.
+    extras={"admin_stats": admin_stats, "admin_jobs": (curation.SUMMARY_JOB,), "lookup": lookup.lookup,
+            "calendar": lookup.calendar},
     digest=DIGEST,
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Funding**: `{prefix}funding klimaatadaptatie`, `{prefix}funding energy --open`, "

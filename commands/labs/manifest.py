@@ -8,7 +8,7 @@ from storage.labs.digest import CONTRIBUTION as DIGEST
 from commands.labs.admin_stats import admin_stats
 from commands.labs.commands import cog, stats
 from commands.labs.overview import overview_section
-from storage.labs import privacy
+from storage.labs import lookup, privacy
 from storage.labs.dataset import DATASET
 from storage.labs.models import Lab, LabRequest
 
@@ -25,7 +25,8 @@ MANIFEST = Capability(
     privacy=privacy.RULES,
     overview=overview_section,
     stats=(stats,),
-    extras={"admin_stats": admin_stats},
+    # lookup: labs named in chat, with their contact (brokerage's !interest).
+    extras={"admin_stats": admin_stats, "lookup": lookup.lookup},
     digest=DIGEST,
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Living labs**: `{prefix}labs climate adaptation --near Zwolle`, "

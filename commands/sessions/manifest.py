@@ -8,7 +8,7 @@ from storage.sessions.digest import CONTRIBUTION as DIGEST
 from commands.sessions import calendar, formats, planning, polls, report, reviews  # noqa: F401
 from commands.sessions.base import cog
 from commands.sessions.intents import INTENTS
-from storage.sessions import privacy
+from storage.sessions import calendar_feed, privacy
 from storage.sessions.models import (
     Participant, PollVote, Review, ReviewSession, SessionAction, SessionPoll,
 )
@@ -25,6 +25,8 @@ MANIFEST = Capability(
     jobs=(planning.REMINDER_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
     digest=DIGEST,
     intents=INTENTS,
+    # A person's sessions and action items in their calendar feed (brokerage serves it).
+    extras={"calendar": calendar_feed.calendar},
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Peer-review sessions**: `{prefix}sessions`, `{prefix}session join <number>`, "
               "`{prefix}review <number>`; facilitators plan with `{prefix}session new`"),),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from rapidfuzz import fuzz
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.framework.digest_parts import Deadline, Instrument, Item, LabEntry, Parts, Session, Window, title_key
+from bot.framework.digest_parts import Deadline, Instrument, Item, LabEntry, Note, Parts, Session, Window, title_key
 
 # A share committed a moment after the run read the table must not slip under the
 # watermark: the cut-off lags the clock by this much (the item goes in the next digest).
@@ -36,6 +36,7 @@ class Candidates:
     instruments: list[Instrument] = field(default_factory=list)  # newest first
     sessions: list[Session] = field(default_factory=list)  # soonest first
     labs: list[LabEntry] = field(default_factory=list)  # newest first
+    notes: list[Note] = field(default_factory=list)  # newest first
 
 
 @dataclass
@@ -49,10 +50,12 @@ class TopicPart:
     instruments: list[Instrument] = field(default_factory=list)
     sessions: list[Session] = field(default_factory=list)
     labs: list[LabEntry] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.new or self.events or self.deadlines or self.instruments or self.sessions or self.labs)
+        return not (self.new or self.events or self.deadlines or self.instruments or self.sessions or self.labs
+                    or self.notes)
 
 
 @dataclass
@@ -63,7 +66,7 @@ class Digest:
     @property
     def count(self) -> int:
         return sum(len(p.new) + len(p.events) + len(p.deadlines) + len(p.instruments) + len(p.sessions) + len(p.labs)
-                   for p in self.parts)
+                   + len(p.notes) for p in self.parts)
 
 
 async def gather(session: AsyncSession, since: datetime, topics: set[str], now: datetime,
@@ -77,7 +80,7 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
     found = Parts()
     for source in sources:
         part = await source.parts(session, window)
-        for name in ("new", "events", "deadlines", "instruments", "sessions", "labs"):
+        for name in ("new", "events", "deadlines", "instruments", "sessions", "labs", "notes"):
             getattr(found, name).extend(getattr(part, name))
     for item in found.new:
         for t in item.topics:
@@ -92,7 +95,7 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
                 if item.shared_at > cand.events_latest.get(t, item.shared_at - SETTLE):
                     cand.events_latest[t] = item.shared_at
     cand.deadlines, cand.instruments = found.deadlines, found.instruments
-    cand.sessions, cand.labs = found.sessions, found.labs
+    cand.sessions, cand.labs, cand.notes = found.sessions, found.labs, found.notes
     return cand
 
 
@@ -129,6 +132,7 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
                 more += 1
         return picked, more
 
+    seen_notes: set[str] = set()   # a note on several followed topics appears once
     for topic in dict.fromkeys(topics):
         part = TopicPart(topic)
         items = cand.new_by_topic.get(topic, [])
@@ -169,6 +173,11 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
         part.labs, more = take((lab for lab in cand.labs if topic in lab.themes and lab.updated_at > watermark),
                                max_items, "lab")
         fresh += len(part.labs) + more
+        for note in cand.notes:
+            if topic in note.themes and note.at > watermark and note.key not in seen_notes and len(part.notes) < max_items:
+                part.notes.append(note)
+                seen_notes.add(note.key)
+        fresh += len(part.notes)
         if not part.empty or part.new_more:
             parts.append(part)
     return Digest(parts, fresh)

@@ -50,7 +50,10 @@ def test_each_enabled_manifest_is_complete(cap: Capability):
 def test_the_registry_collects_what_the_manifests_declare():
     registry = build_registry()
     assert len(registry.contributions("overview")) == 4        # funding, labs, knowledge, digests
-    assert len(registry.contributions("digest")) == 4          # funding, labs, sessions, knowledge
+    assert len(registry.contributions("digest")) == 5          # funding, labs, sessions, knowledge, brokerage
+    assert len(registry.contributions("lookup")) == 2          # funding, labs (brokerage resolves names with them)
+    assert len(registry.contributions("calendar")) == 2        # funding, sessions (the calendar feed's entries)
+    assert len(registry.contributions("http_routes")) == 1     # brokerage's calendar feed
     assert {"reminder", "session-action-reminder"} == set(registry.privacy.personal_jobs)
     tables = set(Base.metadata.tables)
     assert set(registry.privacy.mentions) == tables

@@ -12,6 +12,7 @@ from storage.models.core import DirectRoom, HandledEvent, RoomState
 from storage.digests.models import DeadlineAlert
 from storage.funding.models import FundingInstrument
 from storage.labs.models import Lab
+from storage.brokerage.models import Interest as BrokerInterest, Introduction as BrokerIntroduction
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 ADMIN, FACIL, ALICE, BOB = "@admin:test", "@facil:test", "@alice:test", "@bob:test"
@@ -51,6 +52,20 @@ async def fill_everything_naming(services, chat, user):
     await chat.send('!session poll "Volgende" 2026-12-10 14:00 | 2026-12-11 10:00', sender=FACIL, **GROUP)
     await chat.send("!vote 2 1", **as_user, **GROUP)                                # session_poll_votes
     await chat.send('!share https://example.org/groene-daken "Groene daken in Zwolle" #klimaatadaptatie', **as_user)
+    # Brokerage: organisation, interests, introductions both ways, a calendar feed token.
+    await chat.send("!organisation Gemeente Zwolle, gemeente, Overijssel", **as_user)   # broker_profiles
+    await chat.send('!interest dumava-2026 "ons stadhuis verduurzamen"', **as_user)     # broker_interests
+    await chat.send('!interest dumava-2026 "scholen"', sender=BOB)
+    await chat.send('!interest dumava-2025 "gemaal"', sender=BOB)
+    await chat.send('!interest dumava-2025 "zwembad"', **as_user)
+    mine = {i.ref_id: i.id for i in await rows(services, BrokerInterest)}
+    bobs = {i.ref_id: i.id for i in await rows(services, BrokerInterest, BrokerInterest.user_id == BOB)}
+    await chat.send(f"!introduce {bobs['dumava-2026']}", **as_user)                # broker_introductions (requester)
+    await chat.send(f"!introduce {mine['dumava-2025']}", sender=BOB)              # (target)
+    asked = (await rows(services, BrokerIntroduction, BrokerIntroduction.target == user))[0]
+    await chat.send(f"!introduce yes {asked.id}", **as_user)                      # an introduction room
+    services.settings.metrics.listen = services.settings.metrics.listen or "9464"
+    await chat.send("!calendar", **as_user)                                       # broker_calendar_tokens
     funding = (await rows(services, FundingInstrument))[0]
     await chat.send(f"!funding set {funding.id} grant_max_eur 250000", **as_user)  # updated_by + audit_log
     async with services.db.transaction() as s:

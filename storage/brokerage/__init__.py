@@ -1,0 +1,1 @@
+"""Brokerage: who works towards what (interests), introductions, calendar feed tokens."""
