@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text
 from commands.digests import delivery
 from storage.models.core import DirectRoom, HandledEvent, RoomState
 from storage.digests.models import DeadlineAlert
-from storage.funding.models import FundingInstrument
+from storage.funding.models import FundingCandidate, FundingInstrument
 from storage.labs.models import Lab
 from storage.brokerage.models import Interest as BrokerInterest, Introduction as BrokerIntroduction
 
@@ -68,6 +68,11 @@ async def fill_everything_naming(services, chat, user):
     await chat.send("!calendar", **as_user)                                       # broker_calendar_tokens
     funding = (await rows(services, FundingInstrument))[0]
     await chat.send(f"!funding set {funding.id} grant_max_eur 250000", **as_user)  # updated_by + audit_log
+    async with services.db.transaction() as s:   # a candidate the journals' refresh found
+        s.add(FundingCandidate(source="officiele-bekendmakingen", external_id="gmb-2026-1", level="local",
+                               title="Subsidieregeling klimaatadaptatie 2027"))
+    candidate = (await rows(services, FundingCandidate))[0]
+    await chat.send(f"!funding dismiss {candidate.id}", **as_user)                 # funding_candidates.decided_by
     async with services.db.transaction() as s:
         # What only the Matrix runtime or the bundled data write: a direct room, a lab contact,
         # an undecryptable-message key, a checked_by.
