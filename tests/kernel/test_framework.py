@@ -192,16 +192,20 @@ async def test_roles_from_config_and_power_level(services):
     assert await run("@facil:test", "!roomwork") == "ok"
 
 
-async def test_flood_guard_answers_once_then_stays_quiet(services):
+async def test_flood_guard_never_drops_a_message_in_silence(services):
     services.settings.bot.rate_limit_count = 3
     chat = Dispatcher(services)
+    chat.middlewares[2].notices = 2
     replies = []
-    for i in range(6):
-        out = await chat.handle(Incoming(sender="@flood:test", room_id="!r", event_id=f"$f{i}", body="!about"))
+    for i in range(8):
+        out = await chat.handle(Incoming(sender="@flood:test", room_id="!r", event_id=f"$f{i}", body=f"!about {i}"))
         replies.append(out)
-    assert all(len(r) == 1 for r in replies[:3])
-    assert "quickly" in replies[3][0].markdown
-    assert replies[4] == [] and replies[5] == []
+    assert all(len(r) == 1 and "quickly" not in r[0].markdown for r in replies[:3])
+    # Every refused message is quoted back until the person is told that nothing more is handled.
+    assert "quickly" in replies[3][0].markdown and "about 3”" in replies[3][0].markdown
+    assert "Not handled" in replies[4][0].markdown and "about 4”" in replies[4][0].markdown
+    assert "about 5”" in replies[5][0].markdown and "will not answer anything else" in replies[5][0].markdown
+    assert replies[6] == [] and replies[7] == []
 
 
 async def test_option_parsing_and_converters(services):
