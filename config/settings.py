@@ -190,6 +190,11 @@ class SessionSettings(BaseModel):
     action_reminder: HumanDuration = timedelta(days=2)
     # Longest series (`--every 4w --until …`) in occurrences.
     max_series: int = Field(default=26, ge=1, le=104)
+    # The ORGANIZER of a session's calendar file is `mailto:` this facilitator's address when
+    # it is known here (Matrix ID -> e-mail), else `organizer_email` (the hub's address), else
+    # the file has no ORGANIZER: calendars cannot use a Matrix link there.
+    organizer_emails: dict[str, str] = Field(default_factory=dict)
+    organizer_email: str | None = None
 
     @field_validator("reminders")
     @classmethod

@@ -26,11 +26,13 @@ from commands.sessions.base import (
     planner, replan, require_manage, require_planned, room_translator, session, stamp, tell,
     tell_participants, title_of, topic_label, when_of,
 )
+from commands.sessions.calendar import send_calendar_update
 from storage.models.core import ScheduledJob
 from storage.sessions.models import ROLES, Participant, ReviewSession
 
 STATUS_LABELS = {"planned": N_("planned"), "cancelled": N_("cancelled"), "done": N_("done")}
 # Why a planned job was withdrawn (kept on the job row, translated when shown).
+CALENDAR_NOTE = N_("Open the attached file to update your calendar.")
 NOTE_MOVED, NOTE_CANCELLED = N_("the session was moved"), N_("the session was cancelled")
 
 
@@ -317,8 +319,9 @@ async def session_move(ctx, number, when):
     await replan(ctx, s, note=NOTE_MOVED)
     t = ctx.t
     await ctx.reply(t("🔁 Session {number} moved to {when}.", number=s.id, when=when_of(t, s)))
-    await tell_participants(ctx, s, lambda t: t("🔁 {title} has moved to {when}.", title=title_of(s),
-                                                when=when_of(t, s)), exclude=(ctx.sender,), include_waiting=True)
+    # Every participant (the facilitator too, if taking part) gets the updated calendar file.
+    await send_calendar_update(ctx, s, lambda t: t("🔁 {title} has moved to {when}.", title=title_of(s),
+                                                   when=when_of(t, s)) + " " + t(CALENDAR_NOTE))
 
 
 @session.subcommand("cancel", dutch=("annuleer", "afgelast"), role=Role.ROOM_FACILITATOR)
@@ -336,9 +339,10 @@ async def session_cancel(ctx, number, reason):
 
     def render(t: Translator) -> str:
         text = t("❌ {title} ({when}) is cancelled.", title=title_of(s), when=when_of(t, s))
-        return text + (" " + t("Reason: {text}", text=md_escape(reason)) if reason else "")
+        return (text + (" " + t("Reason: {text}", text=md_escape(reason)) if reason else "") + " " +
+                t("Open the attached file to remove it from your calendar."))
 
-    await tell_participants(ctx, s, render, exclude=(ctx.sender,), include_waiting=True)
+    await send_calendar_update(ctx, s, render)
 
 
 # ----------------------------------------------------------------------------- reminders

@@ -25,7 +25,7 @@ from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape
 from bot.framework.timeparse import TimeParseError, example, parse_when
 from commands.sessions.base import cog, session, session_details, title_of, when_of
-from commands.sessions.calendar import ics_attachment
+from commands.sessions.calendar import ics_attachment, organizer_of
 from commands.sessions.planning import add_participant, create_session
 from storage.models.core import OutboxMessage
 from storage.sessions.models import PollVote, ReviewSession, SessionPoll
@@ -407,4 +407,5 @@ async def _tell_voters(ctx, s: ReviewSession, poll: SessionPoll, invited) -> Non
         lines.append(t("Details: `{prefix}session {number}`; cannot come after all: `{prefix}session leave {number}`.",
                        prefix=p, number=s.id))
         ctx.send_to_user(user_id, "\n\n".join(lines),
-                         attachment=ics_attachment(s, t, ctx.services.bot_user_id, now=ctx.now, prefix=p))
+                         attachment=ics_attachment(s, t, ctx.services.bot_user_id, now=ctx.now, prefix=p, state=state,
+                                                   organizer=organizer_of(ctx.settings, s)))
