@@ -63,6 +63,18 @@ class MatrixSettings(BaseModel):
     cross_signing: bool = True
 
 
+def user_data_dir(app: str = "dsih-bot") -> Path:
+    """The user's own data directory for `app` (platformdirs when installed; else
+    $XDG_DATA_HOME/dsih-bot or ~/.local/share/dsih-bot): where the console keeps its
+    database, whatever folder it is started from."""
+    try:
+        import platformdirs
+    except ImportError:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / app
+    return Path(platformdirs.user_data_dir(app, appauthor=False))
+
+
 class StorageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data_dir: Path = Path("./data")
