@@ -336,6 +336,14 @@ def test_backup_and_restore_cli(tmp_path):
     assert made.returncode == 0 and "backup written" in made.stdout, made.stderr
     back = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
     assert back.returncode == 0 and "restored" in back.stdout and "restored 0 rows" not in back.stdout, back.stderr
+    # Backup and restore count the same tables (empty ones too), and the same rows.
+    import re as _re
+    written = _re.search(r"(\d+) rows in (\d+) tables", made.stdout).groups()
+    assert _re.search(r"restored (\d+) rows in (\d+) tables", back.stdout).groups() == written, (made.stdout, back.stdout)
+    # The schema is logged only when a migration ran, not by every command.
+    assert "schema upgraded" in back.stderr
+    quiet = run(tmp_path / "a", "backup", str(tmp_path / "b2.jsonl.gz"))
+    assert quiet.returncode == 0 and "schema" not in quiet.stderr, quiet.stderr
     again = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
     nowhere = run(tmp_path / "a", "backup", str(tmp_path / "missing" / "b.gz"))
