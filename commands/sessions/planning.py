@@ -295,8 +295,14 @@ async def session_assign(ctx, number, user, role):
     s = await get_session(ctx, number)
     require_manage(ctx, s)
     require_planned(s)
-    await add_participant(ctx, s, user, role, force=True)
     t = ctx.t
+    existing = await ctx.db.get(Participant, (s.id, user))
+    if existing is not None and existing.role == role and existing.state == "going":
+        # Nothing changes: say so, and do not send the person the same message again.
+        await ctx.reply(t("{user} already takes part in {title} as {role}.", user=ctx.mention(user),
+                          title=title_of(s), role=t(ROLE_LABELS[role])))
+        return
+    await add_participant(ctx, s, user, role, force=True)
     await ctx.reply(t("{user} takes part in {title} as {role}.", user=ctx.mention(user), title=title_of(s),
                       role=t(ROLE_LABELS[role])))
     await tell(ctx, [user], lambda t: t(
