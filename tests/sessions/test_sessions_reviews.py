@@ -388,3 +388,33 @@ async def test_the_flood_guard_never_throttles_a_dialogue_the_bot_started(env):
         assert "quickly" not in await chat.text(f"!review 1 show", sender=REV1, room=dm, direct=True)
     refused = await chat.text("!review 1 impact 5", sender=REV1, room=dm, direct=True)
     assert "did not handle" in refused and "review 1 impact 5" in refused
+
+
+# ----------------------------------------------------------------------------- the report's Markdown file
+def _file_reader_text(markdown: str) -> str:
+    """What a Markdown-file viewer shows: CommonMark with raw HTML on (as most viewers have
+    it) and strikethrough, reduced to its text."""
+    import html as _html
+    import re as _re
+
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("strikethrough").enable("table").render(markdown)
+    assert _re.fullmatch(r"\s*<ul>\s*<li>.*</li>\s*</ul>\s*", rendered, _re.S), rendered
+    return _html.unescape(_re.sub(r"</?(ul|li)>", "", rendered)).strip()
+
+
+def test_the_report_file_escapes_for_file_readers_not_chat():
+    from commands.sessions.report import file_escape
+    assert file_escape("<b>fair</b>") == "\\<b>fair\\</b>"
+    assert file_escape("@maria:gemeente-ede.nl") == "@maria:gemeente-ede.nl"
+    assert file_escape("Prima plan. Kosten: 1.000-2.000 euro!") == "Prima plan. Kosten: 1.000-2.000 euro!"
+    assert file_escape("# kop") == "\\# kop" and file_escape("12. punt") == "12\\. punt"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=80))
+def test_a_review_text_reads_as_written_in_the_report_file(text):
+    from commands.sessions.report import file_escape
+    expected = " ".join(text.split())
+    assert _file_reader_text("- " + file_escape(text)) == expected
