@@ -21,7 +21,7 @@ from bot.framework.errors import (
     BadArgument, CheckFailure, CommandError, CommandNotFound, MissingArgument, MissingRole, RateLimited,
     TooManyArguments, UserInputError,
 )
-from bot.framework.help import escape_params, spoken_name, usage
+from bot.framework.help import escape_params, placeholder, spoken_name, usage
 from bot.framework.messages import Incoming, Outgoing, RoomEvent
 from bot.framework.middleware import (
     DialogueMiddleware, LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
@@ -271,7 +271,7 @@ class Dispatcher:
         if isinstance(exc, UserInputError):
             params = escape_params(exc.params)
             if isinstance(exc, MissingArgument) and exc.describe:
-                params["name"] = f"{md_escape(t(exc.describe))} (`{exc.params['name']}`)"
+                params["name"] = f"{md_escape(t(exc.describe))} (`{placeholder(exc.params['name'], t)}`)"
             lines = ["⚠️ " + t(exc.message, **params)]
             suggestions = exc.params.get("suggestions") if isinstance(exc, BadArgument) else None
             if suggestions:

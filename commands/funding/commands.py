@@ -439,7 +439,9 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
 
 
 # --------------------------------------------------------------------------- commands
-LEVEL_CHOICE = Choice(list(LEVELS), synonyms=LEVEL_SYNONYMS)
+LEVEL_CHOICE = Choice(list(LEVELS), synonyms={**LEVEL_SYNONYMS, "gemeente": "local", "gemeenten": "local"},
+                      dutch={"eu": "eu", "national": "nationaal", "provincial": "provinciaal",
+                             "regional": "regionaal", "local": "lokaal"})
 APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "water_board": "water_board"})
 
 

@@ -73,6 +73,14 @@ async def add_participant(ctx, s: ReviewSession, user_id: str, role: str = "revi
     return state
 
 
+def spoken_interval(t: Translator, every: timedelta) -> str:
+    """`4 weeks` / `4 weken`, as a sentence says it (not the `4w` typed in the option)."""
+    days = every.days
+    if days % 7 == 0:
+        return t.n("{count} week", "{count} weeks", days // 7)
+    return t.n("{count} day", "{count} days", days)
+
+
 def _local_series(start: datetime, every: timedelta, until: datetime, zone: ZoneInfo, limit: int) -> list[datetime]:
     """Occurrences at the same local wall time (14:00 stays 14:00 across DST)."""
     local = start.astimezone(zone)
@@ -122,7 +130,7 @@ async def session_new(ctx, title, when, duration, project, question, topic, capa
     if len(created) > 1:
         lines.append(t("A series of {count} sessions: {numbers} (every {every}, the last on {last}).",
                        count=len(created), numbers=", ".join(f"#{s.id}" for s in created),
-                       every=human_duration(every, ctx.lang), last=t.date(created[-1].starts_at)))
+                       every=spoken_interval(t, every), last=t.date(created[-1].starts_at)))
     lines.append(t("Join with `{prefix}session join {number}`; calendar file: `{prefix}session ics {number}`.",
                    prefix=p, number=first.id))
     await ctx.reply("\n\n".join(lines))
