@@ -64,7 +64,16 @@ def cmd_console(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     from bot.console import run_console
 
-    return asyncio.run(run_console(settings, user_id=args.user, role=args.role, commands=args.command))
+    try:
+        return asyncio.run(run_console(settings, user_id=args.user, role=args.role, commands=args.command,
+                                       files_dir=Path(args.files) if args.files else None))
+    except KeyboardInterrupt:
+        # The console has stopped (database closed, nothing pending lost: unsent rows stay in
+        # the outbox). Leave now: the thread still blocked reading stdin must not be waited
+        # for, nor finalised while it holds stdin's lock.
+        print("\ndsih-bot console stopped.", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)
 
 
 def cmd_demo(args) -> int:
@@ -331,6 +340,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--user", default="@you:console", help="who you are in the console (default @you:console)")
     c.add_argument("--role", choices=("member", "facilitator", "admin"), default="admin",
                    help="your role in the console (default admin); 'member' shows what an ordinary member sees")
+    c.add_argument("--files", help="folder for the files the bot sends (default: files/ in the data directory)")
     c.add_argument("command", nargs="*", help="run these commands and exit (default: read stdin)")
     c.set_defaults(func=cmd_console)
 

@@ -254,7 +254,8 @@ class OutboxSender:
                 pass
         if self._mark_timer is not None:
             self._mark_timer.cancel()
-        tasks = [t for t in [self._task, *self._lanes.values()] if t]
+        # The marks task too: left running, it would outlive the database it writes to.
+        tasks = [t for t in [self._task, *self._lanes.values(), self._mark_task] if t]
         for task in tasks:
             task.cancel()
         for task in tasks:

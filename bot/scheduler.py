@@ -59,6 +59,7 @@ class Scheduler:
         )
         self.aps.add_listener(self._on_aps_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
         self._slots = asyncio.Semaphore(CONCURRENT_JOBS)
+        self._running: set[asyncio.Task] = set()
 
     @staticmethod
     def _on_aps_event(event) -> None:
@@ -112,8 +113,17 @@ class Scheduler:
 
     # -- running ----------------------------------------------------------------------------
     async def run(self, job_id: str) -> None:
-        async with self._slots:
-            await self._run(job_id)
+        # Tracked so that shutdown() can let a running job end (or cancel it) before the
+        # database is closed under it (see shutdown).
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            async with self._slots:
+                await self._run(job_id)
+        finally:
+            if task is not None:
+                self._running.discard(task)
 
     async def _run(self, job_id: str) -> None:
         services = self.services
@@ -200,9 +210,22 @@ class Scheduler:
                         row.attempts, MAX_ATTEMPTS, int(delay.total_seconds()), type(exc).__name__, exc)
             return row.run_at
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the timers, then wait (up to `timeout`) for jobs already running, cancelling
+        what is left. APScheduler's shutdown(wait=False) leaves a running job's task behind;
+        the console then closed the database under it, and asyncio.run's final cancellation
+        of that task waited on a database connection that no longer answered: the console
+        hung after its answer (issue 19, about 1 run in 150: a job that fell due at start)."""
         if self.aps.running:
             self.aps.shutdown(wait=False)
+        running = [t for t in self._running if not t.done() and t is not asyncio.current_task()]
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
 
 def _aware(value: datetime) -> datetime:

@@ -63,6 +63,18 @@ class MatrixSettings(BaseModel):
     cross_signing: bool = True
 
 
+def user_data_dir(app: str = "dsih-bot") -> Path:
+    """The user's own data directory for `app` (platformdirs when installed; else
+    $XDG_DATA_HOME/dsih-bot or ~/.local/share/dsih-bot): where the console keeps its
+    database, whatever folder it is started from."""
+    try:
+        import platformdirs
+    except ImportError:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / app
+    return Path(platformdirs.user_data_dir(app, appauthor=False))
+
+
 class StorageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data_dir: Path = Path("./data")
@@ -199,6 +211,11 @@ class SessionSettings(BaseModel):
     action_reminder: HumanDuration = timedelta(days=2)
     # Longest series (`--every 4w --until …`) in occurrences.
     max_series: int = Field(default=26, ge=1, le=104)
+    # The ORGANIZER of a session's calendar file is `mailto:` this facilitator's address when
+    # it is known here (Matrix ID -> e-mail), else `organizer_email` (the hub's address), else
+    # the file has no ORGANIZER: calendars cannot use a Matrix link there.
+    organizer_emails: dict[str, str] = Field(default_factory=dict)
+    organizer_email: str | None = None
 
     @field_validator("reminders")
     @classmethod

@@ -142,7 +142,8 @@ async def restore(db: Database, path: Path, *, reindex=None, progress=None) -> d
         if header.get("revision") and revision and header["revision"] > revision:
             raise BackupError(f"the backup is from a newer schema ({header['revision']}) than this "
                               f"version of dsih-bot ({revision}); upgrade dsih-bot first")
-        counts: dict[str, int] = {}
+        # Every table this version has, empty ones too: the same count the backup reports.
+        counts: dict[str, int] = {name: 0 for name in tables}
         batch: list[dict] = []
         current = None
 
@@ -162,7 +163,7 @@ async def restore(db: Database, path: Path, *, reindex=None, progress=None) -> d
                 current = name
             table = tables[name]
             batch.append({c.name: _decode(c, item["row"].get(c.name)) for c in table.columns if c.name in item["row"]})
-            counts[name] = counts.get(name, 0) + 1
+            counts[name] += 1
             if len(batch) >= 1000:
                 await flush()
         await flush()

@@ -135,7 +135,7 @@ class Database:
                 await conn.commit()
             try:
                 async with conn.begin():
-                    await conn.run_sync(_upgrade, revision)
+                    before, after = await conn.run_sync(_upgrade, revision)
                     if self.is_sqlite:
                         broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
                         if broken:
@@ -144,7 +144,11 @@ class Database:
                 if self.is_sqlite:
                     await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                     await conn.commit()
-        log.info("database schema is at %s", revision)
+        # Every CLI command upgrades first: say so only when a migration actually ran.
+        if before != after:
+            log.info("database schema upgraded from %s to %s", ",".join(before) or "empty", ",".join(after))
+        else:
+            log.debug("database schema is at %s", revision)
 
     async def unavailable(self, exc: BaseException) -> bool:
         """Did `exc` come from the database being locked, restarting or unreachable? A
@@ -177,5 +181,10 @@ def alembic_config(connection=None) -> AlembicConfig:
     return cfg
 
 
-def _upgrade(connection, revision: str) -> None:
+def _upgrade(connection, revision: str) -> tuple:
+    """Upgrade; returns the revisions (before, after), so only a real change is logged."""
+    from alembic.runtime.migration import MigrationContext
+
+    before = tuple(MigrationContext.configure(connection).get_current_heads())
     alembic_command.upgrade(alembic_config(connection), revision)
+    return before, tuple(MigrationContext.configure(connection).get_current_heads())

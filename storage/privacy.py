@@ -48,6 +48,13 @@ def is_former(user_id: str | None) -> bool:
     return bool(user_id) and user_id.startswith(PSEUDONYM_PREFIX)
 
 
+def aware(value):
+    """A stored moment as UTC when the database gave it back without a zone (SQLite), so it
+    is shown in the person's own zone, not read as the machine's."""
+    from datetime import timezone
+    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def language_memory_key(user_id: str) -> str:
     """The kv key of the language a user last wrote in (bot.framework.middleware)."""
     if len(user_id) > 80:   # kv keys are at most 100 characters; MXIDs may be 255
@@ -145,9 +152,9 @@ def core_rules(personal_jobs: tuple[str, ...]) -> tuple[Rules, Rules]:
         Holding(OutboxMessage, "to_user", "delete", N_("messages sent to you"),
                 lambda r, t: f"{t.datetime(r.created_at)} ({state_label(t, r.status)})", person=False),
         Holding(AuditLog, "actor", "pseudonym", N_("changes you made (audit log)"),
-                lambda r, t: f"{r.at:%Y-%m-%d} {r.action} {short(r.target, 40)}", person=False),
+                lambda r, t: f"{t.datetime(aware(r.at))} {r.action} {short(r.target, 40)}", person=False),
         Holding(AuditLog, "target", "pseudonym", N_("changes about you (audit log)"),
-                lambda r, t: f"{r.at:%Y-%m-%d} {r.action}", person=False),
+                lambda r, t: f"{t.datetime(aware(r.at))} {r.action}", person=False),
     ), mentions={
         "rooms": "redact",
         "outbox": "redact",                  # a notice to others that named the user
@@ -300,5 +307,5 @@ def _redact(value: Any, user: str) -> Any:
 
 
 __all__ = ["Rules", "Privacy", "Holding", "Found", "ForgetReport", "core_rules", "pseudonym", "is_former",
-           "language_memory_key", "confirmation_key", "short", "state_label", "STATES", "REQUEST_STATES",
+           "language_memory_key", "aware", "confirmation_key", "short", "state_label", "STATES", "REQUEST_STATES",
            "REDACTED", "PSEUDONYM_PREFIX"]

@@ -145,18 +145,26 @@ class Choice(Converter):
 
     metavar = N_("choice")
 
-    def __init__(self, choices: Sequence[str], synonyms: dict[str, str] | None = None):
+    def __init__(self, choices: Sequence[str], synonyms: dict[str, str] | None = None,
+                 dutch: dict[str, str] | None = None):
         self.choices = list(choices)
         self.lookup = {c.lower(): c for c in self.choices}
         self.lookup.update({k.lower(): v for k, v in (synonyms or {}).items()})
+        # The word a Dutch error lists for a choice (`nationaal`, not `national`); accepted too.
+        self.dutch = dict(dutch or {})
+        self.lookup.update({v.lower(): k for k, v in self.dutch.items()})
 
     async def convert(self, raw, ctx):
         key = raw.strip().lower()
         if key in self.lookup:
             return self.lookup[key]
-        close = [m[0] for m in process.extract(key, list(self.lookup), limit=3, score_cutoff=60)]
+        dutch = getattr(ctx, "lang", "en") == "nl" and self.dutch
+        words = [self.dutch.get(c, c) for c in self.choices] if dutch else self.choices
+        # Suggest words of the reader's language only.
+        pool = [k for k in self.lookup if not dutch or k in {w.lower() for w in words} or k not in self.choices]
+        close = [m[0] for m in process.extract(key, pool, limit=3, score_cutoff=60)]
         raise BadArgument("{value} is not one of: {choices}.", value=raw[:50],
-                          choices=", ".join(self.choices), suggestions=close)
+                          choices=", ".join(words), suggestions=close)
 
 
 _MONEY = re.compile(r"^(?:€|eur|euro)?\s*(\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?)\s*(k|m|mln|mio|miljoen|million|duizend|thousand|ton)?\s*(?:€|eur|euro)?$")

@@ -81,6 +81,9 @@ class Context:
         self.reply_to_event: str | None = incoming.event_id
         self.outgoing: list[Outgoing] = []
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
+        # Text that may answer a waiting dialogue (no prefix used), and whether it was tried.
+        self.dialogue_text: str | None = None
+        self.dialogue_tried = False
 
     @property
     def sender(self) -> str:

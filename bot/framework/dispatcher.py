@@ -21,10 +21,10 @@ from bot.framework.errors import (
     BadArgument, CheckFailure, CommandError, CommandNotFound, MissingArgument, MissingRole, RateLimited,
     TooManyArguments, UserInputError,
 )
-from bot.framework.help import escape_params, spoken_name, usage
+from bot.framework.help import escape_params, placeholder, spoken_name, usage
 from bot.framework.messages import Incoming, Outgoing, RoomEvent
 from bot.framework.middleware import (
-    LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
+    DialogueMiddleware, LanguageMiddleware, Middleware, PermissionMiddleware, RateLimitMiddleware, chain,
 )
 from bot.framework.tokens import Token, option_name, split
 from bot.framework.logs import command_context
@@ -52,6 +52,7 @@ class Dispatcher:
         self.prefix = bot.command_prefix
         self.middlewares = middlewares if middlewares is not None else [
             LanguageMiddleware(),
+            DialogueMiddleware(lambda: self.registry.first_questions),
             RateLimitMiddleware(bot.rate_limit_count, bot.rate_limit_window.total_seconds()),
             PermissionMiddleware(),
         ]
@@ -200,6 +201,8 @@ class Dispatcher:
 
     async def _run(self, ctx: Context, addressed: Addressed) -> None:
         text = pills_to_ids(addressed.text[:MAX_INPUT], ctx.incoming.formatted_body, self.services.bot_user_id)
+        if not addressed.explicit_command:
+            ctx.dialogue_text = text
         tokens = split(text)
         first = tokens[0].text if tokens else ""
         cmd = self.registry.get(first) if first and not tokens[0].quoted else None
@@ -222,7 +225,7 @@ class Dispatcher:
         async def endpoint(c: Context) -> None:
             # A dialogue waiting for this user's answer (a review question in a direct chat)
             # takes unprefixed text before command words: there "lab access is great" is an answer.
-            if not addressed.explicit_command:
+            if not addressed.explicit_command and not c.dialogue_tried:
                 for handler in self.registry.first_questions:
                     if await handler(c, text):
                         return
@@ -291,7 +294,7 @@ class Dispatcher:
         if isinstance(exc, UserInputError):
             params = escape_params(exc.params)
             if isinstance(exc, MissingArgument) and exc.describe:
-                params["name"] = f"{md_escape(t(exc.describe))} (`{exc.params['name']}`)"
+                params["name"] = f"{md_escape(t(exc.describe))} (`{placeholder(exc.params['name'], t)}`)"
             lines = ["⚠️ " + t(exc.message, **params)]
             suggestions = exc.params.get("suggestions") if isinstance(exc, BadArgument) else None
             if suggestions:
@@ -310,9 +313,21 @@ class Dispatcher:
             await ctx.reply("🔒 " + t(exc.role.refusal(ctx.incoming.room_grants_roles),
                                       command=f"`{p}{spoken_name(cmd, t.lang) if cmd else '?'}`"))
         elif isinstance(exc, RateLimited):
-            if exc.first:
-                await ctx.reply(t("You are sending commands quickly — please wait {seconds} seconds and try again.",
-                                  seconds=max(1, round(exc.retry_after))))
+            # Never dropped in silence: say what was not handled, quoted, and when to resend.
+            # After the last notice of a window the person knows that nothing more is handled.
+            if not exc.quiet:
+                seconds = max(1, round(exc.retry_after))
+                quoted = "“" + md_escape(_shorten(ctx.incoming.body)) + "”"
+                if exc.first:
+                    msg = t("You are sending commands quickly, so I did not handle {message}. "
+                            "Please send it again in {seconds} seconds.", message=quoted, seconds=seconds)
+                else:
+                    msg = "⏳ " + t("Not handled (too many messages in a minute): {message}. "
+                                   "Send it again in {seconds} seconds.", message=quoted, seconds=seconds)
+                if exc.last:
+                    msg += " " + t("Until then I will not answer anything else you send: "
+                                   "after {seconds} seconds, send again what you still need.", seconds=seconds)
+                await ctx.reply(msg)
         elif isinstance(exc, CheckFailure):
             await ctx.reply("🔒 " + t(exc.message, **escape_params(exc.params)))
         elif isinstance(exc, CommandError):
@@ -346,6 +361,11 @@ def pills_to_ids(text: str, formatted_body: str | None, bot_id: str) -> str:
                 text = text[:pos] + user_id + text[pos + len(candidate):]
                 break
     return text
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _outcome(exc: Exception) -> str:

@@ -8,7 +8,7 @@ CommandError
 ├── CommandNotFound          -> "did you mean ..."
 ├── CheckFailure
 │   └── MissingRole          -> which role is needed
-└── RateLimited              -> polite "slow down" (once per window)
+└── RateLimited              -> polite "slow down", quoting what was not handled
 Anything else is an internal error: apology + reference id, traceback only in the log.
 
 JobSkipped is a scheduled job's way to say that this run no longer makes sense.
@@ -70,10 +70,12 @@ class MissingRole(CheckFailure):
 
 
 class RateLimited(CommandError):
-    def __init__(self, retry_after: float, first: bool):
+    def __init__(self, retry_after: float, first: bool, *, quiet: bool = False, last: bool = False):
         super().__init__()
         self.retry_after = retry_after
-        self.first = first
+        self.first = first  # the first refusal in this window: the full explanation
+        self.last = last    # the last one answered: "nothing until the window ends is handled"
+        self.quiet = quiet  # after that last notice: the person has been told
 
 
 class JobSkipped(Exception):

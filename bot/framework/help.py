@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.framework.command import Command, Registry
-from bot.framework.i18n import Translator
+from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape
 
 
@@ -35,10 +35,25 @@ def command_text(registry: Registry, text: str, lang: str) -> str:
     return " ".join(out)
 
 
+# The words of a usage line's placeholders, in the reader's language (`<nummer>`, not
+# `<number>` in a Dutch reply). An argument named otherwise is shown as named.
+PLACEHOLDERS = frozenset((
+    N_("number"), N_("text"), N_("when"), N_("user"), N_("title"), N_("words"), N_("value"), N_("topics"),
+    N_("reason"), N_("query"), N_("message"), N_("confirm"), N_("zone"), N_("window"), N_("summary"),
+    N_("slots"), N_("role"), N_("poll"), N_("owner"), N_("language"), N_("field"), N_("duration"), N_("due"),
+    N_("command"), N_("choices"), N_("action"),
+))
+
+
+def placeholder(name: str, t: Translator) -> str:
+    return t(name) if name in PLACEHOLDERS else name
+
+
 def usage(cmd: Command, prefix: str, t: Translator) -> str:
     parts = [f"{prefix}{spoken_name(cmd, t.lang)}"]
     for arg in cmd.arguments:
-        text = f"<{arg.name}…>" if arg.rest else f"<{arg.name}>"
+        name = placeholder(arg.name, t)
+        text = f"<{name}…>" if arg.rest else f"<{name}>"
         parts.append(text if arg.required else f"[{text}]")
     for opt in cmd.options:
         name = opt.aliases[0] if t.lang == "nl" and opt.aliases else opt.name   # the first alias is Dutch

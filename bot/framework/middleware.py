@@ -80,15 +80,38 @@ async def _remember(ctx, key: str, lang: str) -> None:
         row.value = lang
 
 
-class RateLimitMiddleware(Middleware):
-    """Per-user sliding window. The first refusal in a window gets a polite answer;
-    later ones in the same window are dropped silently (no reply storms). Admins (the
-    operators, also the console user) are not limited."""
+class DialogueMiddleware(Middleware):
+    """Answers to a dialogue the bot started (`@cog.question(first=True)`: the guided review
+    in a direct chat) go to that dialogue before the flood guard: a person doing what the
+    bot asked is not flooding, and such an answer is not a command to throttle or to check
+    a command's role for. Only text without the prefix can be an answer (`ctx.dialogue_text`,
+    set by the dispatcher)."""
 
-    def __init__(self, count: int, window_seconds: float, clock=time.monotonic):
-        self.count, self.window, self.clock = count, window_seconds, clock
+    def __init__(self, handlers: Callable[[], list]):
+        self.handlers = handlers
+
+    async def __call__(self, handler, ctx):
+        text = getattr(ctx, "dialogue_text", None)
+        if text is not None and not ctx.dialogue_tried:
+            ctx.dialogue_tried = True
+            for answer in self.handlers():
+                if await answer(ctx, text):
+                    return
+        await handler(ctx)
+
+
+class RateLimitMiddleware(Middleware):
+    """Per-user sliding window. Nothing refused is dropped in silence: every refused message
+    is answered (the dispatcher quotes what was not handled); the first refusal in a window
+    explains, the next ones are one line each, and after `notices` of them one last line says
+    that nothing sent before the window ends is handled, so a flood is not echoed message
+    for message. Admins (the operators, also the console user) are not limited."""
+
+    def __init__(self, count: int, window_seconds: float, clock=time.monotonic, notices: int = 10):
+        self.count, self.window, self.clock, self.notices = count, window_seconds, clock, notices
         self.hits: dict[str, deque[float]] = defaultdict(deque)
         self.warned_until: dict[str, float] = {}
+        self.refused: dict[str, int] = {}
 
     async def __call__(self, handler, ctx):
         if (ctx.command is not None and not ctx.command.rate_limited) or ctx.role >= Role.ADMIN:
@@ -100,8 +123,11 @@ class RateLimitMiddleware(Middleware):
         if len(hits) >= self.count:
             retry = self.window - (now - hits[0])
             first = self.warned_until.get(ctx.sender, 0) <= now
+            if first:
+                self.refused[ctx.sender] = 0
+            self.refused[ctx.sender] = n = self.refused.get(ctx.sender, 0) + 1
             self.warned_until[ctx.sender] = now + retry
-            raise RateLimited(retry, first)
+            raise RateLimited(retry, first, quiet=n > self.notices + 1, last=n == self.notices + 1)
         hits.append(now)
         await handler(ctx)
 

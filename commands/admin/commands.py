@@ -284,8 +284,21 @@ async def forget(ctx, user, confirm):
 async def mydata(ctx):
     """See what I hold about you; `delete` removes it."""
     p = ctx.settings.bot.command_prefix
-    await ctx.reply(await _overview(ctx, ctx.sender, own=True) + "\n\n" +
-                    ctx.t("To delete your data: `{prefix}mydata delete`.", prefix=p))
+    _leave_no_language_memory(ctx)
+    overview = await _overview(ctx, ctx.sender, own=True)
+    if not await ctx.services.registry.privacy.inventory(ctx.db, ctx.sender):
+        await ctx.reply(overview)  # nothing to delete: no offer to
+        return
+    await ctx.reply(overview + "\n\n" + ctx.t("To delete your data: `{prefix}mydata delete`.", prefix=p))
+
+
+def _leave_no_language_memory(ctx) -> None:
+    """Asking what the bot holds, or to delete it, must not itself leave a trace: the
+    language the message was written in would otherwise be remembered by this very message
+    (and "remembered language: 1" be back right after a deletion)."""
+    for row in list(ctx.db.new):
+        if isinstance(row, KeyValue) and row.key == privacy.language_memory_key(ctx.sender):
+            ctx.db.expunge(row)
 
 
 @mydata.subcommand("delete", dutch=("verwijder", "wis"))
@@ -295,7 +308,11 @@ async def mydata_delete(ctx, confirm):
 
     Your reviews and shared items stay without your name. Asks for confirmation first."""
     me = ctx.sender
+    _leave_no_language_memory(ctx)
     if confirm is None or not await _confirmed(ctx, me):
+        if not await ctx.services.registry.privacy.inventory(ctx.db, me):
+            await ctx.reply(ctx.t("I hold no data about you."))
+            return
         overview = await _overview(ctx, me, own=True)
         await _ask_confirmation(ctx, me)
         await ctx.reply(overview + "\n\n" + ctx.t(

@@ -216,7 +216,8 @@ def suggestions_for(query: str, rows: list[FundingInstrument], limit: int = 4) -
     """Close terms for a query that found nothing: topic aliases and title words (typos)."""
     vocab = set()
     for r in rows:
-        vocab.update(w for w in tokens(" ".join(filter(None, [r.title, r.title_nl, r.programme]))) if len(w) >= 4)
+        vocab.update(w for w in tokens(" ".join(filter(None, [r.title, r.title_nl, r.programme])))
+                     if len(w) >= 4 and w not in STOPWORDS)
     for t in topics.all_topics():
         vocab.update(topics.normalize(term) for term in t.terms)
     vocab_list = sorted(vocab)
@@ -229,7 +230,8 @@ def suggestions_for(query: str, rows: list[FundingInstrument], limit: int = 4) -
     if not out and len(re.sub(r"[^a-z]", "", query.lower())) >= 4:   # not for "1" or "!!"
         out = [m[0] for m in process.extract(query[:100].lower(), vocab_list, scorer=fuzz.WRatio, limit=3,
                                              score_cutoff=80)]
-    return out[:limit]
+    # A stop word ("voor", "with") is never a term to search with (issue 19: "Verwante termen: voor").
+    return [w for w in out if w not in STOPWORDS and not all(p in STOPWORDS for p in w.split())][:limit]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -465,7 +467,9 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
 
 
 # --------------------------------------------------------------------------- commands
-LEVEL_CHOICE = Choice(list(LEVELS), synonyms=LEVEL_SYNONYMS)
+LEVEL_CHOICE = Choice(list(LEVELS), synonyms={**LEVEL_SYNONYMS, "gemeente": "local", "gemeenten": "local"},
+                      dutch={"eu": "eu", "national": "nationaal", "provincial": "provinciaal",
+                             "regional": "regionaal", "local": "lokaal"})
 APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "water_board": "water_board"})
 
 

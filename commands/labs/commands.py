@@ -201,8 +201,16 @@ async def answer(ctx, q: LabQuery, *, lead: str | None = None) -> None:
                                                                                          nearest.lab.website),
                                place=place_of(nearest.lab), km=km(ctx, nearest.distance_km)) + " " +
                          ctx.t("Details: {command}", command=f"`{ctx.command_name('lab')} {nearest.lab.id}`"))
-        lines.append(ctx.t("Try fewer words, another theme, or a larger radius (e.g. `--within 100km`). "
-                           "All themes: {themes}.", themes=", ".join(f"`{t.id}`" for t in topics.all_topics())))
+        themes = ", ".join(f"`{t.id}`" for t in topics.all_topics())
+        # Suggest what the search actually had: a radius only when there was one.
+        if q.near and q.within_km:
+            lines.append(ctx.t("Try fewer words, another theme, or a larger radius (e.g. `--within 100km`). "
+                               "All themes: {themes}.", themes=themes))
+        elif q.province:
+            lines.append(ctx.t("Try fewer words, another theme, or another province. All themes: {themes}.",
+                               themes=themes))
+        else:
+            lines.append(ctx.t("Try fewer words or another theme. All themes: {themes}.", themes=themes))
         await ctx.reply("\n\n".join(lines))
         return
     more = len(hits) > MAX_RESULTS
@@ -215,6 +223,12 @@ async def answer(ctx, q: LabQuery, *, lead: str | None = None) -> None:
                                   count=len(hits))
     if note:
         header += "\n\n" + note
+    distances = [h.distance_km for h in hits if h.distance_km is not None]
+    if q.near and not q.within_km and distances:
+        # Near a place without a radius: every lab, nearest first. Say how far that reaches.
+        header += "\n\n" + ctx.t("Nearest first, up to {km} from {place}; narrow down with `{option} 25km`.",
+                                  km=km(ctx, max(distances)), place=md_escape(q.near.label),
+                                  option="--binnen" if ctx.t.lang == "nl" else "--within")
     if lead:
         header = lead + "\n\n" + header
     items = [result_item(ctx, n, h) for n, h in enumerate(hits, 1)]

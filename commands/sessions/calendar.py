@@ -3,7 +3,12 @@ calendars, and `ics_for()` for the other parts (a closed poll sends it to every 
 
 One UID per session and a SEQUENCE that grows with every change of time, place, title
 or status (storage/sessions/models.py), so importing a newer file updates the event
-instead of adding a second one; a cancelled session comes as STATUS:CANCELLED."""
+instead of adding a second one. A file sent because the session moved is METHOD:REQUEST
+(Outlook updates the entry it has); a cancelled session comes as METHOD:CANCEL with
+STATUS:CANCELLED (Outlook removes it). Someone on the waiting list gets STATUS:TENTATIVE.
+`--series` gives a whole series as one recurring event (RRULE, with EXDATE for cancelled
+and an override for moved occurrences). ORGANIZER is a mailto: address where one is
+configured (sessions.organizer_emails / organizer_email), else absent."""
 from __future__ import annotations
 
 import calendar as _calendar
@@ -13,12 +18,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vText
 
-from bot.framework import argument
+from sqlalchemy import select
+
+from bot.framework import argument, option
 from bot.framework.help import spoken_name
 from bot.framework.messages import Attachment
+from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_, Translator
-from commands.sessions.base import SessionId, get_session, session, title_of, topic_label, when_of
-from storage.sessions.models import ReviewSession
+from commands.sessions.base import SessionId, get_session, participants, session, title_of, topic_label, when_of
+from storage.sessions.models import Participant, ReviewSession
 
 PRODID = "-//Dutch Societal Innovation Hub//dsih-bot//EN"
 MIMETYPE = "text/calendar"
@@ -27,35 +35,85 @@ _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 @session.subcommand("ics", dutch=("agenda",))
 @argument("number", SessionId(), help=N_("the session number, e.g. 12"))
-async def session_ics(ctx, number):
+@option("series", aliases=("reeks",), help=N_("the whole series as one recurring event"))
+async def session_ics(ctx, number, series):
     """Get a session as a calendar file (.ics) for Outlook and other calendars."""
     s = await get_session(ctx, number)
+    p = ctx.settings.bot.command_prefix
+    me = await ctx.db.get(Participant, (s.id, ctx.sender))
+    state = me.state if me is not None else None
+    if series:
+        members = await series_of(ctx.db, s)
+        if len(members) < 2:
+            raise BadArgument("Session {number} is not part of a series.", number=s.id)
+        first = members[0]
+        text = ctx.t("📅 The series {title}: {count} sessions in one calendar entry; open the file to add it.",
+                     title=title_of(first), count=len(members))
+        data = series_ics(members, ctx.t, ctx.services.bot_user_id, now=ctx.now, prefix=p,
+                          organizer=organizer_of(ctx.settings, first))
+        await ctx.reply(text, attachment=Attachment(f"series-{first.id}.ics", MIMETYPE, data))
+        return
     text = ctx.t("📅 Session {title}, {when}: open the file to add it to your calendar.",
                  title=title_of(s), when=when_of(ctx.t, s))
     if s.status == "cancelled":
         text += " " + ctx.t("The session is cancelled: importing the file removes it from your calendar.")
-    await ctx.reply(text, attachment=ics_attachment(s, ctx.t, ctx.services.bot_user_id,
-                                                    now=ctx.now, prefix=ctx.settings.bot.command_prefix))
+    elif state == "waiting":
+        text += " " + ctx.t("You are on the waiting list, so the entry is marked tentative.")
+    await ctx.reply(text, attachment=ics_attachment(s, ctx.t, ctx.services.bot_user_id, now=ctx.now, prefix=p,
+                                                    state=state, organizer=organizer_of(ctx.settings, s)))
 
 
 def ics_attachment(s: ReviewSession, t: Translator, bot_user_id: str, **kw) -> Attachment:
     return Attachment(f"session-{s.id}.ics", MIMETYPE, ics_for(s, t, bot_user_id, **kw))
 
 
-def ics_for(s: ReviewSession, t: Translator, bot_user_id: str, *, now: datetime | None = None,
-            prefix: str = "!") -> bytes:
-    """The session as a VCALENDAR (METHOD:PUBLISH) with one VEVENT in the session's own
-    zone and that zone's VTIMEZONE; texts in `t`'s language."""
-    zone = _zone(s.timezone)
+def organizer_of(settings, s: ReviewSession) -> str | None:
+    """The e-mail address for ORGANIZER: the facilitator's, else the hub's, else None."""
+    conf = settings.sessions
+    return conf.organizer_emails.get(s.facilitator) or conf.organizer_email or None
+
+
+async def send_calendar_update(ctx, s: ReviewSession, render) -> int:
+    """Every participant (waiting list too) gets `render(t)` with the session's new .ics,
+    in their own language: METHOD:REQUEST after a change, METHOD:CANCEL once cancelled,
+    with the higher SEQUENCE, so a calendar updates or removes the entry it has."""
+    await ctx.db.flush()  # the SEQUENCE grows on flush (storage/sessions/models.py)
+    told = 0
+    method = "CANCEL" if s.status == "cancelled" else "REQUEST"
+    organizer = organizer_of(ctx.settings, s)
+    for person in await participants(ctx.db, s.id, state=None):
+        if person.user_id == ctx.services.bot_user_id:
+            continue
+        t = await ctx.translator_for(person.user_id)
+        data = ics_for(s, t, ctx.services.bot_user_id, now=ctx.now, prefix=ctx.settings.bot.command_prefix,
+                       method=method, state=person.state, organizer=organizer)
+        ctx.send_to_user(person.user_id, render(t), attachment=Attachment(f"session-{s.id}.ics", MIMETYPE, data))
+        told += 1
+    return told
+
+
+async def series_of(db, s: ReviewSession) -> list[ReviewSession]:
+    if not s.series_id:
+        return [s]
+    return list((await db.scalars(select(ReviewSession).where(ReviewSession.series_id == s.series_id)
+                                  .order_by(ReviewSession.id))).all())
+
+
+def _vcalendar(method: str) -> Calendar:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.add_component(vtimezone(zone.key, s.starts_at.astimezone(zone).year))
+    cal.add("method", method)
+    return cal
+
+
+def _event(s: ReviewSession, t: Translator, bot_user_id: str, *, uid: str, sequence: int, now: datetime | None,
+           prefix: str, status: str, organizer: str | None) -> Event:
+    zone = _zone(s.timezone)
     event = Event()
-    event.add("uid", f"session-{s.id}@{server_of(bot_user_id)}")
-    event.add("sequence", s.sequence or 0)
+    event.add("uid", uid)
+    event.add("sequence", sequence)
     event.add("dtstamp", (now or datetime.now(timezone.utc)).astimezone(timezone.utc))
     if s.created_at:
         event.add("created", s.created_at.astimezone(timezone.utc))
@@ -65,12 +123,74 @@ def ics_for(s: ReviewSession, t: Translator, bot_user_id: str, *, now: datetime 
     event.add("description", description(s, t, bot_user_id, prefix), parameters={"LANGUAGE": t.lang})
     event.add("location", s.location or room_link(s.room_id))
     event.add("url", room_link(s.room_id))
-    organizer = vCalAddress(f"https://matrix.to/#/{s.facilitator}")
-    organizer.params["CN"] = vText(s.facilitator)
-    event.add("organizer", organizer)
-    event.add("status", "CANCELLED" if s.status == "cancelled" else "CONFIRMED")
+    if organizer:
+        address = vCalAddress(f"mailto:{organizer}")
+        address.params["CN"] = vText(s.facilitator)
+        event.add("organizer", address)
+    event.add("status", status)
     event.add("transp", "OPAQUE")
-    cal.add_component(event)
+    return event
+
+
+def _status(s: ReviewSession, state: str | None) -> str:
+    if s.status == "cancelled":
+        return "CANCELLED"
+    return "TENTATIVE" if state == "waiting" else "CONFIRMED"
+
+
+def ics_for(s: ReviewSession, t: Translator, bot_user_id: str, *, now: datetime | None = None,
+            prefix: str = "!", method: str | None = None, state: str | None = None,
+            organizer: str | None = None) -> bytes:
+    """The session as a VCALENDAR with one VEVENT in the session's own zone and that zone's
+    VTIMEZONE; texts in `t`'s language. METHOD: PUBLISH (CANCEL once cancelled) unless given;
+    `state` is the receiver's place ("waiting": TENTATIVE)."""
+    zone = _zone(s.timezone)
+    cal = _vcalendar(method or ("CANCEL" if s.status == "cancelled" else "PUBLISH"))
+    cal.add_component(vtimezone(zone.key, s.starts_at.astimezone(zone).year))
+    cal.add_component(_event(s, t, bot_user_id, uid=f"session-{s.id}@{server_of(bot_user_id)}",
+                             sequence=s.sequence or 0, now=now, prefix=prefix, status=_status(s, state),
+                             organizer=organizer))
+    return cal.to_ical()
+
+
+def series_ics(members: list[ReviewSession], t: Translator, bot_user_id: str, *, now: datetime | None = None,
+               prefix: str = "!", organizer: str | None = None) -> bytes:
+    """A series as one recurring event: an RRULE at the first session's local time with the
+    series' usual spacing; a cancelled occurrence is an EXDATE, a moved one an override
+    (RECURRENCE-ID) with its own time. The k-th session is the k-th occurrence."""
+    first = members[0]
+    zone = _zone(first.timezone)
+    local = first.starts_at.astimezone(zone)
+    gaps = [(b.starts_at.astimezone(zone).date() - a.starts_at.astimezone(zone).date()).days
+            for a, b in zip(members, members[1:])]
+    days = max(set(gaps), key=gaps.count) if gaps else 7
+    days = max(days, 1)
+    expected = []
+    for k in range(len(members)):
+        day = local.date() + timedelta(days=days * k)
+        expected.append(datetime(day.year, day.month, day.day, local.hour, local.minute, tzinfo=zone))
+    uid = f"series-{first.id}@{server_of(bot_user_id)}"
+    sequence = max(m.sequence or 0 for m in members)
+    cal = _vcalendar("PUBLISH")
+    cal.add_component(vtimezone(zone.key, local.year))
+    master = _event(first, t, bot_user_id, uid=uid, sequence=sequence, now=now, prefix=prefix,
+                    status="CONFIRMED", organizer=organizer)
+    del master["dtstart"], master["dtend"]
+    master.add("dtstart", expected[0])  # the rule's first occurrence, even if session 1 itself moved
+    master.add("duration", first.ends_at - first.starts_at)
+    rule = ({"freq": "weekly", "interval": days // 7} if days % 7 == 0 else {"freq": "daily", "interval": days})
+    rule["count"] = len(members)
+    master.add("rrule", rule)
+    cancelled = [expected[k] for k, m in enumerate(members) if m.status == "cancelled"]
+    if cancelled:
+        master.add("exdate", cancelled)
+    cal.add_component(master)
+    for k, m in enumerate(members):
+        if m.status != "cancelled" and m.starts_at != expected[k]:
+            override = _event(m, t, bot_user_id, uid=uid, sequence=sequence, now=now, prefix=prefix,
+                              status="CONFIRMED", organizer=organizer)
+            override.add("recurrence-id", expected[k])
+            cal.add_component(override)
     return cal.to_ical()
 
 

@@ -26,11 +26,13 @@ from commands.sessions.base import (
     planner, replan, require_manage, require_planned, room_translator, session, stamp, tell,
     tell_participants, title_of, topic_label, when_of,
 )
+from commands.sessions.calendar import send_calendar_update
 from storage.models.core import ScheduledJob
 from storage.sessions.models import ROLES, Participant, ReviewSession
 
 STATUS_LABELS = {"planned": N_("planned"), "cancelled": N_("cancelled"), "done": N_("done")}
 # Why a planned job was withdrawn (kept on the job row, translated when shown).
+CALENDAR_NOTE = N_("Open the attached file to update your calendar.")
 NOTE_MOVED, NOTE_CANCELLED = N_("the session was moved"), N_("the session was cancelled")
 
 
@@ -69,6 +71,14 @@ async def add_participant(ctx, s: ReviewSession, user_id: str, role: str = "revi
                            position=(last or 0) + 1))
     await ctx.db.flush()
     return state
+
+
+def spoken_interval(t: Translator, every: timedelta) -> str:
+    """`4 weeks` / `4 weken`, as a sentence says it (not the `4w` typed in the option)."""
+    days = every.days
+    if days % 7 == 0:
+        return t.n("{count} week", "{count} weeks", days // 7)
+    return t.n("{count} day", "{count} days", days)
 
 
 def _local_series(start: datetime, every: timedelta, until: datetime, zone: ZoneInfo, limit: int) -> list[datetime]:
@@ -120,7 +130,7 @@ async def session_new(ctx, title, when, duration, project, question, topic, capa
     if len(created) > 1:
         lines.append(t("A series of {count} sessions: {numbers} (every {every}, the last on {last}).",
                        count=len(created), numbers=", ".join(f"#{s.id}" for s in created),
-                       every=human_duration(every, ctx.lang), last=t.date(created[-1].starts_at)))
+                       every=spoken_interval(t, every), last=t.date(created[-1].starts_at)))
     lines.append(t("Join with `{prefix}session join {number}`; calendar file: `{prefix}session ics {number}`.",
                    prefix=p, number=first.id))
     await ctx.reply("\n\n".join(lines))
@@ -293,8 +303,14 @@ async def session_assign(ctx, number, user, role):
     s = await get_session(ctx, number)
     require_manage(ctx, s)
     require_planned(s)
-    await add_participant(ctx, s, user, role, force=True)
     t = ctx.t
+    existing = await ctx.db.get(Participant, (s.id, user))
+    if existing is not None and existing.role == role and existing.state == "going":
+        # Nothing changes: say so, and do not send the person the same message again.
+        await ctx.reply(t("{user} already takes part in {title} as {role}.", user=ctx.mention(user),
+                          title=title_of(s), role=t(ROLE_LABELS[role])))
+        return
+    await add_participant(ctx, s, user, role, force=True)
     await ctx.reply(t("{user} takes part in {title} as {role}.", user=ctx.mention(user), title=title_of(s),
                       role=t(ROLE_LABELS[role])))
     await tell(ctx, [user], lambda t: t(
@@ -317,8 +333,9 @@ async def session_move(ctx, number, when):
     await replan(ctx, s, note=NOTE_MOVED)
     t = ctx.t
     await ctx.reply(t("🔁 Session {number} moved to {when}.", number=s.id, when=when_of(t, s)))
-    await tell_participants(ctx, s, lambda t: t("🔁 {title} has moved to {when}.", title=title_of(s),
-                                                when=when_of(t, s)), exclude=(ctx.sender,), include_waiting=True)
+    # Every participant (the facilitator too, if taking part) gets the updated calendar file.
+    await send_calendar_update(ctx, s, lambda t: t("🔁 {title} has moved to {when}.", title=title_of(s),
+                                                   when=when_of(t, s)) + " " + t(CALENDAR_NOTE))
 
 
 @session.subcommand("cancel", dutch=("annuleer", "afgelast"), role=Role.ROOM_FACILITATOR)
@@ -336,9 +353,10 @@ async def session_cancel(ctx, number, reason):
 
     def render(t: Translator) -> str:
         text = t("❌ {title} ({when}) is cancelled.", title=title_of(s), when=when_of(t, s))
-        return text + (" " + t("Reason: {text}", text=md_escape(reason)) if reason else "")
+        return (text + (" " + t("Reason: {text}", text=md_escape(reason)) if reason else "") + " " +
+                t("Open the attached file to remove it from your calendar."))
 
-    await tell_participants(ctx, s, render, exclude=(ctx.sender,), include_waiting=True)
+    await send_calendar_update(ctx, s, render)
 
 
 # ----------------------------------------------------------------------------- reminders

@@ -25,7 +25,7 @@ from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape
 from bot.framework.timeparse import TimeParseError, example, parse_when
 from commands.sessions.base import cog, session, session_details, title_of, when_of
-from commands.sessions.calendar import ics_attachment
+from commands.sessions.calendar import ics_attachment, organizer_of
 from commands.sessions.planning import add_participant, create_session
 from storage.models.core import OutboxMessage
 from storage.sessions.models import PollVote, ReviewSession, SessionPoll
@@ -107,8 +107,14 @@ async def vote(ctx, poll, choices):
         await ctx.reply(t("Your vote in poll {number} is withdrawn.", number=found.id))
         return
     labels = slot_labels(t, found, ctx.settings.sessions.default_duration)
+    # The slots by the poll's own numbers: "3\." is no list item, which Markdown would renumber 1, 2, …
     await ctx.reply(t("Your vote in poll {number}:", number=found.id) + "\n\n" +
-                    "\n".join(f"{i + 1}. {labels[i]}" for i in picks))
+                    "\n".join(f"{i + 1}\\. {labels[i]}" for i in picks))
+
+
+def vote_example(slots: int) -> str:
+    """Numbers that exist in a poll of this size: `1 3`, `1 2` for two times, `1` for one."""
+    return "1 3" if slots >= 3 else "1 2" if slots == 2 else "1"
 
 
 @cog.event(*RESPONSE_TYPES)
@@ -174,8 +180,8 @@ async def open_poll(ctx, poll: SessionPoll) -> None:
     fallback = [t("📊 **Poll {number}: {title}**: which times can you make?", number=poll.id,
                   title=md_escape(poll.title)),
                 "\n".join(f"{i + 1}. {label}" for i, label in enumerate(labels)),
-                t("Vote in the poll (pick every time you can make), or reply `{prefix}vote {number} 1 3` "
-                  "with the numbers of those times.", prefix=p, number=poll.id)]
+                t("Vote in the poll (pick every time you can make), or reply `{prefix}vote {number} {example}` "
+                  "with the numbers of those times.", prefix=p, number=poll.id, example=vote_example(len(labels)))]
     start = {
         "question": {TEXT: poll.title, "body": poll.title, "msgtype": "m.text"},
         "kind": DISCLOSED,
@@ -407,4 +413,5 @@ async def _tell_voters(ctx, s: ReviewSession, poll: SessionPoll, invited) -> Non
         lines.append(t("Details: `{prefix}session {number}`; cannot come after all: `{prefix}session leave {number}`.",
                        prefix=p, number=s.id))
         ctx.send_to_user(user_id, "\n\n".join(lines),
-                         attachment=ics_attachment(s, t, ctx.services.bot_user_id, now=ctx.now, prefix=p))
+                         attachment=ics_attachment(s, t, ctx.services.bot_user_id, now=ctx.now, prefix=p, state=state,
+                                                   organizer=organizer_of(ctx.settings, s)))

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from bot.framework.i18n import N_
 from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
-from storage.privacy import Holding, Rules, state_label
+from storage.privacy import Holding, Rules, aware, state_label
 
 RULES = Rules(
     holdings=(
@@ -19,7 +19,7 @@ RULES = Rules(
                 lambda r, t: f"{r.subscriber}: {', '.join(r.topics or [])}",
                 where=(DigestSubscription.is_room.is_(True),)),
         Holding(DeadlineAlert, "subscriber", "delete", N_("deadline alerts sent to you"),
-                lambda r, t: f"{r.instrument_id} {r.deadline_at:%Y-%m-%d}", person=False),
+                lambda r, t: f"{r.instrument_id} {t.date(aware(r.deadline_at))}", person=False),
     ),
     mentions={"digest_subscriptions": "redact", "digest_records": "redact", "digest_deadline_alerts": "delete"},
 )

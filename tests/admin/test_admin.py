@@ -178,6 +178,28 @@ async def test_mydata_in_dutch(env):
     md = await chat.text("!mijngegevens verwijder", sender=BOB)
     assert "!mijngegevens verwijder bevestig" in md
     assert "verwijderd" in await chat.text("!mijngegevens verwijder bevestig", sender=BOB)
+    # Right after deleting, asking again finds nothing: not even the language of the question.
+    md = await chat.text("!mijngegevens", sender=BOB)
+    assert "Ik bewaar geen gegevens over je" in md and "onthouden taal" not in md, md
+    assert "verwijder" not in md  # nothing to delete: no offer to
+    assert "Ik bewaar geen gegevens over je" in await chat.text("!mijngegevens verwijder", sender=BOB)
+
+
+def test_mydata_lines_show_moments_in_the_persons_own_zone():
+    from datetime import datetime as _dt
+
+    from bot.framework.i18n import Translator
+    from storage.models.core import AuditLog
+    from storage.privacy import core_rules
+    head, tail = core_rules(())
+    audit = [h for h in (*head.holdings, *tail.holdings) if h.model is AuditLog]
+    assert audit
+    t = Translator("en", "America/New_York")
+    # Stored as SQLite gives it back: naive, meaning UTC. 03:30 UTC is the evening before in New York.
+    row = AuditLog(at=_dt(2026, 11, 26, 3, 30), action="forget", target="x", actor="@bob:test")
+    for holding in audit:
+        line = holding.line(row, t)
+        assert "Wednesday 25 November 2026 22:30" in line and "2026-11-26" not in line, line
 
 
 async def test_admin_user_and_forget_with_confirmation(env):

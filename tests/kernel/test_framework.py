@@ -192,16 +192,20 @@ async def test_roles_from_config_and_power_level(services):
     assert await run("@facil:test", "!roomwork") == "ok"
 
 
-async def test_flood_guard_answers_once_then_stays_quiet(services):
+async def test_flood_guard_never_drops_a_message_in_silence(services):
     services.settings.bot.rate_limit_count = 3
     chat = Dispatcher(services)
+    chat.middlewares[2].notices = 2
     replies = []
-    for i in range(6):
-        out = await chat.handle(Incoming(sender="@flood:test", room_id="!r", event_id=f"$f{i}", body="!about"))
+    for i in range(8):
+        out = await chat.handle(Incoming(sender="@flood:test", room_id="!r", event_id=f"$f{i}", body=f"!about {i}"))
         replies.append(out)
-    assert all(len(r) == 1 for r in replies[:3])
-    assert "quickly" in replies[3][0].markdown
-    assert replies[4] == [] and replies[5] == []
+    assert all(len(r) == 1 and "quickly" not in r[0].markdown for r in replies[:3])
+    # Every refused message is quoted back until the person is told that nothing more is handled.
+    assert "quickly" in replies[3][0].markdown and "about 3”" in replies[3][0].markdown
+    assert "Not handled" in replies[4][0].markdown and "about 4”" in replies[4][0].markdown
+    assert "about 5”" in replies[5][0].markdown and "will not answer anything else" in replies[5][0].markdown
+    assert replies[6] == [] and replies[7] == []
 
 
 async def test_option_parsing_and_converters(services):
@@ -332,6 +336,14 @@ def test_backup_and_restore_cli(tmp_path):
     assert made.returncode == 0 and "backup written" in made.stdout, made.stderr
     back = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
     assert back.returncode == 0 and "restored" in back.stdout and "restored 0 rows" not in back.stdout, back.stderr
+    # Backup and restore count the same tables (empty ones too), and the same rows.
+    import re as _re
+    written = _re.search(r"(\d+) rows in (\d+) tables", made.stdout).groups()
+    assert _re.search(r"restored (\d+) rows in (\d+) tables", back.stdout).groups() == written, (made.stdout, back.stdout)
+    # The schema is logged only when a migration ran, not by every command.
+    assert "schema upgraded" in back.stderr
+    quiet = run(tmp_path / "a", "backup", str(tmp_path / "b2.jsonl.gz"))
+    assert quiet.returncode == 0 and "schema" not in quiet.stderr, quiet.stderr
     again = run(tmp_path / "c", "restore", str(tmp_path / "b.jsonl.gz"))
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
     nowhere = run(tmp_path / "a", "backup", str(tmp_path / "missing" / "b.gz"))

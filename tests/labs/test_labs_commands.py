@@ -321,3 +321,25 @@ async def test_tell_me_more_about_a_lab_shows_its_profile(tmp_path):
         assert "ID: sbir" in (await chat.text("what is SBIR?")).replace("\\", "")
     finally:
         await services.db.dispose()
+
+
+async def test_a_near_search_without_radius_says_how_far_it_looked(chat):
+    out = await chat.text("!labs --near Eindhoven")
+    assert "Nearest first, up to" in out and "from Eindhoven" in out and "--within 25km" in out, out
+    # With a radius it said how far already: no such line.
+    assert "Nearest first" not in await chat.text("!labs --near Eindhoven --within 30km")
+
+
+async def test_empty_hints_suggest_only_what_the_search_had(chat):
+    from storage import topics
+    empty = []
+    for topic in topics.all_topics():
+        province = await chat.text(f"!labs --province Zeeland --theme {topic.id}")
+        if "I found no living labs" in province:
+            empty.append(topic.id)
+            assert "another province" in province and "radius" not in province, province
+    assert empty  # the bundled data has themes without a lab in Zeeland
+    radius = await chat.text(f"!labs --near Vlissingen --within 5km --theme {empty[0]}")
+    assert "larger radius" in radius, radius
+    plain = await chat.text("!labs quantumcomputer onderwaterdrones")
+    assert "radius" not in plain and "province" not in plain, plain

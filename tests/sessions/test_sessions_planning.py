@@ -218,3 +218,15 @@ async def test_people_are_shown_by_display_name_escaped(env):
     await chat.text("!session join 1", sender="@b:test")
     shown = await chat.text("!session 1")
     assert "Bea \\<b\\>Bakker\\</b\\>" in shown and "(https://matrix.to/#/@b:test)" in shown
+
+
+async def test_assigning_the_same_role_again_says_already_and_sends_no_second_message(env):
+    services, chat = env
+    await chat.send('!session new "Dubbel" 2026-12-01 14:00', sender=FACIL)
+    first = await chat.send("!session assign 1 @pim:test presenter", sender=FACIL)
+    assert [o for o in first if o.to_user == "@pim:test"]
+    again = await chat.send("!session assign 1 @pim:test presenter", sender=FACIL)
+    assert "already takes part" in again[0].markdown and not [o for o in again if o.to_user == "@pim:test"]
+    # Another role is a change: told again.
+    other = await chat.send("!session assign 1 @pim:test reviewer", sender=FACIL)
+    assert [o for o in other if o.to_user == "@pim:test"] and "already" not in other[0].markdown

@@ -90,7 +90,9 @@ async def test_dutch_slots_and_dutch_poll(env):
     out = await _open(services, chat, '!sessie peiling "Datagedreven werken" dinsdag 14 uur | morgen 9:30', )
     answers = [a["org.matrix.msc1767.text"] for a in out[0].extra_content[POLL_START]["answers"]]
     assert answers == ["dinsdag 1 december 2026 14:00–15:30 CET", "donderdag 26 november 2026 09:30–11:00 CET"]
-    assert "op welke tijden kun je" in out[0].markdown and "!stem 1 1 3" in out[0].markdown
+    # A poll of two times suggests numbers it has (issue 19: "!vote 1 1 3" in a 2-slot poll).
+    assert "op welke tijden kun je" in out[0].markdown and "`!stem 1 1 2`" in out[0].markdown
+    assert "1 1 3" not in out[0].markdown
 
 
 @pytest.mark.parametrize("slots, expected", [
@@ -159,7 +161,10 @@ async def test_vote_by_reply_shows_and_replaces(env):
     services, chat = env
     await _open(services, chat)
     reply = await chat.text("!vote 1 1 3", sender="@bob:test")
-    assert "Your vote in poll 1" in reply and "3. Thursday 3 December 2026" in reply
+    # As the reader sees it: the poll's own numbers 1 and 3, not a Markdown list renumbered 1, 2.
+    shown_body, html = message_content(reply)["body"], message_content(reply)["formatted_body"]
+    assert "Your vote in poll 1" in shown_body and "3. Thursday 3 December 2026" in shown_body
+    assert "1. Tuesday 1 December" in shown_body and "2. Thursday" not in shown_body and "<ol" not in html
     await _respond(chat, "@carol:test", ["a3"])
     shown = await chat.text("!stem 1", sender="@bob:test")
     assert "3. donderdag 3 december 2026 14:00–16:00 CET — 2 stemmen" in shown and "Je stem: 1, 3." in shown

@@ -360,3 +360,61 @@ async def test_an_answer_starting_with_a_command_word_is_still_an_answer(env):
     # Without a waiting question, command words are commands again.
     await chat.text("stop", sender=REV1, room=dm, direct=True)
     assert "Pong" in await chat.text("ping", sender=REV1, room=dm, direct=True)
+
+
+async def test_the_flood_guard_never_throttles_a_dialogue_the_bot_started(env):
+    """Issue 19: with answers typed seconds apart the 10th message in a minute was refused and
+    the next answers were lost. Answers to the waiting question are not commands: a guard of
+    3 commands a minute lets a whole review through, and counts none of its answers."""
+    services, _ = env
+    services.settings.sessions.criteria = ["impact", "feasibility", "scalability", "interoperability"]
+    services.settings.bot.rate_limit_count = 3
+    chat = Chat(services)  # a dispatcher built with the tight guard
+    await _session(chat, reviewers=(REV1,))
+    dm = "!dm-rev1:test"
+    await chat.send("!review 1", sender=REV1, room=dm, direct=True)
+    for answer in ["4 sterk", "3", "5 schaalbaar", "2", "Sterk team", "Geen budget", "Begin klein"]:
+        out = await chat.text(answer, sender=REV1, room=dm, direct=True)
+        assert "quickly" not in out and "Not handled" not in out, (answer, out)
+    assert "Submit your review?" in out and "Geen budget" in out
+    async with services.db.session() as s:
+        r = await s.get(Review, (1, REV1))
+        assert (r.concerns, r.recommendations) == ("Geen budget", "Begin klein")
+        assert [r.scores[k]["score"] for k in services.settings.sessions.criteria] == [4, 3, 5, 2]
+    # The answers did not use up the person's commands either; the fourth command is refused,
+    # and the refusal quotes what was not handled.
+    assert "Pong" in await chat.text("!ping", sender=REV1, room=dm, direct=True)  # not limited
+    for i in range(2):
+        assert "quickly" not in await chat.text(f"!review 1 show", sender=REV1, room=dm, direct=True)
+    refused = await chat.text("!review 1 impact 5", sender=REV1, room=dm, direct=True)
+    assert "did not handle" in refused and "review 1 impact 5" in refused
+
+
+# ----------------------------------------------------------------------------- the report's Markdown file
+def _file_reader_text(markdown: str) -> str:
+    """What a Markdown-file viewer shows: CommonMark with raw HTML on (as most viewers have
+    it) and strikethrough, reduced to its text."""
+    import html as _html
+    import re as _re
+
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("strikethrough").enable("table").render(markdown)
+    assert _re.fullmatch(r"\s*<ul>\s*<li>.*</li>\s*</ul>\s*", rendered, _re.S), rendered
+    return _html.unescape(_re.sub(r"</?(ul|li)>", "", rendered)).strip()
+
+
+def test_the_report_file_escapes_for_file_readers_not_chat():
+    from commands.sessions.report import file_escape
+    assert file_escape("<b>fair</b>") == "\\<b>fair\\</b>"
+    assert file_escape("@maria:gemeente-ede.nl") == "@maria:gemeente-ede.nl"
+    assert file_escape("Prima plan. Kosten: 1.000-2.000 euro!") == "Prima plan. Kosten: 1.000-2.000 euro!"
+    assert file_escape("# kop") == "\\# kop" and file_escape("12. punt") == "12\\. punt"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=80))
+def test_a_review_text_reads_as_written_in_the_report_file(text):
+    from commands.sessions.report import file_escape
+    expected = " ".join(text.split())
+    assert _file_reader_text("- " + file_escape(text)) == expected
