@@ -19,7 +19,7 @@ from sqlalchemy import text
 from nio import (
     RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
-    RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
+    ReactionEvent, RedactionEvent, RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
 )
 
 from bot import outbox as outbox_mod
@@ -421,6 +421,8 @@ class MatrixRuntime:
                 await self._message(room, ev, direct_with)
             elif isinstance(ev, UnknownEvent) and ev.type in self.services.registry.events:
                 await self._room_event(room_id, ev)
+            elif isinstance(ev, (ReactionEvent, RedactionEvent)) or _source_type(ev) == "m.room.redaction":
+                await self._relation_event(room_id, ev)
             elif isinstance(ev, RoomUpgradeEvent) and ev.replacement_room:
                 await self._follow_upgrade(room_id, ev, direct_with)
         # A direct room the bot has just opened (to notify someone) may sync before its invite
@@ -475,6 +477,24 @@ class MatrixRuntime:
         if event is not None:
             await self.dispatcher.handle_event(event)
 
+    async def _relation_event(self, room_id: str, ev) -> None:
+        """Reactions (m.reaction) and redactions (m.room.redaction, e.g. a reaction taken
+        back) for the capabilities that listen to them. A redaction carries the id of the
+        event it removes as `redacts` in its content (room v11 and later put it there;
+        older rooms at the top level: both are given as content["redacts"])."""
+        source = getattr(ev, "source", None) or {}
+        type_ = source.get("type") or ("m.reaction" if isinstance(ev, ReactionEvent) else "m.room.redaction")
+        if type_ not in self.services.registry.events or not self.services.access.is_allowed(ev.sender):
+            return
+        content = source.get("content") if isinstance(source.get("content"), dict) else {}
+        if type_ == "m.room.redaction":
+            redacts = content.get("redacts") or source.get("redacts") or getattr(ev, "redacts", None)
+            content = {**content, "redacts": redacts}
+        event = room_event(type_=type_, sender=ev.sender, event_id=ev.event_id, content=content,
+                           timestamp_ms=getattr(ev, "server_timestamp", 0), room_id=room_id)
+        if event is not None:
+            await self.dispatcher.handle_event(event)
+
     async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:
         """Tell the sender once (per sender and session) instead of staying silent."""
         key = f"undecryptable:{room_id}:{ev.sender}:{ev.session_id}"[:255]
@@ -520,3 +540,8 @@ class MatrixRuntime:
             await self.services.db.dispose()
         await self.leader.release()  # last: the standby takes over only after our outbox drained
         log.info("stopped")
+
+
+def _source_type(ev) -> str | None:
+    source = getattr(ev, "source", None)
+    return source.get("type") if isinstance(source, dict) else None

@@ -5,7 +5,7 @@ from bot.framework.capability import Capability
 from bot.framework.i18n import N_
 from storage.sessions.digest import CONTRIBUTION as DIGEST
 # Each part hangs its commands and jobs off the cog in base.py; a missing part fails here.
-from commands.sessions import calendar, formats, planning, polls, report, reviews  # noqa: F401
+from commands.sessions import calendar, formats, planning, polls, reactions, report, reviews  # noqa: F401
 from commands.sessions.base import cog
 from storage.sessions import privacy
 from storage.sessions.models import (
@@ -21,7 +21,7 @@ MANIFEST = Capability(
     migrations=Path(privacy.__file__).parent / "migrations",
     catalogs=Path(__file__).parent / "locale",
     privacy=privacy.RULES,
-    jobs=(planning.REMINDER_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
+    jobs=(planning.REMINDER_JOB, reactions.REACT_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
     digest=DIGEST,
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Peer-review sessions**: `{prefix}sessions`, `{prefix}session join <number>`, "
