@@ -89,8 +89,9 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
                       + f" · `{names(f'lab {lab.id}')}`" for lab in part.labs]
         blocks.append("\n".join(lines))
     if not preview:
-        blocks.append("_" + t("Change it with `{prefix}subscribe`, `{prefix}unsubscribe` or `{prefix}digest pause 2w`.",
-                              prefix=prefix) + "_")
+        # One line: how to pause it, how to stop it (as the reader types the commands).
+        blocks.append("_" + t("Pause: `{pause}` · stop: `{stop}`", pause=names("digest pause 2w"),
+                              stop=names("unsubscribe all")) + "_")
     return "\n\n".join(blocks)
 
 
