@@ -31,6 +31,7 @@ from bot.matrix.power import RoomPower, join_space, resolve_space
 from bot.matrix.transport import MatrixTransport
 from bot.metrics import MetricsServer, refresh_from_database
 from bot.outbox import OutboxSender
+from bot.ratelimit import RateWatch
 from bot.scheduler import Scheduler
 from config.settings import Settings
 from storage.db import describe_transient
@@ -107,6 +108,9 @@ class MatrixRuntime:
             transport.room_changed = self._room_changed
             self.sender = OutboxSender(self.services.db, transport,
                                        max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
+            self.sender.watch = RateWatch(self.services.bot_user_id, str(self.settings.matrix.homeserver or ""))
+            # For `!admin stats`: the backlog under the homeserver's rate limit (None when not limited).
+            self.services.extras["send_rate"] = self.sender.watch.state
             self.dispatcher.on_committed = self.sender.submit
             self.scheduler = Scheduler(self.services, self.sender.wake)
             self.services.timers = self.scheduler
