@@ -63,9 +63,13 @@ class RateWatch:
         self._trim(now)
         if not self.limited:
             return None
-        span = min(WINDOW, max(1.0, now - self.limited[0][0])) if self.sent else WINDOW
-        rate = len(self.sent) / span if self.sent else 0.0
-        if rate <= 0:
+        # Only sends since the first recent 429 tell the limited rate (the burst before it
+        # went out at full speed); until a few have gone, the waits asked for tell it.
+        first = self.limited[0][0]
+        since = [t for t in self.sent if t >= first]
+        if len(since) >= 3:
+            rate = len(since) / min(WINDOW, max(1.0, now - first))
+        else:
             waits = [w for _, w in self.limited]
             rate = 1.0 / max(0.1, sum(waits) / len(waits))
         return {"pending": pending, "rate": rate, "eta_seconds": pending / rate if rate else None,
