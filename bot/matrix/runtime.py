@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import ClientError
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from nio import (
     RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
@@ -401,14 +402,22 @@ class MatrixRuntime:
         facts = self.room_facts.get(room_id)
         if my_joins or facts is None:
             changes = self.room_changes
-            async with self.services.db.transaction() as s:
-                state = await s.get(RoomState, room_id)
-                if state is None:
-                    state = RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000))
-                    s.add(state)
-                if my_joins:
-                    state.joined_at_ms = my_joins[-1]
-                facts = (state.joined_at_ms, state.is_direct_with)
+            for attempt in range(2):
+                try:
+                    async with self.services.db.transaction() as s:
+                        state = await s.get(RoomState, room_id)
+                        if state is None:
+                            state = RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000))
+                            s.add(state)
+                        if my_joins:
+                            state.joined_at_ms = my_joins[-1]
+                        facts = (state.joined_at_ms, state.is_direct_with)
+                    break
+                except IntegrityError:
+                    # The outbox's transport recorded this new direct room at the same moment
+                    # (MatrixTransport.direct_room): read its row instead.
+                    if attempt:
+                        raise
             if changes == self.room_changes:
                 self.room_facts[room_id] = facts
         joined_at, direct_with = facts
