@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from storage.db import is_transient
@@ -71,6 +71,8 @@ class OutboxSender:
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._mark_timer: asyncio.TimerHandle | None = None
         self._mark_task: asyncio.Task | None = None
+        # bot.ratelimit.RateWatch (set by the runtime): sends and 429s, for the backlog estimate.
+        self.watch = None
 
     def wake(self) -> None:
         self._idle.clear()
@@ -164,6 +166,8 @@ class OutboxSender:
         while not self._stopping:
             result = await self.transport.send(row)
             if result.event_id:
+                if self.watch is not None:
+                    self.watch.note_sent()
                 self._queue_mark(row, status="sent", event_id=result.event_id, sent_at=datetime.now(timezone.utc),
                                  attempts=row.attempts + retries + 1)
                 return
@@ -174,6 +178,8 @@ class OutboxSender:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.backoff_max)
                 continue
+            if result.retry_after is not None and result.reason is None and self.watch is not None:
+                await self._note_limited(result.retry_after)
             if result.retry_after is not None and retries < self.max_retries:
                 retries += 1
                 log.info("%s sending to %s; waiting %.1fs (retry %d/%d)", result.reason or "rate limited",
@@ -185,6 +191,20 @@ class OutboxSender:
                       row.origin, error)
             await self._mark(row, status="failed", last_error=error[:1000], attempts=row.attempts + retries + 1)
             return
+
+    async def _note_limited(self, retry_after: float) -> None:
+        """A 429: remember it; at most once a minute, log how long the backlog will take."""
+        self.watch.note_limited(retry_after)
+        if self.watch.should_log():
+            try:
+                self.watch.log_backlog(await self.pending_count())
+            except Exception as exc:  # noqa: BLE001 - the estimate is advice, never in the way
+                _log_trouble("could not estimate the backlog", exc)
+
+    async def pending_count(self) -> int:
+        async with self.db.session() as session:
+            return (await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status == "pending"))) or 0
 
     def _queue_mark(self, row: OutboxMessage, **values) -> None:
         self._unmarked[row.id] = values

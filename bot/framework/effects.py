@@ -37,6 +37,8 @@ def txn_id(key: str, index: int) -> str:
 
 
 def build_content(out: Outgoing) -> dict:
+    if out.event_type == "m.reaction":
+        return dict(out.extra_content or {})  # an annotation has no text of its own
     if out.event_type != "m.room.message":
         # Other event types (polls) carry their own fields plus a plain-text fallback.
         plain = message_content(out.markdown)["body"]

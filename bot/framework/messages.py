@@ -13,6 +13,7 @@ class Incoming:
     is_direct: bool = False
     formatted_body: str | None = None
     thread_root: str | None = None
+    reply_to: str | None = None  # the event this message answers (m.in_reply_to), e.g. "later" to a reminder
     mentions: tuple[str, ...] = ()  # m.mentions.user_ids
     power_level: int = 0
     timestamp_ms: int = 0

@@ -53,11 +53,13 @@ def incoming_from_message(*, sender: str, event_id: str, body: Any, formatted_bo
     relates = _dict(content.get("m.relates_to"))
     mentions = _dict(content.get("m.mentions")).get("user_ids")
     thread_root = _str(relates.get("event_id")) if relates.get("rel_type") == "m.thread" else None
+    reply_to = _str(_dict(relates.get("m.in_reply_to")).get("event_id"))
     return Incoming(
         sender=sender, room_id=room.room_id, event_id=event_id, body=_str(body) or "",
         formatted_body=_str(formatted_body),
         is_direct=room.direct_with is not None,
         thread_root=thread_root,
+        reply_to=reply_to,
         mentions=tuple(_str(m) for m in mentions if isinstance(m, str)) if isinstance(mentions, list) else (),
         power_level=room.power_level if isinstance(room.power_level, int) else 0,
         timestamp_ms=timestamp_ms if isinstance(timestamp_ms, int) else 0,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from nio import (
     RoomCreateEvent,
     AsyncClient, AsyncClientConfig, InviteMemberEvent, LoginResponse, MegolmEvent, RoomMemberEvent,
-    RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
+    ReactionEvent, RedactionEvent, RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
 )
 
 from bot.framework import effects
@@ -32,6 +32,7 @@ from bot.matrix.power import RoomPower, join_space, resolve_space
 from bot.matrix.transport import MatrixTransport
 from bot.metrics import MetricsServer, refresh_from_database
 from bot.outbox import OutboxSender
+from bot.ratelimit import RateWatch
 from bot.scheduler import Scheduler
 from config.settings import Settings
 from storage.db import describe_transient
@@ -108,6 +109,9 @@ class MatrixRuntime:
             transport.room_changed = self._room_changed
             self.sender = OutboxSender(self.services.db, transport,
                                        max_retries=m.max_send_retries, backoff_max=m.reconnect_max_seconds)
+            self.sender.watch = RateWatch(self.services.bot_user_id, str(self.settings.matrix.homeserver or ""))
+            # For `!admin stats`: the backlog under the homeserver's rate limit (None when not limited).
+            self.services.extras["send_rate"] = self.sender.watch.state
             self.dispatcher.on_committed = self.sender.submit
             self.scheduler = Scheduler(self.services, self.sender.wake)
             self.services.timers = self.scheduler
@@ -432,6 +436,8 @@ class MatrixRuntime:
                 await self._message(room, ev, direct_with)
             elif isinstance(ev, UnknownEvent) and ev.type in self.services.registry.events:
                 await self._room_event(room_id, ev)
+            elif isinstance(ev, (ReactionEvent, RedactionEvent)) or _source_type(ev) == "m.room.redaction":
+                await self._relation_event(room_id, ev)
             elif isinstance(ev, RoomUpgradeEvent) and ev.replacement_room:
                 await self._follow_upgrade(room_id, ev, direct_with)
         # A direct room the bot has just opened (to notify someone) may sync before its invite
@@ -486,6 +492,24 @@ class MatrixRuntime:
         if event is not None:
             await self.dispatcher.handle_event(event)
 
+    async def _relation_event(self, room_id: str, ev) -> None:
+        """Reactions (m.reaction) and redactions (m.room.redaction, e.g. a reaction taken
+        back) for the capabilities that listen to them. A redaction carries the id of the
+        event it removes as `redacts` in its content (room v11 and later put it there;
+        older rooms at the top level: both are given as content["redacts"])."""
+        source = getattr(ev, "source", None) or {}
+        type_ = source.get("type") or ("m.reaction" if isinstance(ev, ReactionEvent) else "m.room.redaction")
+        if type_ not in self.services.registry.events or not self.services.access.is_allowed(ev.sender):
+            return
+        content = source.get("content") if isinstance(source.get("content"), dict) else {}
+        if type_ == "m.room.redaction":
+            redacts = content.get("redacts") or source.get("redacts") or getattr(ev, "redacts", None)
+            content = {**content, "redacts": redacts}
+        event = room_event(type_=type_, sender=ev.sender, event_id=ev.event_id, content=content,
+                           timestamp_ms=getattr(ev, "server_timestamp", 0), room_id=room_id)
+        if event is not None:
+            await self.dispatcher.handle_event(event)
+
     async def _undecryptable(self, room_id: str, ev: MegolmEvent) -> None:
         """Tell the sender once (per sender and session) instead of staying silent."""
         key = f"undecryptable:{room_id}:{ev.sender}:{ev.session_id}"[:255]
@@ -531,3 +555,8 @@ class MatrixRuntime:
             await self.services.db.dispose()
         await self.leader.release()  # last: the standby takes over only after our outbox drained
         log.info("stopped")
+
+
+def _source_type(ev) -> str | None:
+    source = getattr(ev, "source", None)
+    return source.get("type") if isinstance(source, dict) else None

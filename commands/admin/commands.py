@@ -20,6 +20,7 @@ from bot.framework import Choice, Cog, Role, Text, argument
 from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
 from bot.framework.render import md_escape
+from bot.framework.timeparse import human_duration
 from bot.framework.arguments import UserId
 from storage import privacy
 from storage.datasets.reload import reload_bundled
@@ -98,6 +99,17 @@ async def stats(ctx):
             t("Device {device} is not cross-signed: Element does not share room keys with it nor show its "
               "messages in encrypted rooms. The log says why; the operator runs `dsih-bot crypto bootstrap`.",
               device=device)))
+    # Set by the runtime (bot.ratelimit): the homeserver's rate limit and what it means for the backlog.
+    limited = ctx.services.extras["send_rate"](pending) if "send_rate" in ctx.services.extras else None
+    if limited is not None:
+        eta = timedelta(seconds=int(limited["eta_seconds"] or 0))
+        general.append("- " + t(
+            "⚠️ The homeserver is rate-limiting the bot: {pending} messages wait; at {rate} a second that takes "
+            "about {duration}. A homeserver admin can exempt the bot: `POST /_synapse/admin/v1/users/{user}/"
+            "override_ratelimit` with `{{\"messages_per_second\": 0, \"burst_count\": 0}}` (or raise `rc_message` "
+            "in the homeserver's config). See the operator guide, \"Rate limits\".",
+            pending=n(pending), rate=n(round(limited["rate"], 2)), duration=human_duration(eta, t.lang),
+            user=limited["user_id"]))  # a Matrix id has no backtick: safe in code
     contributed: dict[str, list[str]] = {"data": [], "scheduled": [], "feeds": []}
     for contribute in ctx.services.registry.contributions("admin_stats"):
         for section, line in await contribute(ctx):

@@ -5,7 +5,7 @@ composition: storage/digests/compose.py; schedule maths: storage/digests/schedul
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -204,7 +204,7 @@ async def subscribe(ctx, topics, at, day, room):
     if reschedule:
         sub.next_due_at = next_due(now, sub.frequency, sub.at_time, zone_for(ctx, sub), weekday=sub.weekday,
                                    day_of_month=sub.day_of_month)
-    await _ensure_run(ctx)
+    await _ensure_run(ctx, sub.next_due_at)
     where = ctx.t("in this room") if room else ctx.t("by direct message")
     await ctx.reply("\n\n".join([
         ctx.t("Following: {topics}.", topics=labels(ctx, sub.topics)),
@@ -215,9 +215,10 @@ async def subscribe(ctx, topics, at, day, room):
     ]))
 
 
-async def _ensure_run(ctx) -> None:
+async def _ensure_run(ctx, due: datetime | None = None) -> None:
     if await delivery.ensure_run_job(ctx.db, ctx.services, ctx.now):
         ctx.arm_timer(delivery.RUN_JOB_ID, ctx.now)
+    await delivery.arm_due(ctx, due)
 
 
 @cog.command("unsubscribe", dutch=("opzeggen", "ontvolg"))
@@ -299,8 +300,9 @@ async def preview(ctx, room):
     """What your next digest would hold if it went out now."""
     sub = await _required(ctx, room)
     cfg = ctx.settings.digests
+    # No settle window: a preview writes no watermark, so nothing can slip under one.
     cand = await gather(ctx.db, sub.watermark, set(sub.topics), ctx.now, cfg.horizon,
-                        ctx.services.registry.contributions("digest"))
+                        ctx.services.registry.contributions("digest"), settle=timedelta(0))
     found = select_for(cand, sub.topics, sub.watermark, cfg.max_items)
     if not found.fresh:
         await ctx.reply(ctx.t("Nothing new on your topics since {when}, so no digest would go out now.",
@@ -321,6 +323,14 @@ async def _required(ctx, room: bool) -> DigestSubscription:
 @cog.job(delivery.RUN_KIND)
 async def digest_run(ctx, job):
     await delivery.tick(ctx.services, ctx.now)
+    await delivery.arm_due(ctx, await delivery.next_due_at(ctx.db))
+
+
+@cog.job(delivery.DUE_KIND)
+async def digest_due(ctx, job):
+    """The run at the moment the earliest subscription falls due; then the next moment."""
+    await delivery.tick(ctx.services, ctx.now)
+    await delivery.arm_due(ctx, await delivery.next_due_at(ctx.db))
 
 
 @cog.on_startup

@@ -14,9 +14,9 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.framework import effects
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 RUN_KIND = "digest-run"
 RUN_JOB_ID = RUN_KIND   # one recurring row of its own kind
+# A timer at the next due time across all subscriptions (one row per due moment, so every
+# subscription due at 09:00 shares it): a digest due at 09:00 goes out at 09:00, not on
+# the next pass of the recurring run, which stays as the safety net (and alerts).
+DUE_KIND = "digest-due"
 CHUNK = 500  # subscriptions per write transaction: a big run never holds the write lock long
 ALERT_EVERY = timedelta(minutes=15)  # deadline alerts are checked at most this often
 MANY = 500  # above this many ids, load the whole (small) table instead of a huge IN (...)
@@ -222,8 +226,35 @@ async def run_alerts(services, now: datetime) -> int:
     return len(plans)
 
 
+def due_job_id(at: datetime) -> str:
+    return f"{DUE_KIND}:{at.astimezone(timezone.utc).strftime('%Y%m%dT%H%M%S')}"
+
+
+async def next_due_at(session) -> datetime | None:
+    found = await session.scalar(select(func.min(DigestSubscription.next_due_at)))
+    return found if found is None or found.tzinfo else found.replace(tzinfo=timezone.utc)
+
+
+async def arm_due(ctx, at: datetime | None) -> None:
+    """Plan the batched run for the moment `at` (a no-op for a moment already planned)."""
+    if at is None or at <= ctx.now:
+        return  # already due: the running or next pass takes it
+    job_id = due_job_id(at)
+    row = await ctx.db.get(ScheduledJob, job_id)
+    if row is not None and row.status == "pending":
+        return
+    await ctx.schedule(DUE_KIND, at, {}, job_id=job_id, owner=ctx.services.bot_user_id, room_id="")
+
+
 async def tick(services, now: datetime) -> RunReport:
-    """The scheduled run: due digests, then (at most every ALERT_EVERY) deadline alerts."""
+    """The scheduled run: due digests, then (at most every ALERT_EVERY) deadline alerts.
+    One run at a time in this process (the due timer and the recurring run may meet)."""
+    lock = services.extras.setdefault("digests.run_lock", asyncio.Lock())
+    async with lock:
+        return await _tick(services, now)
+
+
+async def _tick(services, now: datetime) -> RunReport:
     report = await run_due(services, now)
     last = services.extras.get("digests.alerts_checked")
     if last is None or now - last >= ALERT_EVERY:

@@ -95,8 +95,9 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
             lines += ["- " + note.text(t, names) for note in notes]
         blocks.append("\n".join(lines))
     if not preview:
-        blocks.append("_" + t("Change it with `{prefix}subscribe`, `{prefix}unsubscribe` or `{prefix}digest pause 2w`.",
-                              prefix=prefix) + "_")
+        # One line: how to pause it, how to stop it (as the reader types the commands).
+        blocks.append("_" + t("Pause: `{pause}` · stop: `{stop}`", pause=names("digest pause 2w"),
+                              stop=names("unsubscribe all")) + "_")
     return "\n\n".join(blocks)
 
 

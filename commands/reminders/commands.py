@@ -68,5 +68,6 @@ async def forget(ctx, number):
 async def send_reminder(ctx, job):
     t = await ctx.translator_for(job.owner)
     await ctx.reply("⏰ " + ctx.mention(job.owner) + ": " +
-                    t("you asked me to remind you: {text}", text=md_escape(job.payload.get("text", ""))),
+                    t("you asked me to remind you: {text}", text=md_escape(job.payload.get("text", ""))) + "\n\n" +
+                    t("Reply \"later\" or react ⏰ and I remind you again in 15 minutes."),
                     mentions=(job.owner,), notice=False)

@@ -2,6 +2,7 @@
 from bot.framework.capability import Capability
 from bot.framework.i18n import N_
 from commands.reminders.admin_stats import admin_stats
+from commands.reminders import snooze  # noqa: F401  (its reply and reaction handlers hang off the cog)
 from commands.reminders.commands import REMINDER_JOB, cog
 from commands.reminders.intents import INTENTS
 from storage.privacy import Rules

@@ -5,7 +5,7 @@ from bot.framework.capability import Capability
 from bot.framework.i18n import N_
 from storage.sessions.digest import CONTRIBUTION as DIGEST
 # Each part hangs its commands and jobs off the cog in base.py; a missing part fails here.
-from commands.sessions import calendar, formats, planning, polls, report, reviews  # noqa: F401
+from commands.sessions import calendar, formats, planning, polls, reactions, report, reviews  # noqa: F401
 from commands.sessions.base import cog
 from commands.sessions.intents import INTENTS
 from storage.sessions import calendar_feed, privacy
@@ -22,7 +22,7 @@ MANIFEST = Capability(
     migrations=Path(privacy.__file__).parent / "migrations",
     catalogs=Path(__file__).parent / "locale",
     privacy=privacy.RULES,
-    jobs=(planning.REMINDER_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
+    jobs=(planning.REMINDER_JOB, reactions.REACT_JOB, formats.ROUND_JOB, report.REPORT_JOB, report.ACTION_REMINDER_JOB),
     digest=DIGEST,
     intents=INTENTS,
     # A person's sessions and action items in their calendar feed (brokerage serves it).

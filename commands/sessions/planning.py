@@ -27,6 +27,7 @@ from commands.sessions.base import (
     tell_participants, title_of, topic_label, when_of,
 )
 from commands.sessions.calendar import send_calendar_update
+from commands.sessions.reactions import plan_announcement_reaction
 from storage.models.core import ScheduledJob
 from storage.sessions.models import ROLES, Participant, ReviewSession
 
@@ -133,7 +134,10 @@ async def session_new(ctx, title, when, duration, project, question, topic, capa
                        every=spoken_interval(t, every), last=t.date(created[-1].starts_at)))
     lines.append(t("Join with `{prefix}session join {number}`; calendar file: `{prefix}session ics {number}`.",
                    prefix=p, number=first.id))
+    lines.append(t("Or click 👍 under this message to join; take it away to sign off."))
     await ctx.reply("\n\n".join(lines))
+    # The reply is the session's announcement in its room: the bot adds its 👍 once it is sent.
+    await plan_announcement_reaction(ctx, first, ctx.outgoing[-1])
 
 
 # ----------------------------------------------------------------------------- listing and showing

@@ -70,11 +70,13 @@ class Digest:
 
 
 async def gather(session: AsyncSession, since: datetime, topics: set[str], now: datetime,
-                 horizon: timedelta, sources) -> Candidates:
+                 horizon: timedelta, sources, *, settle: timedelta = SETTLE) -> Candidates:
     """Everything a run may put in any digest, from each capability's contribution
     (`sources`: the registry's "digest" contributions), in a fixed number of queries
-    whatever the number of subscribers (knowledge: 2, funding, sessions, labs: 1 each)."""
-    cutoff = now - SETTLE
+    whatever the number of subscribers (knowledge: 2, funding, sessions, labs: 1 each).
+    `settle` protects a run's watermark; a preview moves no watermark and passes 0, so
+    what was shared a moment ago shows."""
+    cutoff = now - settle
     cand = Candidates(now=now, cutoff=cutoff)
     window = Window(since=since, cutoff=cutoff, now=now, horizon_end=now + horizon, topics=frozenset(topics))
     found = Parts()

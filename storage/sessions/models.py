@@ -38,6 +38,9 @@ class ReviewSession(Base):
     # iCalendar SEQUENCE: bumped whenever time, place, title or status change (see
     # _bump_sequence), so a calendar replaces the event it already has for this UID.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # The announcement's event id in its room, once sent (learnt from its outbox row by the
+    # job that adds the bot's 👍): a 👍 on that event joins the session.
+    announce_event: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
 
     __table_args__ = (Index("ix_review_sessions_starts", "status", "starts_at"),)
 
@@ -64,6 +67,8 @@ class Participant(Base):
     state: Mapped[str] = mapped_column(String(16), default="going")  # going | waiting
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     position: Mapped[int] = mapped_column(Integer, default=0)  # order of joining: the waiting list's order
+    # The 👍 reaction that signed them up (or that they added later): redacting it leaves.
+    reaction_event: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
 
 
 class Review(Base):

@@ -300,3 +300,24 @@ async def test_any_admin_or_mydata_text_is_answered_safely(env, body, sender):
         content = message_content(reply.markdown)
         assert not DANGEROUS.search(content["formatted_body"]), (body, content["formatted_body"])
         assert "went wrong on my side" not in content["body"], (body, content["body"])
+
+
+async def test_stats_say_how_long_the_backlog_takes_under_the_rate_limit_and_what_to_do(env):
+    """The runtime's extras["send_rate"] (bot.ratelimit.RateWatch.state) is None while
+    the homeserver lets everything through; under 429s the line names the wait and the fix."""
+    from bot.ratelimit import RateWatch
+    services, chat = env
+    clock = [0.0]
+    watch = RateWatch("@dsih:test", "https://hs.test", clock=lambda: clock[0])
+    services.extras["send_rate"] = watch.state
+    assert "rate-limiting" not in await chat.text("!admin stats", sender=ADMIN)
+    for _ in range(24):
+        watch.note_limited(5.0)
+        clock[0] += 5
+        watch.note_sent()
+    md = await chat.text("!admin stats", sender=ADMIN)
+    assert "rate-limiting the bot" in md and "/_synapse/admin/v1/users/@dsih:test/override_ratelimit" in md
+    assert '{"messages_per_second": 0, "burst_count": 0}' in md and "rc_message" in md
+    await chat.text("!lang nl", sender=ADMIN)
+    md = await chat.text("!admin stats", sender=ADMIN)
+    assert "remt de bot af" in md and "override_ratelimit" in md

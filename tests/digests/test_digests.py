@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 from bot.framework.effects import txn_id
 from commands.digests import delivery
 from storage.digests.schedule import next_due
-from storage.models.core import OutboxMessage, UserPrefs
+from storage.models.core import OutboxMessage, ScheduledJob, UserPrefs
 from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
 from storage.funding.models import FundingInstrument
 from storage.knowledge.models import KnowledgeItem
@@ -343,3 +343,53 @@ def test_an_item_kind_has_one_name_in_search_results_and_digests(lang):
         in_digest = _item_line(t, item).split(" · ")[1]
         in_search = list_item(t, row, 1, now).split("\n")[1].split(" · ")[0]
         assert in_digest == in_search, (kind, in_digest, in_search)
+
+
+async def test_preview_shows_what_was_shared_a_moment_ago_but_a_run_waits_for_it(env):
+    """The settle window protects a run's watermark; a preview moves none and hides nothing."""
+    services, chat, clock = env
+    await chat.text("!subscribe mobility")
+    await add_item(services, "Deelfietsen in Deventer", ["mobility"], at=clock.now - timedelta(seconds=2))
+    preview = await chat.text("!digest preview")
+    assert "Deelfietsen in Deventer" in preview
+    # A run at the same moment leaves it for the next digest (it is within the settle window).
+    async with services.db.transaction() as s:
+        sub = (await s.scalars(select(DigestSubscription))).one()
+        sub.next_due_at = clock.now - timedelta(seconds=1)
+    assert (await delivery.run_due(services, clock.now)).empty == 1
+
+
+async def test_a_digest_ends_with_how_to_pause_or_stop_it_in_one_line(env):
+    services, chat, clock = env
+    await chat.text("!subscribe mobility")
+    await add_item(services, "Fietsstraat Zwolle", ["mobility"], at=clock.now - timedelta(hours=1))
+    async with services.db.transaction() as s:
+        sub = (await s.scalars(select(DigestSubscription))).one()
+        sub.next_due_at = clock.now - timedelta(seconds=1)
+    assert (await delivery.run_due(services, clock.now)).sent == 1
+    body = (await outbox_rows(services))[-1].content["body"]
+    last = body.strip().splitlines()[-1]
+    assert "!digest pause 2w" in last and "!unsubscribe all" in last
+    await chat.text("!lang nl")
+    async with services.db.transaction() as s:
+        sub = (await s.scalars(select(DigestSubscription))).one()
+        sub.next_due_at = clock.now + timedelta(seconds=1)
+    clock.now += timedelta(minutes=1)
+    await add_item(services, "Fietsstraat Kampen", ["mobility"], at=clock.now - timedelta(seconds=30))
+    assert (await delivery.run_due(services, clock.now)).sent == 1
+    last = (await outbox_rows(services))[-1].content["body"].strip().splitlines()[-1]
+    assert "Pauzeren: !digest pauze 2w" in last and "stoppen: !opzeggen" in last
+
+
+async def test_the_due_timer_is_armed_at_the_earliest_due_time(env):
+    services, chat, clock = env
+    await chat.text("!subscribe mobility daily --at 09:00")
+    async with services.db.session() as s:
+        sub = (await s.scalars(select(DigestSubscription))).one()
+        due = (await s.scalars(select(ScheduledJob).where(ScheduledJob.kind == delivery.DUE_KIND))).all()
+    assert [j.run_at.replace(tzinfo=timezone.utc) for j in due] == [sub.next_due_at.replace(tzinfo=timezone.utc)]
+    assert due[0].id == delivery.due_job_id(sub.next_due_at.replace(tzinfo=timezone.utc))
+    # A second subscriber due at the same moment shares the timer.
+    await chat.text("!subscribe mobility daily --at 09:00", sender="@bob:test")
+    async with services.db.session() as s:
+        assert len((await s.scalars(select(ScheduledJob).where(ScheduledJob.kind == delivery.DUE_KIND))).all()) == 1
