@@ -21,6 +21,7 @@ from bot.framework.render import md_escape, md_link
 from bot.framework import asking
 from commands.funding import deadline_words
 from storage import topics
+from storage.funding import changes
 from storage.funding.records import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, accepting, deadline_infos, deadlines_of, days_left,
     is_outdated, load_sample_data, next_deadline, next_deadline_info, opens_at, record_of, reindex, search_fields,
@@ -575,8 +576,10 @@ async def funding_set(ctx, **args):
         raise BadArgument("That value is not valid for {field}: {error}", field=where,
                           error=ctx.t(msgid, **params))
     new_row = rec.to_row()
+    before = changes.snapshot(row, ctx.now)
     setattr(row, name, new_row[name])
     row.updated_at, row.updated_by = ctx.now, ctx.sender
+    changes.record(ctx.db, row, before, ctx.now, source="chat", by=ctx.sender)   # followers hear of it
     await ctx.db.flush()
     await FUNDING_INDEX.upsert(ctx.db, row.id, search_fields(row))
 
@@ -622,14 +625,26 @@ async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, lev
     t, now = ctx.t, ctx.now
     end = now + window
     days = max(1, round(window.total_seconds() / 86400))
-    rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
-    if theme:
-        rows = [r for r in rows if theme in (r.themes or [])]
+    # Only records with a deadline in [now, end], by the indexed deadline span (storage.funding.models).
+    query = select(FundingInstrument).where(FundingInstrument.last_deadline_at >= now,
+                                            FundingInstrument.first_deadline_at <= end)
     if level:
-        rows = [r for r in rows if r.level == level]
+        query = query.where(FundingInstrument.level == level)
+    rows = [r for r in (await ctx.db.scalars(query)).all() if not theme or theme in (r.themes or [])]
     upcoming = sorted(((d, r) for r in rows for d in deadline_infos(r) if now <= d.at <= end),
                       key=lambda p: (p[0].at, p[1].id))
     if not upcoming:
+        # The next one after the window: records spanning its end, and the first to start after it
+        # (with a theme, those on the theme: themes are JSON, filtered here).
+        spanning = select(FundingInstrument).where(FundingInstrument.last_deadline_at > end,
+                                                   FundingInstrument.first_deadline_at <= end)
+        after = select(FundingInstrument).where(FundingInstrument.first_deadline_at > end).order_by(
+            FundingInstrument.first_deadline_at, FundingInstrument.id)
+        if level:
+            spanning, after = spanning.where(FundingInstrument.level == level), after.where(FundingInstrument.level == level)
+        rows = list((await ctx.db.scalars(spanning)).all())
+        rows += (await ctx.db.scalars(after if theme else after.limit(1))).all()
+        rows = [r for r in rows if not theme or theme in (r.themes or [])]
         later = sorted(((at, r) for r in rows for at, _ in deadlines_of(r) if at > end), key=lambda p: (p[0], p[1].id))
         msg = t("No funding deadlines in {period}.", period=_period(t, days))
         if later:

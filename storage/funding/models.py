@@ -1,13 +1,13 @@
 """Funding instruments (the Funding Lane). Status is never stored: see storage.funding.records.status_of."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, utcnow
+from storage.models.base import Base, UTCDateTime, utcnow
 
 
 class FundingInstrument(Base):
@@ -47,6 +47,64 @@ class FundingInstrument(Base):
     stale: Mapped[bool] = mapped_column(Boolean, default=False)            # no longer listed at its source
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The first and the last of `deadlines` in UTC, kept on every write (deadline_span below):
+    # "which records have a deadline between now and then" is an index range, not a read of
+    # every record (`!deadlines`, digests, deadline alerts).
+    first_deadline_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), default=lambda ctx: deadline_span(ctx.get_current_parameters().get("deadlines"))[0])
+    last_deadline_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), default=lambda ctx: deadline_span(ctx.get_current_parameters().get("deadlines"))[1])
 
     __table_args__ = (Index("ix_funding_instruments_level", "level"),
-                      Index("ix_funding_instruments_origin_external_id", "origin", "external_id"))
+                      Index("ix_funding_instruments_origin_external_id", "origin", "external_id"),
+                      Index("ix_funding_instruments_deadline_span", "last_deadline_at", "first_deadline_at"))
+
+
+def deadline_span(deadlines) -> tuple[datetime | None, datetime | None]:
+    """(first, last) deadline of a stored `deadlines` list as aware UTC datetimes; unreadable
+    entries are skipped (as storage.funding.records.deadline_infos does)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    ats = []
+    for d in deadlines or []:
+        try:
+            at = datetime.fromisoformat(str(d["at"]))
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=ZoneInfo(d.get("tz") or "Europe/Amsterdam"))
+        except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError):
+            continue
+        ats.append(at.astimezone(timezone.utc))
+    return (min(ats), max(ats)) if ats else (None, None)
+
+
+@event.listens_for(FundingInstrument, "before_insert")
+@event.listens_for(FundingInstrument, "before_update")
+def _keep_deadline_span(mapper, connection, target: FundingInstrument) -> None:
+    target.first_deadline_at, target.last_deadline_at = deadline_span(target.deadlines)
+
+
+class FundingChange(Base):
+    """One change of a record that its followers hear about in their next digest (issue 17,
+    "Change alerts"): a deadline, status, budget or conditions changed by a refresh or by a
+    facilitator, as old -> new with its source. Written in the same transaction as the change;
+    a digest takes the changes recorded after its subscriber's watermark, and the watermark
+    moves in the transaction that queues the digest, so nobody gets one twice.
+
+    kind: "changed", "earlier" (a deadline moved earlier), "reopened" (accepting again) or
+    "forthcoming" (newly announced). Values are stored as text: a deadline as an ISO
+    datetime, a status as its id, money as whole euros, conditions as text."""
+    __tablename__ = "funding_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instrument_id: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(500))
+    title_nl: Mapped[str | None] = mapped_column(String(500), default=None)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    field: Mapped[str] = mapped_column(String(20))          # deadline, status, budget, conditions
+    kind: Mapped[str] = mapped_column(String(20), default="changed")
+    old: Mapped[str | None] = mapped_column(Text, default=None)
+    new: Mapped[str | None] = mapped_column(Text, default=None)
+    source: Mapped[str] = mapped_column(String(20))         # eu-ft, chat, import, bundled
+    changed_by: Mapped[str | None] = mapped_column(String(255), default=None)   # a person (chat) or "refresh eu-ft"
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_funding_changes_at", "at"),
+                      Index("ix_funding_changes_instrument", "instrument_id"))

@@ -1,6 +1,7 @@
-"""Which funding columns name a person: who edited or checked a record (kept, anonymised)."""
+"""Which funding columns name a person: who edited or checked a record, who changed it
+(kept, anonymised: the change itself is about the record, not the person)."""
 from bot.framework.i18n import N_
-from storage.funding.models import FundingInstrument
+from storage.funding.models import FundingChange, FundingInstrument
 from storage.privacy import Holding, Rules
 
 RULES = Rules(
@@ -9,6 +10,8 @@ RULES = Rules(
                 lambda r, t: r.id, person=False),
         Holding(FundingInstrument, "checked_by", "anonymise", N_("funding records you checked"),
                 lambda r, t: r.id, person=False),
+        Holding(FundingChange, "changed_by", "anonymise", N_("changes to funding records you made"),
+                lambda r, t: f"{r.instrument_id}: {r.field}", person=False),
     ),
-    mentions={"funding_instruments": "redact"},
+    mentions={"funding_instruments": "redact", "funding_changes": "redact"},
 )
