@@ -28,7 +28,7 @@ from storage.funding.records import (
     status_of,
 )
 from storage.models.core import AuditLog
-from storage.funding.models import FundingInstrument
+from storage.funding.models import FundingDeadline, FundingInstrument
 from storage.search import STOPWORDS, tokens
 
 cog = Cog("funding", N_("Funding"))
@@ -625,27 +625,28 @@ async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, lev
     t, now = ctx.t, ctx.now
     end = now + window
     days = max(1, round(window.total_seconds() / 86400))
-    # Only records with a deadline in [now, end], by the indexed deadline span (storage.funding.models).
-    query = select(FundingInstrument).where(FundingInstrument.last_deadline_at >= now,
-                                            FundingInstrument.first_deadline_at <= end)
+    # Only records with a deadline in [now, end]: an index range over funding_deadlines.
+    query = select(FundingInstrument).where(FundingInstrument.id.in_(select(FundingDeadline.instrument_id).where(
+        FundingDeadline.at >= now, FundingDeadline.at <= end)))
     if level:
         query = query.where(FundingInstrument.level == level)
     rows = [r for r in (await ctx.db.scalars(query)).all() if not theme or theme in (r.themes or [])]
     upcoming = sorted(((d, r) for r in rows for d in deadline_infos(r) if now <= d.at <= end),
                       key=lambda p: (p[0].at, p[1].id))
     if not upcoming:
-        # The next one after the window: records spanning its end, and the first to start after it
-        # (with a theme, those on the theme: themes are JSON, filtered here).
-        spanning = select(FundingInstrument).where(FundingInstrument.last_deadline_at > end,
-                                                   FundingInstrument.first_deadline_at <= end)
-        after = select(FundingInstrument).where(FundingInstrument.first_deadline_at > end).order_by(
-            FundingInstrument.first_deadline_at, FundingInstrument.id)
+        # The next one after the window: deadlines in time order (themes are JSON: filtered here).
+        later = []
+        after = select(FundingDeadline.at, FundingInstrument).join(
+            FundingInstrument, FundingInstrument.id == FundingDeadline.instrument_id).where(
+            FundingDeadline.at > end).order_by(FundingDeadline.at, FundingDeadline.instrument_id)
         if level:
-            spanning, after = spanning.where(FundingInstrument.level == level), after.where(FundingInstrument.level == level)
-        rows = list((await ctx.db.scalars(spanning)).all())
-        rows += (await ctx.db.scalars(after if theme else after.limit(1))).all()
-        rows = [r for r in rows if not theme or theme in (r.themes or [])]
-        later = sorted(((at, r) for r in rows for at, _ in deadlines_of(r) if at > end), key=lambda p: (p[0], p[1].id))
+            after = after.where(FundingInstrument.level == level)
+        result = await ctx.db.stream(after.limit(1) if not theme else after.execution_options(yield_per=100))
+        async for at, r in result:
+            if not theme or theme in (r.themes or []):
+                later = [(at, r)]
+                break
+        await result.close()
         msg = t("No funding deadlines in {period}.", period=_period(t, days))
         if later:
             msg += " " + t("The next one is {title} on {date}.", title=md_link(title_of(later[0][1], t.lang),

@@ -9,7 +9,7 @@ from commands.funding.commands import cog
 from commands.funding.overview import overview_section
 from storage.funding import privacy
 from storage.funding.dataset import DATASET
-from storage.funding.models import FundingChange, FundingInstrument
+from storage.funding.models import FundingChange, FundingDeadline, FundingInstrument
 
 HERE = Path(__file__).parent
 
@@ -18,7 +18,7 @@ MANIFEST = Capability(
     cog=cog,
     summary="Funding instruments (EU, national, provincial, local) with status and deadlines",
     storage="storage.funding",
-    models=(FundingInstrument, FundingChange),
+    models=(FundingInstrument, FundingChange, FundingDeadline),
     migrations=Path(privacy.__file__).parent / "migrations",
     catalogs=HERE / "locale",
     datasets=(DATASET,),

@@ -2,8 +2,7 @@
 within the horizon, instruments changed since the run's oldest watermark, and the changes
 of followed records (storage/funding/changes.py) recorded since then; and the instruments
 closing soon, for deadline alerts. One query each; the deadline queries read only the
-records whose stored deadline span (first_deadline_at .. last_deadline_at, indexed) meets
-the window, not every record."""
+records with a deadline in the window (funding_deadlines, indexed by time), not every record."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from bot.framework.digest_parts import Change, Contribution, Deadline, Instrument, Parts, Window
 from bot.framework.i18n import N_
-from storage.funding.models import FundingChange, FundingInstrument
+from storage.funding.models import FundingChange, FundingDeadline, FundingInstrument
 from storage.funding.records import next_deadline
 
 STATUS_LABELS = {"open": N_("open"), "forthcoming": N_("forthcoming"), "closed": N_("closed"),
@@ -25,8 +24,9 @@ SOURCES = {"eu-ft": N_("the EU portal"), "chat": N_("a facilitator"), "import": 
 
 
 def _deadlines_within(query, start: datetime, end: datetime):
-    """Only records with a deadline that may fall in [start, end] (index range)."""
-    return query.where(FundingInstrument.last_deadline_at >= start, FundingInstrument.first_deadline_at <= end)
+    """Only records with a deadline in [start, end] (an index range over funding_deadlines)."""
+    return query.where(FundingInstrument.id.in_(select(FundingDeadline.instrument_id).where(
+        FundingDeadline.at >= start, FundingDeadline.at <= end)))
 
 
 async def parts(session, w: Window) -> Parts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, event
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, delete, event, insert, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
@@ -47,24 +47,29 @@ class FundingInstrument(Base):
     stale: Mapped[bool] = mapped_column(Boolean, default=False)            # no longer listed at its source
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(255), default=None)
-    # The first and the last of `deadlines` in UTC, kept on every write (deadline_span below):
-    # "which records have a deadline between now and then" is an index range, not a read of
-    # every record (`!deadlines`, digests, deadline alerts).
-    first_deadline_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime(), default=lambda ctx: deadline_span(ctx.get_current_parameters().get("deadlines"))[0])
-    last_deadline_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime(), default=lambda ctx: deadline_span(ctx.get_current_parameters().get("deadlines"))[1])
 
     __table_args__ = (Index("ix_funding_instruments_level", "level"),
-                      Index("ix_funding_instruments_origin_external_id", "origin", "external_id"),
-                      Index("ix_funding_instruments_deadline_span", "last_deadline_at", "first_deadline_at"))
+                      Index("ix_funding_instruments_origin_external_id", "origin", "external_id"))
 
 
-def deadline_span(deadlines) -> tuple[datetime | None, datetime | None]:
-    """(first, last) deadline of a stored `deadlines` list as aware UTC datetimes; unreadable
-    entries are skipped (as storage.funding.records.deadline_infos does)."""
+class FundingDeadline(Base):
+    """Every deadline of every instrument in UTC, kept on every ORM write of an instrument
+    (the listeners below): "which instruments have a deadline between now and then" is an
+    index range over `at`, exact whatever the clock, instead of a read of every record
+    (`!deadlines`, digests, deadline alerts). A derived copy of `deadlines`:
+    storage.funding.records.resync_deadlines rebuilds it (migration 0009, bulk loads)."""
+    __tablename__ = "funding_deadlines"
+    instrument_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+
+    __table_args__ = (Index("ix_funding_deadlines_at", "at"),)
+
+
+def deadline_moments(deadlines) -> list[datetime]:
+    """The readable deadlines of a stored `deadlines` list as aware UTC datetimes, unique, in
+    order (unreadable entries are skipped, as storage.funding.records.deadline_infos does)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-    ats = []
+    ats = set()
     for d in deadlines or []:
         try:
             at = datetime.fromisoformat(str(d["at"]))
@@ -72,14 +77,35 @@ def deadline_span(deadlines) -> tuple[datetime | None, datetime | None]:
                 at = at.replace(tzinfo=ZoneInfo(d.get("tz") or "Europe/Amsterdam"))
         except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError):
             continue
-        ats.append(at.astimezone(timezone.utc))
-    return (min(ats), max(ats)) if ats else (None, None)
+        ats.add(at.astimezone(timezone.utc))
+    return sorted(ats)
 
 
-@event.listens_for(FundingInstrument, "before_insert")
-@event.listens_for(FundingInstrument, "before_update")
-def _keep_deadline_span(mapper, connection, target: FundingInstrument) -> None:
-    target.first_deadline_at, target.last_deadline_at = deadline_span(target.deadlines)
+def deadline_rows(instrument_id: str, deadlines) -> list[dict]:
+    return [{"instrument_id": instrument_id, "at": at} for at in deadline_moments(deadlines)]
+
+
+def _write_deadlines(connection, target: FundingInstrument) -> None:
+    connection.execute(delete(FundingDeadline).where(FundingDeadline.instrument_id == target.id))
+    rows = deadline_rows(target.id, target.deadlines)
+    if rows:
+        connection.execute(insert(FundingDeadline), rows)
+
+
+@event.listens_for(FundingInstrument, "after_insert")
+def _deadlines_of_new(mapper, connection, target: FundingInstrument) -> None:
+    _write_deadlines(connection, target)
+
+
+@event.listens_for(FundingInstrument, "after_update")
+def _deadlines_changed(mapper, connection, target: FundingInstrument) -> None:
+    if inspect(target).attrs.deadlines.history.has_changes():
+        _write_deadlines(connection, target)
+
+
+@event.listens_for(FundingInstrument, "after_delete")
+def _drop_deadlines(mapper, connection, target: FundingInstrument) -> None:
+    connection.execute(delete(FundingDeadline).where(FundingDeadline.instrument_id == target.id))
 
 
 class FundingChange(Base):

@@ -13,5 +13,6 @@ RULES = Rules(
         Holding(FundingChange, "changed_by", "anonymise", N_("changes to funding records you made"),
                 lambda r, t: f"{r.instrument_id}: {r.field}", person=False),
     ),
-    mentions={"funding_instruments": "redact", "funding_changes": "redact"},
+    mentions={"funding_instruments": "redact", "funding_changes": "redact",
+              "funding_deadlines": "delete"},   # derived from funding_instruments, names nobody
 )

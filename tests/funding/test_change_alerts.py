@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import delete, select
 
 from bot.framework.digest_parts import Window
 from bot.framework.i18n import Translator
@@ -16,7 +16,8 @@ from commands.digests.render import render_digest
 from storage.digests.compose import gather, select_for
 from storage.funding import changes
 from storage.funding.digest import CONTRIBUTION
-from storage.funding.models import FundingChange, FundingInstrument, deadline_span
+from storage.funding.models import FundingChange, FundingDeadline, FundingInstrument, deadline_moments
+from storage.funding.records import deadline_infos, resync_deadlines
 from storage.funding.refresh import refresh_eu_ft
 from support.eu_ft_server import PortalStub
 from support.funding_env import FundingChat, funding_services
@@ -84,12 +85,9 @@ def test_a_deadline_is_an_alert_exactly_when_it_moved_earlier(old, new):
 @given(st.lists(st.fixed_dictionaries({"at": st.one_of(st.datetimes(min_value=datetime(2000, 1, 1)).map(
     lambda d: d.isoformat()), st.text(max_size=10)), "tz": st.sampled_from(["Europe/Amsterdam", "Nowhere/X", ""])}),
     max_size=5))
-def test_deadline_span_is_the_first_and_last_readable_deadline(deadlines):
-    first, last = deadline_span(deadlines)
+def test_the_deadline_table_holds_exactly_the_readable_deadlines(deadlines):
     row = FundingInstrument(id="x", deadlines=deadlines)
-    from storage.funding.records import deadline_infos
-    ats = [d.at.astimezone(UTC) for d in deadline_infos(row)]
-    assert (first, last) == ((min(ats), max(ats)) if ats else (None, None))
+    assert deadline_moments(deadlines) == sorted({d.at.astimezone(UTC) for d in deadline_infos(row)})
 
 
 # ------------------------------------------------------------------ who records them
@@ -139,8 +137,9 @@ async def test_funding_set_records_old_and_new_and_the_digest_tells_it_once(serv
     async with db.session() as s:
         who = (await s.scalars(select(FundingChange.changed_by))).all()
         assert set(who) == {FACIL}
-        row = await s.get(FundingInstrument, fid)
-        assert row.first_deadline_at == row.last_deadline_at == datetime(2027, 2, 1, 16, 0, tzinfo=UTC)
+        kept = (await s.execute(select(FundingDeadline.instrument_id, FundingDeadline.at).where(
+            FundingDeadline.instrument_id == fid))).all()
+        assert kept == [(fid, datetime(2027, 2, 1, 16, 0, tzinfo=UTC))]
 
     since, now = T0 - timedelta(days=1), T0 + timedelta(minutes=5)
     async with db.session() as s:
@@ -164,20 +163,26 @@ async def test_funding_set_records_old_and_new_and_the_digest_tells_it_once(serv
     assert other.alerts == [] and all(not p.changes for p in other.parts)
 
 
-async def test_deadlines_reads_the_indexed_span_and_keeps_it_on_every_write(services):
+async def test_deadlines_reads_the_deadline_table_kept_on_every_write(services):
     db = services.db
     fid = await _a_followed_record(db)
     chat = FundingChat(services)
     services.clock = lambda: datetime(2027, 2, 1, 3, 0, tzinfo=UTC)
     assert fid in await chat.text("!deadlines 60d")
-    # A write that bypasses the ORM (and so the span) is not seen: the query reads the column.
+    # A write that bypasses the ORM (and so the table) is not seen: the query reads the table.
     async with db.transaction() as s:
-        await s.execute(update(FundingInstrument).where(FundingInstrument.id == fid).values(
-            first_deadline_at=None, last_deadline_at=None))
+        await s.execute(delete(FundingDeadline).where(FundingDeadline.instrument_id == fid))
     assert fid not in await chat.text("!deadlines 60d")
-    async with db.transaction() as s:   # an ORM write keeps it again
+    async with db.transaction() as s:
+        assert await resync_deadlines(s) > 0
+    assert fid in await chat.text("!deadlines 60d")
+    async with db.transaction() as s:   # an ORM write keeps it
         row = await s.get(FundingInstrument, fid)
         row.deadlines = [{"at": "2027-02-20T17:00", "tz": "Europe/Brussels", "label": "deadline"}]
-    assert fid in await chat.text("!deadlines 60d")
+    assert fid in await chat.text("!deadlines 60d") and fid not in await chat.text("!deadlines 5d")
     text = await chat.text("!deadlines 5d")
     assert "No funding deadlines" in text and "The next one is" in text
+    async with db.transaction() as s:   # and a deleted record leaves nothing behind
+        await s.delete(await s.get(FundingInstrument, fid))
+    async with db.session() as s:
+        assert (await s.scalars(select(FundingDeadline).where(FundingDeadline.instrument_id == fid))).all() == []
