@@ -620,19 +620,30 @@ async def deadlines(ctx, **args):
                         level=args.get("level"))
 
 
+LIST_CAP = 50   # deadlines listed at most (10 pages of `!more`); the header gives the whole count
+
+
 async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, level: str | None = None,
                         lead: str | None = None) -> None:
     t, now = ctx.t, ctx.now
     end = now + window
     days = max(1, round(window.total_seconds() / 86400))
-    # Only records with a deadline in [now, end]: an index range over funding_deadlines.
-    query = select(FundingInstrument).where(FundingInstrument.id.in_(select(FundingDeadline.instrument_id).where(
-        FundingDeadline.at >= now, FundingDeadline.at <= end)))
+    # The deadlines in [now, end] in time order: an index range over funding_deadlines, with
+    # only the columns the filters need; whole records are loaded for the listed ones only.
+    query = select(FundingDeadline.at, FundingInstrument.id, FundingInstrument.themes).join(
+        FundingInstrument, FundingInstrument.id == FundingDeadline.instrument_id).where(
+        FundingDeadline.at >= now, FundingDeadline.at <= end).order_by(FundingDeadline.at, FundingDeadline.instrument_id)
     if level:
         query = query.where(FundingInstrument.level == level)
-    rows = [r for r in (await ctx.db.scalars(query)).all() if not theme or theme in (r.themes or [])]
-    upcoming = sorted(((d, r) for r in rows for d in deadline_infos(r) if now <= d.at <= end),
-                      key=lambda p: (p[0].at, p[1].id))
+    found = [(at, fid) for at, fid, themes in (await ctx.db.execute(query)).all()
+             if not theme or theme in (themes or [])]
+    listed = found[:LIST_CAP]
+    by_id = {r.id: r for r in (await ctx.db.scalars(select(FundingInstrument).where(
+        FundingInstrument.id.in_({fid for _, fid in listed})))).all()} if listed else {}
+    upcoming = []
+    for at, fid in listed:
+        r = by_id[fid]
+        upcoming += [(d, r) for d in deadline_infos(r) if d.at == at][:1]
     if not upcoming:
         # The next one after the window: deadlines in time order (themes are JSON: filtered here).
         later = []
@@ -669,10 +680,14 @@ async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, lev
             extra.append(note)
         items.append(f"**{t.datetime(d.at)}** ({rel}){_indicative(t, d.indicative)} — "
                      f"{md_link(title_of(r, t.lang), r.url)}{stage} · {' · '.join(extra)} · `{r.id}`")
-    header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(items),
+    header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(found),
                  period=_period(t, days))
-    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items,
-                          t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
+    footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
+    if len(found) > len(listed):
+        # Hundreds of deadlines are no list to read: the first LIST_CAP, and how to narrow it.
+        footer = t("These are the first {shown}; narrow the list with `--theme`, `--level` or a shorter period.",
+                   shown=len(listed)) + " " + footer
+    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items, footer)
 
 
 def _period(t, days: int) -> str:
