@@ -82,12 +82,13 @@ def record(session, row: FundingInstrument, before: Snapshot | None, now: dateti
 
 
 @asynccontextmanager
-async def tracking(session, now: datetime, *, source: str, by: str | None):
-    """Record every change the block makes to any record (a refresh): snapshots of every
-    record before, compared after the block (new records: forthcoming ones are news)."""
-    before: dict[str, Snapshot] = {r.id: snapshot(r, now) for r in (await session.scalars(
-        select(FundingInstrument))).all()}
+async def tracking(session, now: datetime, *, source: str, by: str | None, where=None):
+    """Record every change the block makes to the records it may touch (`where`, a filter
+    on FundingInstrument; default all): snapshots before, compared after the block (new
+    records: forthcoming ones are news)."""
+    query = select(FundingInstrument) if where is None else select(FundingInstrument).where(where)
+    before: dict[str, Snapshot] = {r.id: snapshot(r, now) for r in (await session.scalars(query)).all()}
     yield
     await session.flush()
-    for row in (await session.scalars(select(FundingInstrument))).all():
+    for row in (await session.scalars(query)).all():
         record(session, row, before.get(row.id), now, source=source, by=by)

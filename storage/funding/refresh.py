@@ -90,7 +90,10 @@ async def refresh_eu_ft(db, settings, *, now: datetime | None = None, fetch: Fet
     report.skipped = sum(report.dropped.values())
     async with db.transaction() as session:
         # Followers hear of changed deadlines, statuses, budgets and conditions (storage/funding/changes.py).
-        async with changes.tracking(session, now, source=ORIGIN, by=f"refresh {ORIGIN}"):
+        # Only records a refresh can touch: its own, and curated ones it can match or saw before.
+        async with changes.tracking(session, now, source=ORIGIN, by=f"refresh {ORIGIN}", where=or_(
+                FundingInstrument.origin == ORIGIN, FundingInstrument.last_seen_at.is_not(None),
+                FundingInstrument.identifier.is_not(None), FundingInstrument.external_id.is_not(None))):
             await _apply(session, mapped.records, now, settings.funding.unseen_after, report)
         session.add(AuditLog(actor=actor, action="funding.refresh", target=ORIGIN,
                              detail={"listed": report.listed, "fetched": report.fetched,
