@@ -35,7 +35,7 @@ async def child(n: int) -> dict:
     from bot.framework.messages import Incoming
     from config.settings import load_settings
     from storage import topics
-    from storage.funding.records import FUNDING_INDEX, load_bundled
+    from storage.funding.records import load_bundled
     from storage.funding.models import FundingInstrument
 
     tmp = tempfile.mkdtemp(prefix="bench-rss-")
@@ -56,13 +56,10 @@ async def child(n: int) -> dict:
             for i in range(0, n, 5000):
                 await s.execute(insert(FundingInstrument), rows[i:i + 5000])
         del rows
-        from storage.funding.records import search_fields
+        # Indexed as the bot indexes after an import (storage.funding.records.reindex).
+        from storage.funding.records import reindex
         async with services.db.transaction() as s:
-            from sqlalchemy import select
-            insts = (await s.scalars(select(FundingInstrument))).all()
-            await FUNDING_INDEX.rebuild(s, ((r.id, search_fields(r)) for r in insts))
-        async with services.db.session() as s:
-            s.expunge_all()
+            await reindex(s)
     dispatcher = Dispatcher(services)
     per: dict[str, float] = {}
     for i, q in enumerate(QUERIES * 3):

@@ -1,6 +1,6 @@
 """The parts a digest is made of, as the capabilities that hold them contribute them
 (their manifest's `digest`): new and upcoming knowledge, funding deadlines and changed
-instruments, planned sessions, changed labs. The digests capability asks each
+instruments, changes of followed records, planned sessions, changed labs. The digests capability asks each
 contribution once per run and composes every subscriber's digest from what they return
 (storage/digests/compose.py); no capability imports another to take part.
 
@@ -57,6 +57,28 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A followed record changed: `field` ("deadline", "status", "budget", "conditions") went
+    from `old` to `new` (None: none before/after), shown as `kind` says: "moment" (aware
+    datetimes), "label" (English msgids, translated where shown), "money" (whole euros) or
+    "text". `alert` marks a deadline moved earlier (shown apart, first); `news` a call
+    reopened or newly forthcoming. `id` is the change's own number (one line per change)."""
+    id: int
+    record_id: str
+    title: str
+    title_nl: str | None
+    themes: tuple[str, ...]
+    field: str
+    kind: str
+    old: Any
+    new: Any
+    source: str                 # English msgid: where the change comes from ("the EU portal", "a facilitator")
+    at: datetime
+    alert: bool = False
+    news: str | None = None     # "reopened" or "forthcoming"
+
+
+@dataclass(frozen=True)
 class Session:
     id: int
     title: str
@@ -97,6 +119,7 @@ class Parts:
     sessions: list[Session] = field(default_factory=list)
     labs: list[LabEntry] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)         # newest first
+    changes: list[Change] = field(default_factory=list)     # recorded since `since`, oldest first
 
 
 @dataclass(frozen=True)

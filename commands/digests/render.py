@@ -8,7 +8,7 @@ from typing import Callable
 from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape, md_link
 from storage import topics
-from bot.framework.digest_parts import Item
+from bot.framework.digest_parts import Change, Item
 from storage.digests.compose import Digest
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
@@ -34,6 +34,37 @@ def _title(t: Translator, title: str, title_nl: str | None) -> str:
     return md_escape(title_nl if t.lang == "nl" and title_nl else title)
 
 
+CHANGE_FIELDS = {"deadline": N_("deadline"), "status": N_("status"), "budget": N_("budget"),
+                 "conditions": N_("conditions")}
+
+
+def _change_value(t: Translator, change: Change, value) -> str:
+    if value is None:
+        return t("none")
+    if change.kind == "moment":
+        return t.datetime(value)
+    if change.kind == "label":
+        return t(value)
+    if change.kind == "money":
+        return t.money(value)
+    text = str(value)
+    return md_escape(text if len(text) <= 200 else text[:199] + "…")
+
+
+def _change_line(t: Translator, change: Change, names: Callable[[str], str]) -> str:
+    title = _title(t, change.title, change.title_nl)
+    command = names(f"funding {change.record_id}")
+    if change.news == "reopened":
+        return "- " + t("🔓 Reopened: {title} — now {new} (source: {source}) · `{command}`", title=title,
+                        new=_change_value(t, change, change.new), source=t(change.source), command=command)
+    if change.news == "forthcoming":
+        return "- " + t("🆕 Newly forthcoming: {title} (source: {source}) · `{command}`", title=title,
+                        source=t(change.source), command=command)
+    return "- " + t("{title} — {field}: {old} → {new} (source: {source}) · `{command}`", title=title,
+                    field=t(CHANGE_FIELDS.get(change.field, change.field)), old=_change_value(t, change, change.old),
+                    new=_change_value(t, change, change.new), source=t(change.source), command=command)
+
+
 def _item_line(t: Translator, item: Item) -> str:
     bits = [md_link(item.title, item.url), t(item.kind_label or item.kind)]
     if item.organisation:
@@ -53,6 +84,9 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
     else:
         head = t("📬 **Your knowledge digest** — {date}", date=t.short_date(now))
     blocks = [head]
+    if digest.alerts:
+        blocks.append("\n".join(["⚠️ **" + t("Deadline moved earlier") + "**"]
+                                 + [_change_line(t, c, names) for c in digest.alerts]))
     for part in digest.parts:
         label = topic_label(t, part.topic)
         lines = [f"### {md_escape(label)}"]
@@ -75,6 +109,9 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
                 lines.append("- " + t("{title} — closes {when} ({days} days left) · `{command}`",
                                       title=_title(t, d.title, d.title_nl), when=t.datetime(d.at), days=days,
                                       command=names(f"funding {d.id}")))
+        if part.changes:
+            lines.append("**" + t("Changed") + "**")
+            lines += [_change_line(t, c, names) for c in part.changes]
         if part.instruments:
             lines.append("**" + t("New or updated funding") + "**")
             lines += [f"- {_title(t, i.title, i.title_nl)} · `{names(f'funding {i.id}')}`" for i in part.instruments]

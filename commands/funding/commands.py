@@ -22,6 +22,7 @@ from bot.framework import asking
 from commands.funding.amounts import amounts_in, year_window
 from commands.funding import deadline_words
 from storage import topics
+from storage.funding import changes
 from storage.funding.records import (
     APPLICANTS, FIELDS, FUNDING_INDEX, LEVELS, InstrumentRecord, accepting, deadline_infos, deadlines_of, days_left,
     is_outdated, next_deadline, next_deadline_info, opens_at, record_of, reindex, search_fields,
@@ -29,7 +30,7 @@ from storage.funding.records import (
 )
 from storage.models.core import AuditLog
 from storage.funding.curation import check_kind
-from storage.funding.models import FundingInstrument
+from storage.funding.models import FundingDeadline, FundingInstrument
 from storage.search import STOPWORDS, tokens
 
 cog = Cog("funding", N_("Funding"))
@@ -623,8 +624,10 @@ async def funding_set(ctx, **args):
         raise BadArgument("That value is not valid for {field}: {error}", field=where,
                           error=ctx.t(msgid, **params))
     new_row = rec.to_row()
+    before = changes.snapshot(row, ctx.now)
     setattr(row, name, new_row[name])
     row.updated_at, row.updated_by = ctx.now, ctx.sender
+    changes.record(ctx.db, row, before, ctx.now, source="chat", by=ctx.sender)   # followers hear of it
     await ctx.db.flush()
     await FUNDING_INDEX.upsert(ctx.db, row.id, search_fields(row))
 
@@ -665,20 +668,44 @@ async def deadlines(ctx, **args):
                         level=args.get("level"))
 
 
+LIST_CAP = 50   # deadlines listed at most (10 pages of `!more`); the header gives the whole count
+
+
 async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, level: str | None = None,
                         lead: str | None = None) -> None:
     t, now = ctx.t, ctx.now
     end = now + window
     days = max(1, round(window.total_seconds() / 86400))
-    rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
-    if theme:
-        rows = [r for r in rows if theme in (r.themes or [])]
+    # The deadlines in [now, end] in time order: an index range over funding_deadlines, with
+    # only the columns the filters need; whole records are loaded for the listed ones only.
+    query = select(FundingDeadline.at, FundingInstrument.id, FundingInstrument.themes).join(
+        FundingInstrument, FundingInstrument.id == FundingDeadline.instrument_id).where(
+        FundingDeadline.at >= now, FundingDeadline.at <= end).order_by(FundingDeadline.at, FundingDeadline.instrument_id)
     if level:
-        rows = [r for r in rows if r.level == level]
-    upcoming = sorted(((d, r) for r in rows for d in deadline_infos(r) if now <= d.at <= end),
-                      key=lambda p: (p[0].at, p[1].id))
+        query = query.where(FundingInstrument.level == level)
+    found = [(at, fid) for at, fid, themes in (await ctx.db.execute(query)).all()
+             if not theme or theme in (themes or [])]
+    listed = found[:LIST_CAP]
+    by_id = {r.id: r for r in (await ctx.db.scalars(select(FundingInstrument).where(
+        FundingInstrument.id.in_({fid for _, fid in listed})))).all()} if listed else {}
+    upcoming = []
+    for at, fid in listed:
+        r = by_id[fid]
+        upcoming += [(d, r) for d in deadline_infos(r) if d.at == at][:1]
     if not upcoming:
-        later = sorted(((at, r) for r in rows for at, _ in deadlines_of(r) if at > end), key=lambda p: (p[0], p[1].id))
+        # The next one after the window: deadlines in time order (themes are JSON: filtered here).
+        later = []
+        after = select(FundingDeadline.at, FundingInstrument).join(
+            FundingInstrument, FundingInstrument.id == FundingDeadline.instrument_id).where(
+            FundingDeadline.at > end).order_by(FundingDeadline.at, FundingDeadline.instrument_id)
+        if level:
+            after = after.where(FundingInstrument.level == level)
+        result = await ctx.db.stream(after.limit(1) if not theme else after.execution_options(yield_per=100))
+        async for at, r in result:
+            if not theme or theme in (r.themes or []):
+                later = [(at, r)]
+                break
+        await result.close()
         msg = t("No funding deadlines in {period}.", period=_period(t, days))
         if later:
             msg += " " + t("The next one is {title} on {date}.", title=md_link(title_of(later[0][1], t.lang),
@@ -701,10 +728,14 @@ async def deadline_list(ctx, window: timedelta, *, theme: str | None = None, lev
             extra.append(note)
         items.append(f"**{t.datetime(d.at)}** ({rel}){_indicative(t, d.indicative)} — "
                      f"{md_link(title_of(r, t.lang), r.url)}{stage} · {' · '.join(extra)} · `{r.id}`")
-    header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(items),
+    header = t.n("{count} funding deadline in {period}:", "{count} funding deadlines in {period}:", len(found),
                  period=_period(t, days))
-    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items,
-                          t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix))
+    footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
+    if len(found) > len(listed):
+        # Hundreds of deadlines are no list to read: the first LIST_CAP, and how to narrow it.
+        footer = t("These are the first {shown}; narrow the list with `--theme`, `--level` or a shorter period.",
+                   shown=len(listed)) + " " + footer
+    await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items, footer)
 
 
 def _period(t, days: int) -> str:

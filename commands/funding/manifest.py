@@ -10,7 +10,7 @@ from commands.funding import curation
 from commands.funding.overview import overview_section
 from storage.funding import lookup, privacy
 from storage.funding.dataset import DATASET
-from storage.funding.models import FundingCandidate, FundingInstrument
+from storage.funding.models import FundingCandidate, FundingChange, FundingDeadline, FundingInstrument
 
 HERE = Path(__file__).parent
 
@@ -19,7 +19,7 @@ MANIFEST = Capability(
     cog=cog,
     summary="Funding instruments (EU, national, provincial, local) with status and deadlines",
     storage="storage.funding",
-    models=(FundingInstrument, FundingCandidate),
+    models=(FundingInstrument, FundingCandidate, FundingChange, FundingDeadline),
     migrations=Path(privacy.__file__).parent / "migrations",
     catalogs=HERE / "locale",
     datasets=(DATASET,),

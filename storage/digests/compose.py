@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from rapidfuzz import fuzz
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.framework.digest_parts import Deadline, Instrument, Item, LabEntry, Note, Parts, Session, Window, title_key
+from bot.framework.digest_parts import (
+    Change, Deadline, Instrument, Item, LabEntry, Note, Parts, Session, Window, title_key,
+)
 
 # A share committed a moment after the run read the table must not slip under the
 # watermark: the cut-off lags the clock by this much (the item goes in the next digest).
@@ -37,6 +39,7 @@ class Candidates:
     sessions: list[Session] = field(default_factory=list)  # soonest first
     labs: list[LabEntry] = field(default_factory=list)  # newest first
     notes: list[Note] = field(default_factory=list)  # newest first
+    changes: list[Change] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -51,22 +54,25 @@ class TopicPart:
     sessions: list[Session] = field(default_factory=list)
     labs: list[LabEntry] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)   # "Changed": old -> new
 
     @property
     def empty(self) -> bool:
         return not (self.new or self.events or self.deadlines or self.instruments or self.sessions or self.labs
-                    or self.notes)
+                    or self.notes or self.changes)
 
 
 @dataclass
 class Digest:
     parts: list[TopicPart]
     fresh: int  # things new since the watermark; 0 = nothing to send
+    alerts: list[Change] = field(default_factory=list)  # deadlines moved earlier: shown apart, first
 
     @property
     def count(self) -> int:
-        return sum(len(p.new) + len(p.events) + len(p.deadlines) + len(p.instruments) + len(p.sessions) + len(p.labs)
-                   + len(p.notes) for p in self.parts)
+        return len(self.alerts) + sum(len(p.new) + len(p.events) + len(p.deadlines) + len(p.instruments)
+                                      + len(p.sessions) + len(p.labs) + len(p.notes) + len(p.changes)
+                                      for p in self.parts)
 
 
 async def gather(session: AsyncSession, since: datetime, topics: set[str], now: datetime,
@@ -82,7 +88,7 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
     found = Parts()
     for source in sources:
         part = await source.parts(session, window)
-        for name in ("new", "events", "deadlines", "instruments", "sessions", "labs", "notes"):
+        for name in ("new", "events", "deadlines", "instruments", "sessions", "labs", "notes", "changes"):
             getattr(found, name).extend(getattr(part, name))
     for item in found.new:
         for t in item.topics:
@@ -98,6 +104,7 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
                     cand.events_latest[t] = item.shared_at
     cand.deadlines, cand.instruments = found.deadlines, found.instruments
     cand.sessions, cand.labs, cand.notes = found.sessions, found.labs, found.notes
+    cand.changes = sorted(found.changes, key=lambda c: (c.at, c.id))
     return cand
 
 
@@ -108,7 +115,10 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
     shown_titles: list[tuple[str, list[str]]] = []  # (title key, its numbers)
     shown_other: set[tuple[str, object]] = set()
     parts: list[TopicPart] = []
+    alerts: list[Change] = []
     fresh = 0
+    # A record whose changes this digest tells is not listed again under "New or updated".
+    told = {c.record_id for c in cand.changes if c.at > watermark and set(c.themes).intersection(topics)}
 
     def similar(title: str) -> bool:
         # Numbers must agree: "Webinar 1" and "Webinar 2" are two items, however alike.
@@ -167,7 +177,7 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
         fresh += cand.events_latest.get(topic, watermark) > watermark
 
         part.deadlines, _ = take((d for d in cand.deadlines if topic in d.themes), max_items, "funding")
-        new_instr = [i for i in cand.instruments if topic in i.themes and i.updated_at > watermark]
+        new_instr = [i for i in cand.instruments if topic in i.themes and i.updated_at > watermark and i.id not in told]
         part.instruments, _ = take(new_instr, max_items, "funding")
         fresh += len(new_instr)
         part.sessions, _ = take((s for s in cand.sessions if s.topic == topic), max_items, "session")
@@ -180,9 +190,17 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
                 part.notes.append(note)
                 seen_notes.add(note.key)
         fresh += len(part.notes)
+        # Changes recorded after the watermark: the watermark moves with the digest's outbox
+        # rows (commands/digests/delivery.py), so each change reaches a subscriber once. Every
+        # change is shown (no cap): a change left out would never be told.
+        for change in cand.changes:
+            if topic in change.themes and change.at > watermark and ("change", change.id) not in shown_other:
+                shown_other.add(("change", change.id))
+                (alerts if change.alert else part.changes).append(change)
+                fresh += 1
         if not part.empty or part.new_more:
             parts.append(part)
-    return Digest(parts, fresh)
+    return Digest(parts, fresh, alerts)
 
 
 def topics_of(subscriptions) -> set[str]:

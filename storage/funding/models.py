@@ -1,13 +1,13 @@
 """Funding instruments (the Funding Lane). Status is never stored: see storage.funding.records.status_of."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, JSON, String, Text, UniqueConstraint, delete, event, insert, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, utcnow
+from storage.models.base import Base, UTCDateTime, utcnow
 
 
 class FundingInstrument(Base):
@@ -79,3 +79,87 @@ class FundingCandidate(Base):
 
     __table_args__ = (UniqueConstraint("source", "external_id", name="uq_funding_candidates_source_external_id"),
                       Index("ix_funding_candidates_status", "status"))
+
+
+class FundingDeadline(Base):
+    """Every deadline of every instrument in UTC, kept on every ORM write of an instrument
+    (the listeners below): "which instruments have a deadline between now and then" is an
+    index range over `at`, exact whatever the clock, instead of a read of every record
+    (`!deadlines`, digests, deadline alerts). A derived copy of `deadlines`:
+    storage.funding.records.resync_deadlines rebuilds it (migration 0013, bulk loads)."""
+    __tablename__ = "funding_deadlines"
+    instrument_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+
+    __table_args__ = (Index("ix_funding_deadlines_at", "at"),)
+
+
+def deadline_moments(deadlines) -> list[datetime]:
+    """The readable deadlines of a stored `deadlines` list as aware UTC datetimes, unique, in
+    order (unreadable entries are skipped, as storage.funding.records.deadline_infos does)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    ats = set()
+    for d in deadlines or []:
+        try:
+            at = datetime.fromisoformat(str(d["at"]))
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=ZoneInfo(d.get("tz") or "Europe/Amsterdam"))
+        except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError):
+            continue
+        ats.add(at.astimezone(timezone.utc))
+    return sorted(ats)
+
+
+def deadline_rows(instrument_id: str, deadlines) -> list[dict]:
+    return [{"instrument_id": instrument_id, "at": at} for at in deadline_moments(deadlines)]
+
+
+def _write_deadlines(connection, target: FundingInstrument) -> None:
+    connection.execute(delete(FundingDeadline).where(FundingDeadline.instrument_id == target.id))
+    rows = deadline_rows(target.id, target.deadlines)
+    if rows:
+        connection.execute(insert(FundingDeadline), rows)
+
+
+@event.listens_for(FundingInstrument, "after_insert")
+def _deadlines_of_new(mapper, connection, target: FundingInstrument) -> None:
+    _write_deadlines(connection, target)
+
+
+@event.listens_for(FundingInstrument, "after_update")
+def _deadlines_changed(mapper, connection, target: FundingInstrument) -> None:
+    if inspect(target).attrs.deadlines.history.has_changes():
+        _write_deadlines(connection, target)
+
+
+@event.listens_for(FundingInstrument, "after_delete")
+def _drop_deadlines(mapper, connection, target: FundingInstrument) -> None:
+    connection.execute(delete(FundingDeadline).where(FundingDeadline.instrument_id == target.id))
+
+
+class FundingChange(Base):
+    """One change of a record that its followers hear about in their next digest (issue 17,
+    "Change alerts"): a deadline, status, budget or conditions changed by a refresh or by a
+    facilitator, as old -> new with its source. Written in the same transaction as the change;
+    a digest takes the changes recorded after its subscriber's watermark, and the watermark
+    moves in the transaction that queues the digest, so nobody gets one twice.
+
+    kind: "changed", "earlier" (a deadline moved earlier), "reopened" (accepting again) or
+    "forthcoming" (newly announced). Values are stored as text: a deadline as an ISO
+    datetime, a status as its id, money as whole euros, conditions as text."""
+    __tablename__ = "funding_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instrument_id: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(500))
+    title_nl: Mapped[str | None] = mapped_column(String(500), default=None)
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    field: Mapped[str] = mapped_column(String(20))          # deadline, status, budget, conditions
+    kind: Mapped[str] = mapped_column(String(20), default="changed")
+    old: Mapped[str | None] = mapped_column(Text, default=None)
+    new: Mapped[str | None] = mapped_column(Text, default=None)
+    source: Mapped[str] = mapped_column(String(20))         # eu-ft, chat, import, bundled
+    changed_by: Mapped[str | None] = mapped_column(String(255), default=None)   # a person (chat) or "refresh eu-ft"
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_funding_changes_at", "at"),
+                      Index("ix_funding_changes_instrument", "instrument_id"))

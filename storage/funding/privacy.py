@@ -1,7 +1,8 @@
-"""Which funding columns name a person: who edited or checked a record, and who decided on a
-candidate (kept, anonymised)."""
+"""Which funding columns name a person: who edited or checked a record, who decided on a
+candidate, who changed a record (all kept, anonymised: they are about the record, not the
+person)."""
 from bot.framework.i18n import N_
-from storage.funding.models import FundingCandidate, FundingInstrument
+from storage.funding.models import FundingCandidate, FundingChange, FundingInstrument
 from storage.privacy import Holding, Rules
 
 RULES = Rules(
@@ -12,6 +13,9 @@ RULES = Rules(
                 lambda r, t: r.id, person=False),
         Holding(FundingCandidate, "decided_by", "anonymise", N_("funding candidates you accepted or dismissed"),
                 lambda r, t: f"#{r.id}", person=False),
+        Holding(FundingChange, "changed_by", "anonymise", N_("changes to funding records you made"),
+                lambda r, t: f"{r.instrument_id}: {r.field}", person=False),
     ),
-    mentions={"funding_instruments": "redact", "funding_candidates": "redact"},
+    mentions={"funding_instruments": "redact", "funding_candidates": "redact", "funding_changes": "redact",
+              "funding_deadlines": "delete"},   # derived from funding_instruments, names nobody
 )

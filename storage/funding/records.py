@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import topics
-from storage.funding.models import FundingInstrument
+from storage.funding.models import FundingDeadline, FundingInstrument, deadline_rows
 from storage.search import SearchIndex
 
 DATA_FILE = Path(__file__).parent / "data" / "funding.yaml"
@@ -335,10 +335,43 @@ def search_fields(row: FundingInstrument) -> dict[str, str]:
     }
 
 
+_INDEXED = ("id", "title", "title_nl", "programme", "identifier", "themes", "summary", "summary_nl", "managing_body",
+            "consortium_rule")
+
+
+async def _indexed_docs(session: AsyncSession, batch: int = 2000):
+    """(id, fields) of every record, read in id order `batch` rows at a time, only the
+    columns the index needs: a big table is never in memory at once."""
+    cols = [getattr(FundingInstrument, c) for c in _INDEXED]
+    after = None
+    while True:
+        query = select(*cols).order_by(FundingInstrument.id).limit(batch)
+        if after is not None:
+            query = query.where(FundingInstrument.id > after)
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield r.id, search_fields(r)
+        after = rows[-1].id
+
+
 async def reindex(session: AsyncSession, rows: list[FundingInstrument] | None = None) -> int:
     if rows is None:
-        rows = list((await session.scalars(select(FundingInstrument))).all())
+        return await FUNDING_INDEX.rebuild(session, _indexed_docs(session))
     return await FUNDING_INDEX.rebuild(session, ((r.id, search_fields(r)) for r in rows))
+
+
+async def resync_deadlines(session: AsyncSession) -> int:
+    """Rebuild funding_deadlines from every record's `deadlines` (after writes that bypass the
+    ORM, e.g. a bulk insert; ORM writes keep it themselves: storage.funding.models)."""
+    from sqlalchemy import delete, insert
+    await session.execute(delete(FundingDeadline))
+    rows = [r for fid, deadlines in (await session.execute(select(FundingInstrument.id, FundingInstrument.deadlines))).all()
+            for r in deadline_rows(fid, deadlines)]
+    for i in range(0, len(rows), 5000):
+        await session.execute(insert(FundingDeadline), rows[i:i + 5000])
+    return len(rows)
 
 
 def load_bundled(path: Path = DATA_FILE) -> list[InstrumentRecord]:

@@ -27,6 +27,7 @@ from typing import Awaitable, Callable
 
 from sqlalchemy import or_, select
 
+from storage.funding import changes
 from storage.funding.eu_portal import CHECKED_BY, Listing, PortalClient, fetch_live, map_rows
 from storage.funding.records import FUNDING_INDEX, InstrumentRecord, search_fields, status_by_dates
 from storage.models.core import AuditLog
@@ -89,7 +90,12 @@ async def refresh_eu_ft(db, settings, *, now: datetime | None = None, fetch: Fet
     report.dropped = listing.dropped + mapped.dropped
     report.skipped = sum(report.dropped.values())
     async with db.transaction() as session:
-        await _apply(session, mapped.records, now, settings.funding.unseen_after, report)
+        # Followers hear of changed deadlines, statuses, budgets and conditions (storage/funding/changes.py).
+        # Only records a refresh can touch: its own, and curated ones it can match or saw before.
+        async with changes.tracking(session, now, source=ORIGIN, by=f"refresh {ORIGIN}", where=or_(
+                FundingInstrument.origin == ORIGIN, FundingInstrument.last_seen_at.is_not(None),
+                FundingInstrument.identifier.is_not(None), FundingInstrument.external_id.is_not(None))):
+            await _apply(session, mapped.records, now, settings.funding.unseen_after, report)
         session.add(AuditLog(actor=actor, action="funding.refresh", target=ORIGIN,
                              detail={"listed": report.listed, "fetched": report.fetched,
                                      "created": len(report.created), "updated": len(report.updated),

@@ -8,7 +8,7 @@ from functools import lru_cache
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Collection, Iterable, Mapping
+from typing import AsyncIterable, Callable, Collection, Iterable, Mapping
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,15 +109,16 @@ class SearchIndex:
     def _dialect(session: AsyncSession) -> str:
         return session.get_bind().dialect.name
 
-    async def rebuild(self, session: AsyncSession, docs: Iterable[tuple[str, Mapping[str, str]]],
-                      *, batch: int = 2000) -> int:
-        """Replace the whole index with `docs` ((id, {field: text}) pairs). Returns the count."""
+    async def rebuild(self, session: AsyncSession, docs: Iterable[tuple[str, Mapping[str, str]]]
+                      | AsyncIterable[tuple[str, Mapping[str, str]]], *, batch: int = 2000) -> int:
+        """Replace the whole index with `docs` ((id, {field: text}) pairs; an async iterable
+        lets the caller stream a big table instead of holding it). Returns the count."""
         dialect = self._dialect(session)
         await session.execute(text(f"DELETE FROM {self.table}"))
         sql = text(self._insert_sql(dialect))
         rows: list[dict] = []
         count = 0
-        for doc_id, fields in docs:
+        async for doc_id, fields in _aiter(docs):
             row = self._row(doc_id, fields)
             if dialect == "sqlite":
                 row.pop("_raw")
@@ -376,6 +377,15 @@ class _FieldTerms:
                 hits.update(self.positions[self.sorted[i]])
                 i += 1
         return sum(1 for pos in hits if pos - 1 not in hits)
+
+
+async def _aiter(docs):
+    if hasattr(docs, "__aiter__"):
+        async for doc in docs:
+            yield doc
+    else:
+        for doc in docs:
+            yield doc
 
 
 @lru_cache(maxsize=2048)   # bounded: with 100,000 instruments each query brings new candidates
