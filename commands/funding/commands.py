@@ -28,7 +28,7 @@ from storage.funding.records import (
 )
 from storage.models.core import AuditLog
 from storage.funding.models import FundingInstrument
-from storage.search import STOPWORDS, tokens
+from storage.search import STOPWORDS, ranking, tokens
 
 cog = Cog("funding", N_("Funding"))
 
@@ -126,8 +126,6 @@ class Outcome:
     applied: list[str] = field(default_factory=list)
 
 
-# Within a tier: what one can apply for (now or soon) first, then unknown, then closed.
-_OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "gone": 1, "invitation_only": 2, "closed": 2}
 _STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "unknown": 3, "gone": 3, "invitation_only": 4,
                  "closed": 5}
 
@@ -139,41 +137,22 @@ def _sort_key(now):
     return key
 
 
-# Tiers, then open/forthcoming/continuous before closed within a tier, then relevance:
-#  0  the instrument is about what was asked: one of its (at most three) themes is a topic
-#     the words name (other words such as "gemeente" may be missing), or it has every word
-#     and they carry weight in its text;
-#  1  every word matches, with less weight;  2  partial or incidental matches.
-# A broad scheme (more than three themes, e.g. an always-open innovation programme) reaches
-# tier 0 only when the words are prominent in its own text, so it never outranks an
-# instrument about the topic; closed instruments stay findable, marked, and sink.
-BROAD_THEMES = 3
-STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25
-
-
-def tier(coverage: float, strength: float, themes: set[str], wanted: set[str]) -> int:
-    broad = len(themes) > BROAD_THEMES
-    if wanted & themes and not broad:
-        return 0
-    if coverage < 0.99:
-        return 2
-    if strength >= (STRONG_BROAD if broad else STRONG):
-        return 0
-    return 1 if strength >= MEDIUM else 2
-
-
 def rank(hits, by_id: dict, query: str, now) -> list[FundingInstrument]:
+    """Relevance bands, open before closed inside a band (storage.search.ranking)."""
     wanted = set(topics.query_topics(query))
-    ranked = []
-    for h in hits:
-        r = by_id.get(h.doc_id)
-        if r is None:
-            continue
-        themes = set(r.themes or ())
-        focus = len(themes & wanted) / len(themes) if themes else 0.0
-        key = (tier(h.coverage, h.strength, themes, wanted), _OPENNESS[status_of(r, now)], -(h.score + focus))
-        ranked.append((key, r))
-    ranked.sort(key=lambda p: (p[0], p[1].id))
+    pairs = [(h, by_id[h.doc_id]) for h in hits if h.doc_id in by_id]
+    best = max((h.literal for h, _ in pairs), default=0.0)
+    # The words are (part of) a topic's own name ("digitale overheid", "circular economy"):
+    # then every record about the topic is about what was asked, with or without the words.
+    words = set(tokens(query)) - STOPWORDS
+    label = bool(words) and any(words <= set(tokens(x)) for i in wanted for x in (topics.get(i).en, topics.get(i).nl))
+    ranked = ranking.in_bands(
+        pairs,
+        relevance=lambda p: ranking.funding_relevance(p[0].score, p[0].literal, set(p[1].themes or ()), wanted),
+        band=lambda p: ranking.funding_band(p[0].coverage, p[0].strength, p[0].literal, best,
+                                            set(p[1].themes or ()), wanted, label),
+        openness=lambda p: ranking.OPENNESS[status_of(p[1], now)],
+        key=lambda p: p[1].id)
     return [r for _, r in ranked]
 
 
