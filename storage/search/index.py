@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Mapping
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,10 +24,14 @@ from storage.search.text import (
 # a result; longer queries need less (2 / (words + 1)), so a pasted paragraph still finds.
 # Measured on the relevance sets: 0.5 lost sloppy lab queries with one absent word.
 MIN_COVERAGE = 0.4
+MIN_FUZZY = 5       # a word shorter than this is not read as a typo of another
+FUZZY_CUTOFF = 80   # rapidfuzz ratio: "klimaatadaptaite" ~ "klimaatadaptatie", "housign" ~ "housing"
 COUNT_TTL = 300.0   # seconds the document count (for idf) is reused
 # Bump when analyze() (what is stored for a document) changes.
 ANALYSIS_VERSION = 3   # 3: compound tails (issue 18)
 
+# Code rather than words (SQL, markup, templates): never answered with "closest" records.
+_CODE = re.compile(r"[;<>{}=|\\`]|--|/\*|\$\(")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PG_WEIGHT_LETTERS = "ABCD"
 
@@ -327,6 +332,47 @@ class SearchIndex:
                            tuple(g.word for g, m in zip(groups, matched) if m), lit))
         return out
 
+    async def closest(self, session: AsyncSession, query: str, vocabulary: Iterable[str] = (), *,
+                      limit: int = 20, ids_filter: Collection[str] | None = None) -> "Closest":
+        """For a query the strict rule finds nothing for: the closest documents, those that
+        match some of its words, after reading each word absent from the index as the
+        nearest `vocabulary` word that is present (a typo: "klimaatadaptaite"). Also says
+        which words were not found. Nothing when no word (or correction) is in the index,
+        or when the query looks like code (SQL, markup): nonsense and injection stay nothing."""
+        groups = self.plan(query)
+        if not groups or (ids_filter is not None and not ids_filter) or _CODE.search(query or ""):
+            return Closest([], [], {})
+        dialect = self._dialect(session)
+        dfs = [await self._df(session, dialect, self._part(g)) for g in groups]
+        present = [df > 0 for df in dfs]
+        vocab = None
+        corrected: dict[str, str] = {}
+        words = []
+        for g, ok in zip(groups, present):
+            if ok or g.weak or "-" in g.word or not g.word.isalpha() or len(g.word) < MIN_FUZZY:
+                words.append(g.word)
+                continue
+            if vocab is None:
+                vocab = sorted({w for w in vocabulary if len(w) >= MIN_FUZZY - 1})
+            fix = None
+            for cand, score, _ in process.extract(g.word, vocab, scorer=fuzz.ratio, limit=3,
+                                                 score_cutoff=FUZZY_CUTOFF):
+                plan = self.plan(cand)
+                if plan and await self._df(session, dialect, self._part(plan[0])) > 0:
+                    fix = cand
+                    break
+            if fix:
+                corrected[g.word] = fix
+                words.append(fix)
+                dfs[len(words) - 1] = await self._df(session, dialect, self._part(self.plan(fix)[0]))
+            else:
+                words.append(g.word)
+        missing = [g.word for g, ok in zip(groups, present) if not ok and g.word not in corrected]
+        if not any(df and not g.weak for g, df in zip(groups, dfs)):
+            return Closest([], missing, {})
+        hits = await self.hits(session, " ".join(words), limit=limit, ids_filter=ids_filter, relaxed=True)
+        return Closest(hits, missing, corrected)
+
     def _strength(self, weights: list[float], field_terms: list["_FieldTerms"], doc_counts: list[list[int]],
                   avg: list[float], k1: float = 1.2, b: float = 0.75) -> float:
         """BM25 over word groups: a token counts once for its group however many synonyms
@@ -467,3 +513,12 @@ class Hit:
     strength: float   # 0..1: bm25 / ts_rank relative to the best candidate
     matched: tuple[str, ...] = ()   # the query's content words this document matches
     literal: float = 0.0            # coverage by the words themselves (not by topics they name)
+
+
+@dataclass(frozen=True)
+class Closest:
+    """SearchIndex.closest: the nearest documents, the query's words found nowhere, and the
+    words read as another (typo -> word in the data)."""
+    hits: list[Hit]
+    missing: list[str]
+    corrected: dict[str, str]

@@ -29,6 +29,7 @@ TOPIC = 0.6
 BROAD_THEMES = 3
 FULL = 0.99          # coverage this high = every word
 STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25   # BM25 relative to the best candidate
+OPEN_BROAD = 0.45     # an open broad scheme on the topic with every word: this much BM25 (relative)
 DECAY_KM = 40.0       # labs: a lab this far from the centre counts half
 THEME_BOOST = 0.6     # labs: named themes a lab has, as a share of those named
 
@@ -50,7 +51,7 @@ def about(themes: set[str], wanted: set[str]) -> bool:
 
 
 def funding_band(coverage: float, strength: float, literal: float, best_literal: float, themes: set[str],
-                 wanted: set[str], label: bool = False) -> int:
+                 wanted: set[str], label: bool = False, open_now: bool = False) -> int:
     """The relevance band of a funding hit:
     0  about what was asked: one of its (at most three) themes is a topic the words name
        (other words such as "gemeente" may be missing) -- unless other records have the words
@@ -60,7 +61,8 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
     1  every word, with less weight (or only the topic, where others have the words);
     2  partial or incidental matches.
     A broad scheme (more than three themes) reaches band 0 only when the words are prominent
-    in its own text, so it never outranks an instrument about the topic."""
+    in its own text, or when one can apply now and it has every word itself, on the topic
+    (then it comes after the open instruments about the topic, see in_bands' `focus`)."""
     broad = len(themes) > BROAD_THEMES
     if wanted & themes and not broad:
         return 0 if label or literal > 0 or best_literal < FULL else 1
@@ -68,7 +70,21 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
         return 2
     if strength >= (STRONG_BROAD if broad else STRONG):
         return 0
+    if broad and open_now and wanted & themes and literal >= FULL and strength >= OPEN_BROAD:
+        return 0   # open now, on the topic, every word in its own text: comparable
     return 1 if strength >= MEDIUM else 2
+
+
+def funding_bands(hits: list[tuple[float, float, float, set[str], bool]], wanted: set[str],
+                  label: bool = False) -> list[int]:
+    """funding_band of each hit ((coverage, strength, literal, themes, open now)). When an
+    open broad scheme reaches band 0, the open records about the topic join it: an open
+    instrument about the topic never comes after an open broad scheme."""
+    best = max((h[2] for h in hits), default=0.0)
+    bands = [funding_band(c, s, lit, best, th, wanted, label, o) for c, s, lit, th, o in hits]
+    if any(b == 0 and o and len(th) > BROAD_THEMES for b, (_, _, _, th, o) in zip(bands, hits)):
+        bands = [0 if o and about(th, wanted) else b for b, (_, _, _, th, o) in zip(bands, hits)]
+    return bands
 
 
 def in_bands(items: Iterable[T], relevance: Callable[[T], float], openness: Callable[[T], int],
