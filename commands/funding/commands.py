@@ -460,8 +460,8 @@ def closest_notes(t, missing: list[str], corrected: dict[str, str]) -> str:
             t("{typed} as {word}", typed=f"“{md_escape(a[:40])}”", word=f"“{md_escape(b)}”")
             for a, b in corrected.items())))
     if missing:
-        notes.append(t.n("Not found in any record: {words}.", "Not found in any record: {words}.", len(missing),
-                         words=", ".join(f"“{md_escape(w[:40])}”" for w in missing[:8])))
+        notes.append(t("Not found in any record: {words}.",
+                       words=", ".join(f"“{md_escape(w[:40])}”" for w in missing[:8])))
     return ("\n\n" + " ".join(notes)) if notes else ""
 
 
