@@ -295,8 +295,15 @@ class SearchIndex:
             total = await self._total(session, trace)
             weights = []
             for g, expr in zip(groups, parts):
-                trace.append(("count", expr, 0))
-                df = await self._df(session, dialect, expr)
+                # Rarity from the word itself (its stems, prefixes, topics, one-word
+                # translations); its parts side by side only when the word itself is nowhere:
+                # "jaarevent" is as rare as "jaarevent", not as "jaar ... event".
+                core = self._fts_group((*g.exact, *g.tags, *g.trans), g.prefixes) if g.alts else expr
+                trace.append(("count", core, 0))
+                df = await self._df(session, dialect, core)
+                if not df and core != expr:
+                    trace.append(("count", expr, 0))
+                    df = await self._df(session, dialect, expr)
                 w = math.log(1 + total / max(df, 0.5))
                 # A word that names a topic outweighs a generic one ("klimaat gemeenten").
                 weights.append(w * (0.25 if g.weak else 2.0 if g.tags else 1.0))
