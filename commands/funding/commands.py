@@ -31,7 +31,7 @@ from storage.funding.records import (
 from storage.models.core import AuditLog
 from storage.funding.curation import check_kind
 from storage.funding.models import FundingDeadline, FundingInstrument
-from storage.search import STOPWORDS, tokens
+from storage.search import STOPWORDS, bilingual, ranking, tokens
 
 cog = Cog("funding", N_("Funding"))
 
@@ -139,10 +139,11 @@ class Outcome:
     emptied_by: str | None = None       # the filter that removed the last results
     before_emptied: int = 0
     applied: list[str] = field(default_factory=list)
+    closest: bool = False               # no exact match: these are the closest (issue 18)
+    missing: list[str] = field(default_factory=list)           # words found in no record
+    corrected: dict[str, str] = field(default_factory=dict)    # typo -> word read instead
 
 
-# Within a tier: what one can apply for (now or soon) first, then unknown, then closed.
-_OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "gone": 1, "invitation_only": 2, "closed": 2}
 _STATUS_ORDER = {"open": 0, "continuous": 1, "forthcoming": 2, "unknown": 3, "gone": 3, "invitation_only": 4,
                  "closed": 5}
 
@@ -154,41 +155,26 @@ def _sort_key(now):
     return key
 
 
-# Tiers, then open/forthcoming/continuous before closed within a tier, then relevance:
-#  0  the instrument is about what was asked: one of its (at most three) themes is a topic
-#     the words name (other words such as "gemeente" may be missing), or it has every word
-#     and they carry weight in its text;
-#  1  every word matches, with less weight;  2  partial or incidental matches.
-# A broad scheme (more than three themes, e.g. an always-open innovation programme) reaches
-# tier 0 only when the words are prominent in its own text, so it never outranks an
-# instrument about the topic; closed instruments stay findable, marked, and sink.
-BROAD_THEMES = 3
-STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25
-
-
-def tier(coverage: float, strength: float, themes: set[str], wanted: set[str]) -> int:
-    broad = len(themes) > BROAD_THEMES
-    if wanted & themes and not broad:
-        return 0
-    if coverage < 0.99:
-        return 2
-    if strength >= (STRONG_BROAD if broad else STRONG):
-        return 0
-    return 1 if strength >= MEDIUM else 2
-
-
 def rank(hits, by_id: dict, query: str, now) -> list[FundingInstrument]:
+    """Relevance bands, open before closed inside a band (storage.search.ranking)."""
     wanted = set(topics.query_topics(query))
-    ranked = []
-    for h in hits:
-        r = by_id.get(h.doc_id)
-        if r is None:
-            continue
-        themes = set(r.themes or ())
-        focus = len(themes & wanted) / len(themes) if themes else 0.0
-        key = (tier(h.coverage, h.strength, themes, wanted), _OPENNESS[status_of(r, now)], -(h.score + focus))
-        ranked.append((key, r))
-    ranked.sort(key=lambda p: (p[0], p[1].id))
+    pairs = [(h, by_id[h.doc_id]) for h in hits if h.doc_id in by_id]
+    if not pairs:
+        return []
+    # The words are (part of) a topic's own name ("digitale overheid", "circular economy"):
+    # then every record about the topic is about what was asked, with or without the words.
+    words = set(tokens(query)) - STOPWORDS
+    label = bool(words) and any(words <= set(tokens(x)) for i in wanted for x in (topics.get(i).en, topics.get(i).nl))
+    bands = ranking.funding_bands([(h.coverage, h.strength, h.literal, set(r.themes or ()),
+                                    ranking.OPENNESS[status_of(r, now)] == 0) for h, r in pairs], wanted, label)
+    band_of = {h.doc_id: b for (h, _), b in zip(pairs, bands)}
+    ranked = ranking.in_bands(
+        pairs,
+        relevance=lambda p: ranking.funding_relevance(p[0].score, p[0].literal, set(p[1].themes or ()), wanted),
+        band=lambda p: band_of[p[0].doc_id],
+        focus=lambda p: 0 if ranking.about(set(p[1].themes or ()), wanted) else 1,
+        openness=lambda p: ranking.OPENNESS[status_of(p[1], now)],
+        key=lambda p: p[1].id)
     return [r for _, r in ranked]
 
 
@@ -200,11 +186,37 @@ async def find(ctx, query: str, filters: Filters) -> Outcome:
         rows = (await ctx.db.scalars(select(FundingInstrument).where(
             FundingInstrument.id.in_([h.doc_id for h in hits])))).all() if hits else []
         candidates = rank(hits, {r.id: r for r in rows}, query, now)
+        if not candidates:
+            # Never a bare "nothing found" when something is close: the records that match
+            # some of the words (typos read as the nearest word in the data), labelled.
+            near = await FUNDING_INDEX.closest(ctx.db, query, await _vocabulary(ctx), limit=200)
+            rows = (await ctx.db.scalars(select(FundingInstrument).where(
+                FundingInstrument.id.in_([h.doc_id for h in near.hits])))).all() if near.hits else []
+            candidates = rank(near.hits, {r.id: r for r in rows}, " ".join(
+                near.corrected.get(w, w) for w in tokens(query)), now)
+            outcome = Outcome(candidates, len(candidates), closest=bool(candidates), missing=near.missing,
+                              corrected=near.corrected)
+            return _filter(ctx, outcome, filters)
     else:
         rows = list((await ctx.db.scalars(select(FundingInstrument))).all())
         candidates = sorted(rows, key=_sort_key(now))
-    outcome = Outcome(candidates, len(candidates))
-    for label, pred in filters.steps(ctx.t, now):
+    return _filter(ctx, Outcome(candidates, len(candidates)), filters)
+
+
+async def _vocabulary(ctx) -> set[str]:
+    """The words typos are read against: the records' titles and summaries, the topics'
+    names and aliases, and the bilingual vocabulary."""
+    vocab: set[str] = set(bilingual.vocabulary_words())
+    for row in (await ctx.db.execute(select(FundingInstrument.title, FundingInstrument.title_nl,
+                                            FundingInstrument.summary, FundingInstrument.summary_nl))).all():
+        vocab.update(tokens(" ".join(filter(None, row))))
+    for t in topics.all_topics():
+        vocab.update(w for term in (*t.terms, t.en, t.nl) for w in tokens(term))
+    return {w for w in vocab if w.isalpha() and w not in STOPWORDS}
+
+
+def _filter(ctx, outcome: Outcome, filters: Filters) -> Outcome:
+    for label, pred in filters.steps(ctx.t, ctx.now):
         outcome.applied.append(label)
         kept = [r for r in outcome.rows if pred(r)]
         if not kept and outcome.rows and outcome.emptied_by is None:
@@ -454,7 +466,10 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
         await ctx.reply("\n\n".join([lead, *lines] if lead else lines))
         return
     count = len(outcome.rows)
-    if query.strip():
+    if outcome.closest:
+        header = t("No exact match for {query}; the closest:", query=f"“{shown_query}”")
+        header += closest_notes(t, outcome.missing, outcome.corrected)
+    elif query.strip():
         header = t.n("{count} funding instrument for {query}:", "{count} funding instruments for {query}:",
                      count, query=f"“{shown_query}”")
     else:
@@ -465,6 +480,20 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
     items = [list_item(t, r, n, ctx.now, _stale_after(ctx)) for n, r in enumerate(outcome.rows, 1)]
     footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
     await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items, footer)
+
+
+def closest_notes(t, missing: list[str], corrected: dict[str, str]) -> str:
+    """What a "closest" answer did with the words: typos read as words in the data, and the
+    words found in no record."""
+    notes = []
+    if corrected:
+        notes.append(t("I read {words}.", words=", ".join(
+            t("{typed} as {word}", typed=f"“{md_escape(a[:40])}”", word=f"“{md_escape(b)}”")
+            for a, b in corrected.items())))
+    if missing:
+        notes.append(t("Not found in any record: {words}.",
+                       words=", ".join(f"“{md_escape(w[:40])}”" for w in missing[:8])))
+    return ("\n\n" + " ".join(notes)) if notes else ""
 
 
 # --------------------------------------------------------------------------- commands
@@ -747,7 +776,13 @@ INTENT_WORDS = frozenset("""
 subsidie subsidies subsidieregeling subsidieregelingen financiering financieringen fonds fondsen funding fund
 funds funded grant grants financing regeling regelingen call calls oproep oproepen geld money bijdrage
 cofinanciering cofinancing cofunding deadline deadlines aanvragen apply sluitingsdatum budget budgetten
+subsidy
 """.split())
+
+
+def _intent_typo(word: str) -> bool:
+    """A misspelt funding word ("subsidei", "finacing"): long enough and close to one."""
+    return len(word) >= 6 and process.extractOne(word, INTENT_WORDS, scorer=fuzz.ratio, score_cutoff=85) is not None
 OPEN_WORDS = ("nu open", "currently open", "open now", "still open", "nog open", "openstaand", "openstaande",
               "lopende", "open")
 FILLER = frozenset("""
@@ -775,10 +810,11 @@ def understand(text: str, now: datetime) -> Understood | None:
     words = low.split()
     deadline_q = deadline_words.is_deadline_question(words)
     intent = (any(w in INTENT_WORDS for w in words) or any(w.startswith(("subsidie", "financier")) for w in words)
+              or any(_intent_typo(w) for w in words)
               or (deadline_q and not any(w in ("lab", "labs", "proeftuin", "proeftuinen") for w in words)))
     if not intent:
         return None
-    used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie"))
+    used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie") or _intent_typo(w))
     used |= {w for w in words if w in deadline_words.DEADLINE_WORDS or w in deadline_words.SOON_WORDS}
     for w in words:
         if w in ("eu", "eu-", "europe", "europa", "european", "europees", "europese"):

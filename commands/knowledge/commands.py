@@ -17,6 +17,7 @@ from bot.framework.tokens import split
 from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_escape, md_link
 from storage import topics
+from storage.search import ranking
 from storage.knowledge.records import (
     DATED_KINDS, KIND_LABELS, KIND_SYNONYMS, KINDS, KNOWLEDGE_INDEX, BadURL, clean_url, guess_language, index_item,
     infer_kind, infer_topics, is_passed, load_sample_data, merge_into, reindex, url_key,
@@ -240,7 +241,7 @@ _FIELD_LABELS = {"topics": N_("topics"), "summary": N_("summary"), "organisation
 # --------------------------------------------------------------------------- finding
 def _order(items: list[KnowledgeItem], now: datetime) -> list[KnowledgeItem]:
     """Keep the given order, but passed events and trainings sink to the end."""
-    return [i for i in items if not is_passed(i, now)] + [i for i in items if is_passed(i, now)]
+    return ranking.sink(items, lambda i: is_passed(i, now))
 
 
 async def find(ctx, query: str, topic: str | None, kind: str | None) -> list[KnowledgeItem]:

@@ -19,7 +19,7 @@ from storage import topics
 from storage.geo import Gazetteer, Place, Resolution, bounding_box, gazetteer, haversine_km
 from storage.labs.models import Lab
 from storage.datasets.dataset import fill_empty_table
-from storage.search import STOPWORDS, SearchIndex, query_terms, tokens
+from storage.search import STOPWORDS, SearchIndex, query_terms, ranking, tokens
 
 DATA_FILE = Path(__file__).parent / "data" / "labs.yaml"
 
@@ -347,8 +347,9 @@ def has_lab_signal(text: str) -> bool:
     return bool(LAB_SIGNALS.search(text or ""))
 
 
-# Distance decay for ranking with a centre but no hard radius: a lab 40 km away counts half.
-DECAY_KM = 40.0
+# Distance decay for ranking with a centre but no hard radius: a lab 40 km away counts half
+# (the ranking itself lives in storage.search.ranking.lab_score).
+DECAY_KM = ranking.DECAY_KM
 MAX_TEXT_HITS = 500
 
 
@@ -405,16 +406,12 @@ async def search_labs(session: AsyncSession, q: LabQuery, *, limit: int = 50) ->
         if row is None:
             continue
         _, lat, lon, themes, name = row
-        score = base
-        if boost:
-            score += 0.6 * len(boost.intersection(themes or ())) / len(boost)
         dist = None
         if q.near:
             dist = candidates.get(lab_id) if candidates else None
             if dist is None:
                 dist = haversine_km(q.near.latitude, q.near.longitude, lat, lon)
-            score = score / (1.0 + dist / DECAY_KM)
-        ranked.append((score, dist, name, lab_id))
+        ranked.append((ranking.lab_score(base, themes or (), boost, dist), dist, name, lab_id))
     if q.near and not query_terms(q.text) and not boost:
         ranked.sort(key=lambda h: (h[1], h[2]))
     elif not query_terms(q.text) and not q.near:

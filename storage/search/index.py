@@ -10,9 +10,11 @@ import time
 from dataclasses import dataclass
 from typing import AsyncIterable, Callable, Collection, Iterable, Mapping
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.search import bilingual, compounds
 from storage.search.text import (
     MAX_QUERY_CHARS, MAX_QUERY_TERMS, STOPWORDS, analyze, content_words, is_weak, prefixes, query_terms, stems,
     tokens,
@@ -22,10 +24,14 @@ from storage.search.text import (
 # a result; longer queries need less (2 / (words + 1)), so a pasted paragraph still finds.
 # Measured on the relevance sets: 0.5 lost sloppy lab queries with one absent word.
 MIN_COVERAGE = 0.4
+MIN_FUZZY = 5       # a word shorter than this is not read as a typo of another
+FUZZY_CUTOFF = 80   # rapidfuzz ratio: "klimaatadaptaite" ~ "klimaatadaptatie", "housign" ~ "housing"
 COUNT_TTL = 300.0   # seconds the document count (for idf) is reused
 # Bump when analyze() (what is stored for a document) changes.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3   # 3: compound tails (issue 18)
 
+# Code rather than words (SQL, markup, templates): never answered with "closest" records.
+_CODE = re.compile(r"[;<>{}=|\\`]|--|/\*|\$\(")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PG_WEIGHT_LETTERS = "ABCD"
 
@@ -46,7 +52,8 @@ class SearchIndex:
 
     def __init__(self, table: str, fields: Mapping[str, float],
                  expand: Callable[[str], list[str]] | None = None,
-                 synonyms: Callable[[list[str]], list[list[str]]] | None = None, version: int = 1):
+                 synonyms: Callable[[list[str]], list[list[str]]] | None = None, version: int = 1,
+                 tag_fields: Collection[str] = ("topics",)):
         if not _IDENT.match(table) or not fields or not all(_IDENT.match(f) for f in fields):
             raise ValueError("table and field names must be simple lower-case identifiers")
         if "doc_id" in fields or any(w <= 0 for w in fields.values()):
@@ -55,6 +62,8 @@ class SearchIndex:
         self.fields = dict(fields)
         self.expand = expand
         self.synonyms = synonyms
+        # Fields that name topics (tags and aliases): a match there is not a literal one.
+        self._literal = [i for i, f in enumerate(self.fields) if f not in tag_fields]
         # What is in the index = the engine's analysis + the caller's documents; when either
         # changes, existing databases are rebuilt at start-up (see needs_rebuild).
         self.version = f"{ANALYSIS_VERSION}.{version}"
@@ -172,20 +181,33 @@ class SearchIndex:
         synonym tags (topics) it stands for."""
         words = content_words((query or "")[:MAX_QUERY_CHARS])
         syn = self.synonyms(words) if self.synonyms and words else [[] for _ in words]
+        trans = bilingual.translations(words) if words else []
         groups = []
-        for w, tags in zip(words, syn):
+        for w, tags, tr in zip(words, syn, trans):
             tag_stems = tuple(dict.fromkeys(s for t in tags for s in stems(t)))
             parts = [p for p in w.split("-") if p not in STOPWORDS] or [w]
             exact = tuple(dict.fromkeys(s for p in parts for s in stems(p)))
             pre = tuple(dict.fromkeys(x for p in parts for x in prefixes(p)))
-            groups.append(Group(w, exact, pre, tag_stems, all(is_weak(p) for p in parts)))
+            # Translations (bilingual vocabulary): one word -> its stems count as the word;
+            # several words ("district heating") -> all of them in one field.
+            one = tuple(dict.fromkeys(s for term in tr if len(term) == 1 for s in stems(term[0])
+                                      if s not in exact))
+            alts = [tuple(stems(x) for x in term) for term in tr if len(term) > 1]
+            # A Dutch compound typed whole also matches its parts side by side in a record
+            # written apart ("funderingsschade" -> fundering ... schade).
+            # Only for a compound that is no common word in its own right ("waterstof" is
+            # hydrogen, not water and dust).
+            if len(parts) == 1 and parts[0] not in compounds.lexicon() and (split := compounds.split(parts[0])):
+                alts.append(tuple(stems(x) for x in split))
+            groups.append(Group(w, exact, pre, tag_stems, all(is_weak(p) for p in parts), one,
+                                tuple(dict.fromkeys(alts))))
         return groups
 
     def _extra(self, query: str, groups: list[Group]) -> list[tuple[str, ...]]:
         """Old-style `expand` phrases: optional OR alternatives, not counted in coverage."""
         if not self.expand:
             return []
-        seen = {s for g in groups for s in (*g.exact, *g.tags)}
+        seen = {s for g in groups for s in (*g.exact, *g.tags, *g.trans)}
         extra = []
         for phrase in self.expand(query)[:50]:
             for g in query_terms(phrase):
@@ -195,9 +217,16 @@ class SearchIndex:
         return extra[:MAX_QUERY_TERMS]
 
     @staticmethod
-    def _fts_group(alts: Iterable[str], prefixes_: Iterable[str] = ()) -> str:
+    def _fts_group(alts: Iterable[str], prefixes_: Iterable[str] = (),
+                   conj: Iterable[tuple[tuple[str, ...], ...]] = ()) -> str:
         parts = [_quote(s) for s in alts] + [_quote(p) + "*" for p in prefixes_]
+        for words in conj:
+            ands = [(f"({' OR '.join(_quote(s) for s in w)})" if len(w) > 1 else _quote(w[0])) for w in words]
+            parts.append(f"({' AND '.join(ands)})")
         return f"({' OR '.join(parts)})" if len(parts) > 1 else parts[0]
+
+    def _part(self, g: "Group") -> str:
+        return self._fts_group((*g.exact, *g.tags, *g.trans), g.prefixes, g.alts)
 
     def expressions(self, query: str) -> tuple[str | None, str | None, list[str]]:
         """(AND expression, OR expression, content words) in FTS5 syntax (PostgreSQL gets
@@ -206,7 +235,7 @@ class SearchIndex:
         extra = self._extra(query, groups)
         if not groups and not extra:
             return None, None, []
-        parts = [self._fts_group((*g.exact, *g.tags), g.prefixes) for g in groups]
+        parts = [self._part(g) for g in groups]
         and_expr = " AND ".join(parts) if len(parts) > 1 else None
         or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
         return and_expr, or_expr, [g.word for g in groups]
@@ -218,13 +247,16 @@ class SearchIndex:
         return [(h.doc_id, h.score) for h in await self.hits(session, query, limit=limit, ids_filter=ids_filter)]
 
     async def hits(self, session: AsyncSession, query: str, *, limit: int = 20,
-                   ids_filter: Collection[str] | None = None, trace: list | None = None) -> list[Hit]:
+                   ids_filter: Collection[str] | None = None, trace: list | None = None,
+                   relaxed: bool = False) -> list[Hit]:
         """Ranked hits with their coverage (idf-weighted share of the query's words a
         document contains: its words, their compounds, or a topic they name) and strength
         (bm25 / ts_rank relative to the best candidate). Documents under the relevance floor
         -- matching only a minor part of the query, or only short numbers -- are left out.
         `trace`, if given, receives every statement run as (kind, expression, row limit),
-        for benchmarks that repeat the same database work without the engine."""
+        for benchmarks that repeat the same database work without the engine.
+        `relaxed`: no relevance floor -- any document matching one real word of the query
+        (for "no exact match; closest: ..." answers)."""
         if (ids_filter is not None and not ids_filter) or limit <= 0:
             return []
         groups = self.plan(query)
@@ -233,7 +265,7 @@ class SearchIndex:
             return []
         dialect = self._dialect(session)
         ids = sorted(set(map(str, ids_filter))) if ids_filter is not None else None
-        parts = [self._fts_group((*g.exact, *g.tags), g.prefixes) for g in groups]
+        parts = [self._part(g) for g in groups]
         pool = max(limit * 4, 100)
         trace = trace if trace is not None else []
         candidates: dict[str, tuple[float, tuple[str, ...]]] = {}
@@ -264,15 +296,22 @@ class SearchIndex:
             total = await self._total(session, trace)
             weights = []
             for g, expr in zip(groups, parts):
-                trace.append(("count", expr, 0))
-                df = await self._df(session, dialect, expr)
+                # Rarity from the word itself (its stems, prefixes, topics, one-word
+                # translations); its parts side by side only when the word itself is nowhere:
+                # "jaarevent" is as rare as "jaarevent", not as "jaar ... event".
+                core = self._fts_group((*g.exact, *g.tags, *g.trans), g.prefixes) if g.alts else expr
+                trace.append(("count", core, 0))
+                df = await self._df(session, dialect, core)
+                if not df and core != expr:
+                    trace.append(("count", expr, 0))
+                    df = await self._df(session, dialect, expr)
                 w = math.log(1 + total / max(df, 0.5))
                 # A word that names a topic outweighs a generic one ("klimaat gemeenten").
                 weights.append(w * (0.25 if g.weak else 2.0 if g.tags else 1.0))
         else:
             weights = [1.0] * len(groups)
         wsum = sum(weights) or 1.0
-        floor = min(MIN_COVERAGE, 2 / (len(groups) + 1))
+        floor = 0.0 if relaxed else min(MIN_COVERAGE, 2 / (len(groups) + 1))
         fields = list(self.fields)
         avg = [max(1.0, sum(v[i].length for v in docs.values()) / len(docs)) for i in range(len(fields))]
         scored = []
@@ -288,9 +327,59 @@ class SearchIndex:
         if not scored:
             return []
         top = max(s for _, _, s in scored) or 1.0
-        out = [Hit(d, c + max(1e-6, s / top), c, max(1e-6, s / top)) for d, c, s in scored]
-        out.sort(key=lambda h: (-h.score, h.doc_id))
-        return out[:limit]
+        scored.sort(key=lambda x: (-(x[1] + max(1e-6, x[2] / top)), x[0]))
+        out = []
+        for d, c, s in scored[:limit]:
+            matched = [any(fc) for fc in zip(*counts[d])]
+            # Matched by its own words (or their translations and compounds) outside the
+            # topic fields, not only by naming a topic the record has.
+            literal = [m and any(docs[d][k].count(g, tags=False) for k in self._literal)
+                       for g, m in zip(groups, matched)]
+            lit = sum(w for w, m in zip(weights, literal) if m) / wsum
+            out.append(Hit(d, c + max(1e-6, s / top), c, max(1e-6, s / top),
+                           tuple(g.word for g, m in zip(groups, matched) if m), lit))
+        return out
+
+    async def closest(self, session: AsyncSession, query: str, vocabulary: Iterable[str] = (), *,
+                      limit: int = 20, ids_filter: Collection[str] | None = None) -> "Closest":
+        """For a query the strict rule finds nothing for: the closest documents, those that
+        match some of its words, after reading each word absent from the index as the
+        nearest `vocabulary` word that is present (a typo: "klimaatadaptaite"). Also says
+        which words were not found. Nothing when no word (or correction) is in the index,
+        or when the query looks like code (SQL, markup): nonsense and injection stay nothing."""
+        groups = self.plan(query)
+        if not groups or (ids_filter is not None and not ids_filter) or _CODE.search(query or ""):
+            return Closest([], [], {})
+        dialect = self._dialect(session)
+        dfs = [await self._df(session, dialect, self._part(g)) for g in groups]
+        present = [df > 0 for df in dfs]
+        vocab = None
+        corrected: dict[str, str] = {}
+        words = []
+        for g, ok in zip(groups, present):
+            if ok or g.weak or "-" in g.word or not g.word.isalpha() or len(g.word) < MIN_FUZZY:
+                words.append(g.word)
+                continue
+            if vocab is None:
+                vocab = sorted({w for w in vocabulary if len(w) >= MIN_FUZZY - 1})
+            fix = None
+            for cand, score, _ in process.extract(g.word, vocab, scorer=fuzz.ratio, limit=3,
+                                                 score_cutoff=FUZZY_CUTOFF):
+                plan = self.plan(cand)
+                if plan and await self._df(session, dialect, self._part(plan[0])) > 0:
+                    fix = cand
+                    break
+            if fix:
+                corrected[g.word] = fix
+                words.append(fix)
+                dfs[len(words) - 1] = await self._df(session, dialect, self._part(self.plan(fix)[0]))
+            else:
+                words.append(g.word)
+        missing = [g.word for g, ok in zip(groups, present) if not ok and g.word not in corrected]
+        if not any(df and not g.weak for g, df in zip(groups, dfs)):
+            return Closest([], missing, {})
+        hits = await self.hits(session, " ".join(words), limit=limit, ids_filter=ids_filter, relaxed=True)
+        return Closest(hits, missing, corrected)
 
     def _strength(self, weights: list[float], field_terms: list["_FieldTerms"], doc_counts: list[list[int]],
                   avg: list[float], k1: float = 1.2, b: float = 0.75) -> float:
@@ -365,18 +454,23 @@ class _FieldTerms:
             self.positions.setdefault(t, []).append(i)
         self.sorted = sorted(self.positions)
 
-    def count(self, g: "Group") -> int:
+    def count(self, g: "Group", tags: bool = True) -> int:
         """Occurrences of the word: runs of adjacent hits count once (a word's stems sit
-        side by side in the index, en and nl), as Group.count does over the term list."""
+        side by side in the index, en and nl), as Group.count does over the term list.
+        `tags=False`: only the word itself, its translations and compounds (not the topics
+        it names)."""
         hits: set[int] = set()
-        for t in (*g.exact, *g.tags):
+        for t in (*g.exact, *(g.tags if tags else ()), *g.trans):
             hits.update(self.positions.get(t, ()))
         for p in g.prefixes:
             i = bisect_left(self.sorted, p)
             while i < len(self.sorted) and self.sorted[i].startswith(p):
                 hits.update(self.positions[self.sorted[i]])
                 i += 1
-        return sum(1 for pos in hits if pos - 1 not in hits)
+        n = sum(1 for pos in hits if pos - 1 not in hits)
+        for words in g.alts:   # several words, all in this field: as often as the rarest
+            n += min(sum(len(self.positions.get(s, ())) for s in w) for w in words)
+        return n
 
 
 async def _aiter(docs):
@@ -407,9 +501,12 @@ class Group:
     prefixes: tuple[str, ...]
     tags: tuple[str, ...]
     weak: bool
+    trans: tuple[str, ...] = ()                       # stems of one-word translations
+    alts: tuple[tuple[tuple[str, ...], ...], ...] = ()  # several words, each as its stems
 
     def hit(self, term: str) -> bool:
-        return term in self.exact or term in self.tags or bool(self.prefixes and term.startswith(self.prefixes))
+        return (term in self.exact or term in self.tags or term in self.trans
+                or bool(self.prefixes and term.startswith(self.prefixes)))
 
     def matches(self, terms: list[str]) -> bool:
         return any(self.hit(t) for t in terms)
@@ -431,3 +528,14 @@ class Hit:
     score: float      # coverage + strength, 0 < score <= 2
     coverage: float   # 0..1: idf-weighted share of the query's words this document matches
     strength: float   # 0..1: bm25 / ts_rank relative to the best candidate
+    matched: tuple[str, ...] = ()   # the query's content words this document matches
+    literal: float = 0.0            # coverage by the words themselves (not by topics they name)
+
+
+@dataclass(frozen=True)
+class Closest:
+    """SearchIndex.closest: the nearest documents, the query's words found nowhere, and the
+    words read as another (typo -> word in the data)."""
+    hits: list[Hit]
+    missing: list[str]
+    corrected: dict[str, str]

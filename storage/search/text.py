@@ -53,7 +53,16 @@ def analyze(text: str) -> str:
     for w in tokens(text or ""):
         if w not in STOPWORDS:
             out.extend(stems(w))
+            # A Dutch compound also stands for its tails (klimaatstresstest -> stresstest),
+            # side by side with its own stems so that it still counts as one occurrence.
+            for tail in compound_tails(w):
+                out.extend(s for s in stems(tail) if s not in out[-4:])
     return " ".join(out)
+
+
+def compound_tails(word: str) -> tuple[str, ...]:
+    from storage.search import compounds
+    return compounds.tails(word)
 
 
 # Dutch glues words together ("klimaat" + "adaptatie"): a query word of at least this many
@@ -66,7 +75,8 @@ MIN_PREFIX = 5
 def prefixes(word: str) -> tuple[str, ...]:
     """Prefix terms of one query word: the word and its stems, each if long enough; a
     term already covered by a shorter prefix is left out."""
-    if len(word) < MIN_PREFIX or word.isdigit():
+    from storage.search import compounds
+    if len(word) < MIN_PREFIX or word.isdigit() or not compounds.use_prefixes():
         return ()
     out: list[str] = []
     for p in sorted({word, *stems(word)}, key=len):

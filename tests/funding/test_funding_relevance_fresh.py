@@ -153,7 +153,9 @@ async def test_fresh_set_open_before_closed(env, report_figure):
     assert len(bad) <= BASELINE_OPEN_FIRST_VIOLATIONS, bad
 
 
-@pytest.mark.xfail(strict=False, reason="issue 18: open-before-closed within relevance bands is not built yet")
+@pytest.mark.xfail(strict=False, reason="issue 18: relevance bands are built (storage/search/ranking.py) but 3 of 13 "
+                                        "open_first queries still show a closed record first (nl07, nl13, en12): "
+                                        "moving them costs hits on the old set")
 async def test_fresh_set_open_before_closed_strict(env):
     chat, _ = env
     outcomes = await _open_first_outcomes(chat)
