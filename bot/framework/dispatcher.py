@@ -225,10 +225,11 @@ class Dispatcher:
         async def endpoint(c: Context) -> None:
             # A dialogue waiting for this user's answer (a review question in a direct chat)
             # takes unprefixed text before command words: there "lab access is great" is an answer.
-            if not addressed.explicit_command and not c.dialogue_tried:
-                for handler in self.registry.first_questions:
-                    if await handler(c, text):
-                        return
+            if not addressed.explicit_command:
+                if not c.dialogue_tried:   # the dialogue middleware already asked them
+                    for handler in self.registry.first_questions:
+                        if await handler(c, text):
+                            return
                 # "subscribe me to digital twins, monthly please": a sentence that starts with a
                 # command word is first checked against the declared intents.
                 if await self._intent(c, text):

@@ -104,7 +104,8 @@ async def test_refresh_on_both_databases(url, tmp_path):
         with PortalStub() as stub:
             services.settings.funding.eu_ft_url = stub.url
             services.settings.funding.eu_ft_page_size = 3
-            now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+            # After the bundled file's own fact check (2026-12-05): the newest check is kept.
+            now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
             first = await refresh_eu_ft(services.db, services.settings, now=now)
             second = await refresh_eu_ft(services.db, services.settings, now=now)
         assert len(first.created) == 4 and first.curated_seen == ["horizon-mission-soil-2027"]

@@ -40,7 +40,7 @@ def test_placeholders_match():
 
 def _same_in_dutch(msgid: str) -> bool:
     # Words that are the same in both languages (e.g. "Pong!", "nl") need no entry.
-    return msgid in {"Pong!", "nl", "facilitator", "Impact", "dataset"} or not re.search(r"[a-zA-Z]{3}", msgid)
+    return msgid in {"Pong!", "nl", "facilitator", "Impact", "dataset", "{count} week"} or not re.search(r"[a-zA-Z]{3}", msgid)
 
 
 def _english_command_names(text: str, registry) -> list[str]:

@@ -68,6 +68,7 @@ async def fill_everything_naming(services, chat, user):
     await chat.send("!calendar", **as_user)                                       # broker_calendar_tokens
     funding = (await rows(services, FundingInstrument))[0]
     await chat.send(f"!funding set {funding.id} grant_max_eur 250000", **as_user)  # updated_by + audit_log
+    await chat.send(f"!funding set {funding.id} budget_total_eur 7500000", **as_user)  # funding_changes.changed_by
     async with services.db.transaction() as s:   # a candidate the journals' refresh found
         s.add(FundingCandidate(source="officiele-bekendmakingen", external_id="gmb-2026-1", level="local",
                                title="Subsidieregeling klimaatadaptatie 2027"))
