@@ -871,7 +871,7 @@ async def named_instrument(ctx, name: str) -> FundingInstrument | None:
     if len(named) > 1 and len({_scheme(r) for r in named}) == 1:
         # Rounds of one scheme ("DUMAVA 2025", "DUMAVA 2026"): the one to apply to, else the latest.
         now = ctx.now
-        named.sort(key=lambda r: (_STATUS_ORDER[status_of(r, now)] > 2, -_latest(r)))
+        named.sort(key=lambda r: (_STATUS_ORDER[status_of(r, now)] > 2, -_latest(r), -_round_year(r)))
         return named[0]
     return named[0] if len(named) == 1 else None
 
@@ -882,10 +882,19 @@ def _scheme(r: FundingInstrument) -> str:
 
 
 def _latest(r: FundingInstrument) -> float:
-    """The timestamp of a record's last deadline (or opening), for "the latest round"."""
+    """The timestamp of a record's last deadline (or opening), for "the latest round"; a round
+    without known dates ("DUMAVA 2026": no source yet) counts from the start of its year."""
     infos = deadline_infos(r)
     at = infos[-1].at if infos else opens_at(r)
-    return at.timestamp() if at else 0.0
+    if at is not None:
+        return at.timestamp()
+    year = _round_year(r)
+    return datetime(year, 1, 1).timestamp() if year else 0.0
+
+
+def _round_year(r: FundingInstrument) -> int:
+    m = re.search(r"-((?:19|20)\d\d)$", r.id)
+    return int(m.group(1)) if m else 0
 
 
 @cog.question

@@ -33,7 +33,10 @@ def _line(t, n: int, r, now) -> str:
 
 async def overview_section(ctx, query: str, topic) -> Section:
     t, now = ctx.t, ctx.now
-    rows = (await find(ctx, query, Filters())).rows
+    outcome = await find(ctx, query, Filters())
+    # Near misses ("closest") are for a funding question; a topic overview counts exact hits
+    # only, so "energie blabla" stays nonsense instead of an overview of energy.
+    rows = [] if outcome.closest else outcome.rows
     if not rows:
         return Section(0, t("**Funding**: nothing found."))
     head = t.n("**Funding**: {count} instrument", "**Funding**: {count} instruments", len(rows))

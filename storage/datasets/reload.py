@@ -26,7 +26,8 @@ def newer_check(row, values: dict) -> bool:
     """The row was checked on or after the file's date (by a refresh that saw it in its source,
     or by hand): a file of that day or older does not undo that check."""
     mine, theirs = getattr(row, "last_checked", None), values.get("last_checked")
-    return mine is not None and (theirs is None or mine >= theirs)
+    checked = getattr(row, "checked_by", None) is not None   # a date nobody vouches for is no check
+    return mine is not None and checked and (theirs is None or mine >= theirs)
 
 
 async def reload_bundled(session: AsyncSession, dataset) -> ReloadCount:

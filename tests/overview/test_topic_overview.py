@@ -73,7 +73,9 @@ async def test_energie(chat):
     assert "LIFE Clean Energy Transition – Energy renovation solutions (boosting building renovation)" \
         in titles(s["Subsidies"])
     assert re.search(r"\*\*Subsidies\*\*: \d+ instrumenten, waarvan 1 nu open", s["Subsidies"])
-    assert titles(s["Proeftuinen"])[:2] == ["EnTranCe – Centre of Expertise Energy", "Duurzaam Ameland (energy test island)"]
+    # The two energy test sites on top (their order is the shared ranking's: issue 18).
+    assert set(titles(s["Proeftuinen"])[:2]) == {"EnTranCe – Centre of Expertise Energy",
+                                                 "Duurzaam Ameland (energy test island)"}
     # Nothing shared on energy yet: the answer says how to share, with the topic's tag.
     assert '`!deel <link> "<titel>" #energie`' in s["Kennis"]
     assert "`!abonneer energie wekelijks`" in md
