@@ -121,6 +121,10 @@ class Scheduler:
         try:
             async with self._slots:
                 await self._run(job_id)
+        except asyncio.CancelledError:
+            # Stopped mid-run (shutdown): its transaction was rolled back and the row is still
+            # pending, so the next start runs it; not an error worth a traceback.
+            log.info("job %s interrupted by the stop; it runs again at the next start", job_id)
         finally:
             if task is not None:
                 self._running.discard(task)
