@@ -13,12 +13,10 @@ Two ways to answer:
 from __future__ import annotations
 
 import json
-import threading
-from email.parser import BytesParser
-from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from support.local_http import LocalServer, portal_request
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "eu_ft" / "real"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "eu-ft"   # beside the clone (CI)
@@ -43,48 +41,21 @@ def _one(md: dict, key: str):
     return v[0] if isinstance(v, list) and v else v
 
 
-class RealPortal:
+class RealPortal(LocalServer):
+    PATH, METHOD = PATH, "POST"
+
     def __init__(self, *, files: list[str] | None = None, rows: list[dict] | None = None,
                  leak_archived: bool = True, repeat_on_next_page: bool = False):
         self.files, self.rows = files, rows
         self.leak_archived, self.repeat_on_next_page = leak_archived, repeat_on_next_page
         self.requests: list[dict] = []
-        replay = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                replay._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{PATH}"
-
-    def __enter__(self) -> "RealPortal":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        url = urlparse(h.path)
-        params = {k: v[0] for k, v in parse_qs(url.query).items()}
-        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
-        parts = {}
-        ctype = h.headers.get("Content-Type", "")
-        if ctype.startswith("multipart/form-data"):
-            msg = BytesParser(policy=email_policy).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + body)
-            for part in msg.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                parts[name] = (part.get_content_type(), part.get_payload(decode=True).decode())
-        self.requests.append({"path": url.path, "params": params, "parts": parts})
+        request = portal_request(h)
+        params, parts = request["params"], request["parts"]
+        self.requests.append(request)
         page = int(params.get("pageNumber", "1"))
         if self.files is not None:
             raw = (REAL / self.files[page - 1]).read_bytes() if page <= len(self.files) else b'{"results": []}'

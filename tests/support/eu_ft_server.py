@@ -5,58 +5,30 @@ requests for assertions."""
 from __future__ import annotations
 
 import json
-import threading
-from email.parser import BytesParser
-from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from support.local_http import LocalServer, portal_request
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "eu_ft"
 PATH = "/search-api/prod/rest/search"
 
 
-class PortalStub:
+class PortalStub(LocalServer):
+    PATH, METHOD = PATH, "POST"
+
     def __init__(self, snapshot: str = "2026-11-25"):
         self.snapshot = snapshot
         self.fail_with: int | None = None
         self.requests: list[dict] = []
-        stub = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):   # keep test output quiet
-                pass
-
-            def do_POST(self):
-                stub._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{PATH}"
-
-    def __enter__(self) -> "PortalStub":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        url = urlparse(h.path)
-        params = {k: v[0] for k, v in parse_qs(url.query).items()}
-        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
-        parts = {}
-        ctype = h.headers.get("Content-Type", "")
-        if ctype.startswith("multipart/form-data"):
-            msg = BytesParser(policy=email_policy).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + body)
-            for part in msg.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                parts[name] = (part.get_content_type(), part.get_payload(decode=True).decode())
-        self.requests.append({"path": url.path, "params": params, "parts": parts})
+        request = portal_request(h)
+        url, params, parts = urlparse(h.path), request["params"], request["parts"]
+        self.requests.append(request)
         problem = self._problem(url.path, params, parts)
         if self.fail_with:
             return self._send(h, self.fail_with, {"error": "service unavailable"})

@@ -9,8 +9,9 @@
 Every request's parameters are kept in `requests`."""
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from support.local_http import LocalServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
@@ -21,33 +22,14 @@ REAL = "mcdrizzle_nieuwsbrief_sru_kst_TRIMMED_2026-01.xml"
 PATH = "/sru"
 
 
-class SruReplay:
+class SruReplay(LocalServer):
+    PATH, METHOD = PATH, "GET"
+
     def __init__(self, *, files: list[str] | None = None, pages: list[bytes] | None = None, status: int = 200):
         self.files, self.pages, self.status = files, pages, status
         self.requests: list[dict] = []
-        replay = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                replay._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{PATH}"
-
-    def __enter__(self) -> "SruReplay":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlparse(h.path)
