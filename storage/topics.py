@@ -111,32 +111,49 @@ def _patterns() -> list[tuple[list[frozenset[str]], Topic]]:
     return pats
 
 
+@lru_cache(maxsize=1)
+def _by_first_stem() -> dict[str, tuple[int, ...]]:
+    """Pattern numbers by the stems of their first word: a text is matched by looking up its
+    own words, not by trying every alias at every position (it runs on every question)."""
+    idx: dict[str, list[int]] = {}
+    for n, (seq, _) in enumerate(_patterns()):
+        for s in seq[0]:
+            idx.setdefault(s, []).append(n)
+    return {s: tuple(ns) for s, ns in idx.items()}
+
+
+def _first_matches(text: str) -> dict[int, int]:
+    """Pattern number -> the first content-word index where it matches."""
+    words = _content_stems((text or "")[:4000])
+    pats, idx = _patterns(), _by_first_stem()
+    found: dict[int, int] = {}
+    for i, w in enumerate(words):
+        for s in w:
+            for n in idx.get(s, ()):
+                if n in found:
+                    continue
+                seq = pats[n][0]
+                if i + len(seq) <= len(words) and all(words[i + k] & seq[k] for k in range(1, len(seq))):
+                    found[n] = i
+    return found
+
+
 def find_in_text(text: str) -> list[Topic]:
     """Topics of which a label or alias occurs in `text` (word-aligned, stemmed, so
     "adapting to heat" and "hittestress" match). Ordered by first occurrence."""
-    words = _content_stems((text or "")[:4000])
+    pats = _patterns()
     found: dict[str, tuple[int, Topic]] = {}
-    for seq, t in _patterns():
-        n = len(seq)
-        for i in range(len(words) - n + 1):
-            if all(words[i + k] & seq[k] for k in range(n)):
-                if t.id not in found or found[t.id][0] > i:
-                    found[t.id] = (i, t)
-                break
+    for n, i in sorted(_first_matches(text).items()):
+        t = pats[n][1]
+        if t.id not in found or found[t.id][0] > i:
+            found[t.id] = (i, t)
     return [t for _, t in sorted(found.values(), key=lambda p: p[0])]
 
 
 def spans_in_text(text: str) -> list[tuple[Topic, list[int]]]:
     """Like find_in_text, with the indexes (into the content words) each match covers."""
-    words = _content_stems((text or "")[:4000])
-    out = []
-    for seq, t in _patterns():
-        n = len(seq)
-        for i in range(len(words) - n + 1):
-            if all(words[i + k] & seq[k] for k in range(n)):
-                out.append((t, list(range(i, i + n))))
-                break
-    return out
+    pats = _patterns()
+    return [(pats[n][1], list(range(i, i + len(pats[n][0])))) for n, i in sorted(_first_matches(text).items())]
 
 
 @lru_cache(maxsize=1)

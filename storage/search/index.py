@@ -7,7 +7,7 @@ from bisect import bisect_left
 from functools import lru_cache
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import AsyncIterable, Callable, Collection, Iterable, Mapping
 
 from rapidfuzz import fuzz, process
@@ -26,6 +26,7 @@ from storage.search.text import (
 MIN_COVERAGE = 0.4
 MIN_FUZZY = 5       # a word shorter than this is not read as a typo of another
 FUZZY_CUTOFF = 80   # rapidfuzz ratio: "klimaatadaptaite" ~ "klimaatadaptatie", "housign" ~ "housing"
+PLAN_CACHE = 1024  # query plans kept (oldest dropped first)
 COUNT_TTL = 300.0   # seconds the document count (for idf) is reused
 # Bump when analyze() (what is stored for a document) changes.
 ANALYSIS_VERSION = 3   # 3: compound tails (issue 18)
@@ -68,6 +69,7 @@ class SearchIndex:
         # changes, existing databases are rebuilt at start-up (see needs_rebuild).
         self.version = f"{ANALYSIS_VERSION}.{version}"
         self._count_cache: tuple[int, float] | None = None
+        self._plans: dict[tuple[str, str], tuple[Group, ...]] = {}
 
     # ------------------------------------------------------------------ schema
     def ddl(self, dialect: str) -> list[str]:
@@ -178,7 +180,20 @@ class SearchIndex:
     # ------------------------------------------------------------------ querying
     def plan(self, query: str) -> list[Group]:
         """The query as word groups: each content word with its stems, prefix terms and the
-        synonym tags (topics) it stands for."""
+        synonym tags (topics) it stands for. Kept per query: the vocabularies it reads
+        (topics, bilingual pairs, the compound lexicon) are loaded once per process, and a
+        chat asks the same few things again and again."""
+        key = (query, compounds.MODE)
+        cached = self._plans.get(key)
+        if cached is not None:
+            return list(cached)
+        groups = self._plan(query)
+        if len(self._plans) >= PLAN_CACHE:
+            self._plans.pop(next(iter(self._plans)))
+        self._plans[key] = tuple(groups)
+        return groups
+
+    def _plan(self, query: str) -> list[Group]:
         words = content_words((query or "")[:MAX_QUERY_CHARS])
         syn = self.synonyms(words) if self.synonyms and words else [[] for _ in words]
         trans = bilingual.translations(words) if words else []
@@ -269,16 +284,23 @@ class SearchIndex:
         pool = max(limit * 4, 100)
         trace = trace if trace is not None else []
         candidates: dict[str, tuple[float, tuple[str, ...]]] = {}
-        if len(parts) > 1:
+        # When the pool can hold every document (a hub's own data, a filtered list), the OR
+        # statement returns every match and the AND statement would only repeat part of it.
+        small = len(ids) <= pool if ids is not None else await self._total(session, trace) <= pool
+        if len(parts) > 1 and not small:
             trace.append(("rows", " AND ".join(parts), pool))
             for d, s, body in await self._run(session, dialect, " AND ".join(parts), ids, pool):
                 candidates[d] = (s, body)
+        complete = False   # True: the candidates are every document that matches any word
         if len(candidates) < pool:
             # Documents with only some of the words: needed unless those with all of them
             # already fill the pool (then partial matches could not reach the top anyway).
             or_expr = " OR ".join([*parts, *(self._fts_group(e) for e in extra)])
             trace.append(("rows", or_expr, pool))
-            for d, s, body in await self._run(session, dialect, or_expr, ids, pool):
+            found = await self._run(session, dialect, or_expr, ids, pool)
+            # (SQLite only: PostgreSQL's tsvector also holds stemmed words the fields lack.)
+            complete = dialect == "sqlite" and ids is None and len(found) < pool
+            for d, s, body in found:
                 if d not in candidates or candidates[d][0] < s:
                     candidates[d] = (s, body)
         if not candidates:
@@ -300,8 +322,13 @@ class SearchIndex:
                 # translations); its parts side by side only when the word itself is nowhere:
                 # "jaarevent" is as rare as "jaarevent", not as "jaar ... event".
                 core = self._fts_group((*g.exact, *g.tags, *g.trans), g.prefixes) if g.alts else expr
-                trace.append(("count", core, 0))
-                df = await self._df(session, dialect, core)
+                if complete:
+                    # Every document with the word is a candidate: count them here, not again in SQL.
+                    bare = replace(g, alts=()) if g.alts else g
+                    df = sum(1 for field_terms in docs.values() if any(ft.count(bare) for ft in field_terms))
+                else:
+                    trace.append(("count", core, 0))
+                    df = await self._df(session, dialect, core)
                 if not df and core != expr:
                     trace.append(("count", expr, 0))
                     df = await self._df(session, dialect, expr)
