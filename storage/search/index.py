@@ -7,7 +7,7 @@ from bisect import bisect_left
 from functools import lru_cache
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import AsyncIterable, Callable, Collection, Iterable, Mapping
 
 from rapidfuzz import fuzz, process
@@ -486,17 +486,31 @@ class _FieldTerms:
         side by side in the index, en and nl), as Group.count does over the term list.
         `tags=False`: only the word itself, its translations and compounds (not the topics
         it names)."""
-        hits: set[int] = set()
-        for t in (*g.exact, *(g.tags if tags else ()), *g.trans):
-            hits.update(self.positions.get(t, ()))
-        for p in g.prefixes:
-            i = bisect_left(self.sorted, p)
-            while i < len(self.sorted) and self.sorted[i].startswith(p):
-                hits.update(self.positions[self.sorted[i]])
-                i += 1
-        n = sum(1 for pos in hits if pos - 1 not in hits)
+        pos = self.positions
+        found = [pos[t] for t in (g.terms if tags else g.own_terms) if t in pos]
+        if g.prefixes:
+            srt = self.sorted
+            for p in g.prefixes:
+                i = bisect_left(srt, p)
+                while i < len(srt) and srt[i].startswith(p):
+                    found.append(pos[srt[i]])
+                    i += 1
+        if not found:
+            n = 0
+        elif len(found) == 1:   # the common case: one term; its positions are ascending
+            at = found[0]
+            n = 1 + sum(1 for k in range(1, len(at)) if at[k - 1] != at[k] - 1)
+        else:
+            hits = set().union(*found)
+            n = sum(1 for x in hits if x - 1 not in hits)
         for words in g.alts:   # several words, all in this field: as often as the rarest
-            n += min(sum(len(self.positions.get(s, ())) for s in w) for w in words)
+            least = None
+            for w in words:
+                c = sum(len(pos[s]) for s in w if s in pos)
+                least = c if least is None else min(least, c)
+                if not c:
+                    break
+            n += least or 0
         return n
 
 
@@ -530,6 +544,13 @@ class Group:
     weak: bool
     trans: tuple[str, ...] = ()                       # stems of one-word translations
     alts: tuple[tuple[tuple[str, ...], ...], ...] = ()  # several words, each as its stems
+    # Looked up for every field of every candidate: built once, not per lookup.
+    terms: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    own_terms: tuple[str, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "own_terms", (*self.exact, *self.trans))
+        object.__setattr__(self, "terms", (*self.exact, *self.tags, *self.trans))
 
     def hit(self, term: str) -> bool:
         return (term in self.exact or term in self.tags or term in self.trans
