@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.app import build_dispatcher, build_services
+from bot.framework.paging import forget_all
 from bot.framework.messages import Incoming
 from bot.outbox import OutboxSender, SendResult
 from bot.scheduler import Scheduler
@@ -61,6 +62,7 @@ class Console:
 
     async def start(self) -> None:
         services = await build_services(self.settings, bot_user_id="@dsih-bot:console")
+        await forget_all(services.db)
         # The person at the terminal chooses their role (set_role); the config's own role
         # lists do not apply to them here.
         self.dispatcher = build_dispatcher(services)

@@ -23,6 +23,7 @@ from nio import (
     ReactionEvent, RedactionEvent, RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
 )
 
+from bot.framework.paging import forget_all
 from bot.framework import effects
 from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
@@ -85,6 +86,7 @@ class MatrixRuntime:
             return 0 if self.stopping.is_set() else 1
         m = self.settings.matrix
         self.services = await build_services(self.settings, bot_user_id=m.user_id)
+        await forget_all(self.services.db)
         self.dispatcher = build_dispatcher(self.services)
         store = self.data_dir / "crypto"
         store.mkdir(parents=True, exist_ok=True, mode=0o700)

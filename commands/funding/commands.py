@@ -18,6 +18,7 @@ from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, W
 from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
 from bot.framework.render import md_escape, md_link
+from bot.framework.paging import LazyItems
 from bot.framework import asking
 from commands.funding.amounts import amounts_in, year_window
 from commands.funding import deadline_words
@@ -477,7 +478,8 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
     applied = understood if understood is not None else outcome.applied
     if applied:
         header += "\n\n" + t("Filters: {filters}.", filters=", ".join(applied))
-    items = [list_item(t, r, n, ctx.now, _stale_after(ctx)) for n, r in enumerate(outcome.rows, 1)]
+    now, stale_after = ctx.now, _stale_after(ctx)
+    items = LazyItems(outcome.rows, lambda n, r: list_item(t, r, n, now, stale_after))
     footer = t("Details: `{prefix}funding <id>`.", prefix=ctx.settings.bot.command_prefix)
     await ctx.reply_pages(f"{lead}\n\n{header}" if lead else header, items, footer)
 

@@ -473,3 +473,94 @@ async def test_sample_data_is_stamped_with_the_bots_clock(tmp_path):
                 assert oldest.year == newest.year == 2020, (column, oldest, newest)
     finally:
         await services.db.dispose()
+
+
+async def test_a_long_answer_renders_its_first_page_before_the_reply_and_the_rest_after(tmp_path):
+    """reply_pages reads only the first page's items before the reply is queued; the rest
+    is rendered and kept for `!more` after the commit, and `!more` walks it to the end."""
+    from bot.framework.paging import LazyItems
+    from support.chat import Chat, make_services
+    from storage.models.core import Pager
+
+    services = await make_services(tmp_path / "data", modules=["core"], rate_limit_count=10**6)
+    services.settings.bot.page_size = 5
+    rendered: list[int] = []
+    seen_at_commit: list[int] = []
+    try:
+        from commands.core.manifest import MANIFEST as CORE
+        cog = Cog("longlist", "Test")
+
+        @cog.command("longlist")
+        async def longlist(ctx):
+            def render(n, row):
+                rendered.append(n)
+                return f"item {row}"
+            await ctx.reply_pages("Header", LazyItems(list(range(12)), render), "Footer")
+
+            async def note() -> None:
+                seen_at_commit.append(len(rendered))
+            ctx.after_commit.insert(0, note)   # runs first after the commit: before the rest is kept
+
+        services = Services(settings=services.settings, db=services.db, registry=Registry([CORE, cog]),
+                            access=services.access, bot_user_id="@bot:test", started_at=services.started_at)
+        chat = Chat(services)
+        first = await chat.text("!longlist")
+        assert "item 0" in first and "item 4" in first and "item 5" not in first, first
+        assert "12 more" not in first and "7 more" in first, first
+        assert seen_at_commit == [5], seen_at_commit          # only the first page before the commit
+        assert sorted(rendered) == list(range(1, 13))         # the rest after it
+        async with services.db.session() as s:
+            assert (await s.get(Pager, ("@alice:test", "!room:test"))).total == 2
+        second = await chat.text("!more")
+        assert "item 5" in second and "item 9" in second and "2 more" in second, second
+        third = await chat.text("!more")
+        assert "item 11" in third and "Footer" in third, third
+        assert "nothing more" in (await chat.text("!more")).lower()
+    finally:
+        await services.db.dispose()
+
+
+async def test_pages_an_earlier_process_left_are_forgotten_at_start(tmp_path):
+    """A crash between sending an answer and keeping its next pages must not let `!more`
+    show an older answer's pages: a new process starts without pages."""
+    from bot.framework.paging import forget_all, store
+    from support.chat import Chat, make_services
+
+    services = await make_services(tmp_path / "data", modules=["core"], rate_limit_count=10**6)
+    try:
+        async with services.db.transaction() as s:
+            await store(s, "@alice:test", "!room:test", ["old page of an older answer"], services.clock())
+        chat = Chat(services)
+        assert "old page" in await chat.text("!more")
+        async with services.db.transaction() as s:
+            await store(s, "@alice:test", "!room:test", ["old page of an older answer"], services.clock())
+        await forget_all(services.db)
+        assert "nothing more" in (await chat.text("!more")).lower()
+    finally:
+        await services.db.dispose()
+
+
+async def test_when_the_rest_cannot_be_kept_more_says_so_and_nothing_breaks(tmp_path, monkeypatch):
+    from bot.framework import paging
+    from support.chat import Chat, make_services
+
+    services = await make_services(tmp_path / "data", modules=["core", "funding"], language="en",
+                                   load_sample_data=True, rate_limit_count=10**6)
+    services.settings.bot.page_size = 5
+    real_store = paging.store
+    try:
+        chat = Chat(services)
+        async with services.db.transaction() as s:
+            await real_store(s, "@alice:test", "!room:test", ["stale page"], services.clock())
+
+        async def failing(session, user_id, room_id, pages, now):
+            if pages:
+                raise RuntimeError("disk full")
+            await real_store(session, user_id, room_id, pages, now)
+        monkeypatch.setattr(paging, "store", failing)
+        first = await chat.text("!funding --level eu")
+        assert "More: `!more`" in first and "Traceback" not in first, first
+        monkeypatch.setattr(paging, "store", real_store)
+        assert "nothing more" in (await chat.text("!more")).lower()   # not the stale page
+    finally:
+        await services.db.dispose()
