@@ -29,6 +29,7 @@ TOPIC = 0.6
 BROAD_THEMES = 3
 FULL = 0.99          # coverage this high = every word
 STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25   # BM25 relative to the best candidate
+EPS = 1e-9
 OPEN_BROAD = 0.45     # an open broad scheme on the topic with every word: this much BM25 (relative)
 DECAY_KM = 40.0       # labs: a lab this far from the centre counts half
 THEME_BOOST = 0.6     # labs: named themes a lab has, as a share of those named
@@ -36,6 +37,11 @@ THEME_BOOST = 0.6     # labs: named themes a lab has, as a share of those named
 # What one can act on first: open / forthcoming / continuous, then unknown, then closed.
 OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "gone": 1, "invitation_only": 2,
             "closed": 2}
+
+
+# Order inside a band, by (openness 0 open / 1 unknown / 2 closed, focus 0 on the topic / 1 broad):
+# open on the topic; unknown on the topic; open but broad; closed on the topic; the rest.
+TIERS = {(0, 0): 0, (1, 0): 1, (0, 1): 2, (2, 0): 3, (1, 1): 4, (2, 1): 5}
 
 
 def funding_relevance(score: float, literal: float, themes: set[str], wanted: set[str]) -> float:
@@ -77,13 +83,27 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
 
 def funding_bands(hits: list[tuple[float, float, float, set[str], bool]], wanted: set[str],
                   label: bool = False) -> list[int]:
-    """funding_band of each hit ((coverage, strength, literal, themes, open now)). When an
-    open broad scheme reaches band 0, the open records about the topic join it: an open
-    instrument about the topic never comes after an open broad scheme."""
+    """funding_band of each hit ((coverage, strength, literal, themes, open now)). Two ways an
+    open record joins a better band, so that what one can act on is not put below a closed
+    record it is comparable to:
+    - when an open broad scheme reaches band 0, the open records about the topic join it: an
+      open instrument about the topic never comes after an open broad scheme;
+    - an open broad scheme on the topic, with some of the words in its own text (not only
+      tagged with the topic they name), joins the band of a record one cannot act on now
+      that matches the query's words no better than it does (no more coverage, no more of
+      them in its own text): all that separated them was the breadth of the scheme, and
+      among comparable records the open one leads (in_bands puts it after those about the
+      topic that are not closed)."""
     best = max((h[2] for h in hits), default=0.0)
     bands = [funding_band(c, s, lit, best, th, wanted, label, o) for c, s, lit, th, o in hits]
     if any(b == 0 and o and len(th) > BROAD_THEMES for b, (_, _, _, th, o) in zip(bands, hits)):
         bands = [0 if o and about(th, wanted) else b for b, (_, _, _, th, o) in zip(bands, hits)]
+    shut = [(b, c, lit) for b, (c, _, lit, _, o) in zip(bands, hits) if not o]
+    for k, (c, _, lit, th, o) in enumerate(hits):
+        if o and len(th) > BROAD_THEMES and wanted & th and lit > 0:
+            better = [b for b, c2, lit2 in shut if b < bands[k] and c2 <= c + EPS and lit2 <= lit + EPS]
+            if better:
+                bands[k] = min(better)
     return bands
 
 
@@ -91,9 +111,9 @@ def in_bands(items: Iterable[T], relevance: Callable[[T], float], openness: Call
              key: Callable[[T], Hashable] = lambda x: 0, band: Callable[[T], int] | None = None,
              focus: Callable[[T], int] = lambda x: 0) -> list[T]:
     """`items` in relevance bands (`band`, lower first; without it, runs of relevance within
-    BAND of the run's best), each band ordered: what one can act on now (openness 0) first,
-    then on-topic before broad (`focus`, lower first), then openness, then relevance, then
-    `key` (stable ties)."""
+    BAND of the run's best), each band ordered in TIERS of (openness, focus), then relevance,
+    then `key` (stable ties). Nothing closed comes before something open in the same band,
+    and nothing broad before something on the topic one can act on or may be able to."""
     scored = sorted(((relevance(i), i) for i in items), key=lambda p: (-p[0], key(p[1])))
     if band is None:
         labels, k, n = [], 0, 0
@@ -108,8 +128,8 @@ def in_bands(items: Iterable[T], relevance: Callable[[T], float], openness: Call
 
     def order(p):
         rel, i = p[1]
-        o = openness(i)
-        return (p[0], o > 0, focus(i), o, -rel, key(i))
+        o, f = openness(i), focus(i)
+        return (p[0], TIERS.get((min(o, 2), min(f, 1)), 6), -rel, key(i))
     return [i for _, (_, i) in sorted(zip(labels, scored), key=order)]
 
 
