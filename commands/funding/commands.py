@@ -842,7 +842,9 @@ def understand(text: str, now: datetime, *, asked: bool = True) -> Understood | 
             used.update(phrase.split())
             break
     found = topics.find_in_text(text[:2000])
-    if found:
+    if len(found) == 1:
+        # One topic named: its records. Several ("community centres ... energy efficient"
+        # names social equality and energy): no filter, the words rank them.
         f.theme = found[0].id
     rest = [w for w in words if w not in used and w not in FILLER and w not in QUESTION_FILLER]
     return Understood(" ".join(rest), f, [])

@@ -63,7 +63,9 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
        (other words such as "gemeente" may be missing) -- unless other records have the words
        themselves and this one only the topic of a narrower word ("luchtkwaliteit" names
        healthy living; `label`: the words are a topic's own name, then the topic suffices);
-       or it has every word, with weight in its text;
+       or it has every word, with weight in its text, or (not broad) every word in its own
+       text at all ("bodemdaling funderingsschade": the one record that names both, above
+       records that only have the topic a word names);
     1  every word, with less weight (or only the topic, where others have the words);
     2  partial or incidental matches.
     A broad scheme (more than three themes) reaches band 0 only when the words are prominent
@@ -76,6 +78,8 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
         return 2
     if strength >= (STRONG_BROAD if broad else STRONG):
         return 0
+    if not broad and literal >= FULL and best_literal >= FULL and strength >= MEDIUM:
+        return 0   # every word in its own text, where the topic's records only have the topic
     if broad and open_now and wanted & themes and literal >= FULL and strength >= OPEN_BROAD:
         return 0   # open now, on the topic, every word in its own text: comparable
     return 1 if strength >= MEDIUM else 2
