@@ -73,7 +73,7 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
     (then it comes after the open instruments about the topic, see in_bands' `focus`)."""
     broad = len(themes) > BROAD_THEMES
     if wanted & themes and not broad:
-        return 0 if label or literal > 0 or best_literal < FULL else 1
+        return 0 if label or best_literal < FULL or (literal > 0 and coverage >= FULL) else 1
     if coverage < FULL:
         return 2
     if strength >= (STRONG_BROAD if broad else STRONG):

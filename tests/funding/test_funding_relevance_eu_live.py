@@ -7,7 +7,8 @@ tests/data/eu_ft/real/ (support.eu_ft_replay.RealPortal, all files, the filters 
 portal applies them), run as of 1 May 2025 so that no call is left out as closed; the bot then
 answers at the set's clock (support.funding_env.NOW) with those 8 English-only calls next to
 the 41 bundled records. The set (tests/data/relevance/funding_eu_live.yaml) was written and
-committed before tuning; BASELINE_HITS is the hit rate measured at that commit (a floor)."""
+committed before tuning; the first BASELINE_HITS is the hit rate measured at that commit, the
+second the figure after tuning (a regression floor)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -27,7 +28,8 @@ REAL_FILES = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "data
                     if "_pretty" not in p.name)     # the pretty file is the same answer re-indented
 REFRESHED_AT = datetime(2025, 5, 1, 3, 0, tzinfo=timezone.utc)
 GOAL = 0.95
-BASELINE_HITS = 9      # 9/12 = 75 % (nl 4/6, en 5/6) at the commit that adds the set, before tuning
+BASELINE_HITS = 9      # 9/12 = 75 % (nl 4/6, en 5/6) at the commit that adds the set (4bb5d4c), before tuning
+BASELINE_HITS = 12     # 12/12 after the EU terms in the bilingual vocabulary and bands that keep topic-only partial matches below a record with every word
 
 CASES = yaml.safe_load(SET.read_text(encoding="utf-8"))["cases"]
 
