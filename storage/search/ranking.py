@@ -92,19 +92,21 @@ def funding_bands(hits: list[tuple[float, float, float, set[str], bool]], wanted
     record it is comparable to:
     - when an open broad scheme reaches band 0, the open records about the topic join it: an
       open instrument about the topic never comes after an open broad scheme;
-    - an open broad scheme on the topic, with some of the words in its own text (not only
-      tagged with the topic they name), joins the band of a record one cannot act on now
+    - an open broad scheme on the topic joins the band of a record one cannot act on now
       that matches the query's words no better than it does (no more coverage, no more of
       them in its own text): all that separated them was the breadth of the scheme, and
       among comparable records the open one leads (in_bands puts it after those about the
-      topic that are not closed)."""
+      topic that are not closed). It must have words in its own text, not only the topic
+      tag: every word of a query it matches whole ("biodiversity": Urban nature before the
+      closed LIFE Nature call), some of a sentence it matches in part; a generic scheme with
+      half of "digitale overheid" in its text stays below the instruments about it."""
     best = max((h[2] for h in hits), default=0.0)
     bands = [funding_band(c, s, lit, best, th, wanted, label, o) for c, s, lit, th, o in hits]
     if any(b == 0 and o and len(th) > BROAD_THEMES for b, (_, _, _, th, o) in zip(bands, hits)):
         bands = [0 if o and about(th, wanted) else b for b, (_, _, _, th, o) in zip(bands, hits)]
     shut = [(b, c, lit) for b, (c, _, lit, _, o) in zip(bands, hits) if not o]
     for k, (c, _, lit, th, o) in enumerate(hits):
-        if o and len(th) > BROAD_THEMES and wanted & th and lit > 0:
+        if o and len(th) > BROAD_THEMES and wanted & th and lit > 0 and (lit >= FULL or c < FULL):
             better = [b for b, c2, lit2 in shut if b < bands[k] and c2 <= c + EPS and lit2 <= lit + EPS]
             if better:
                 bands[k] = min(better)
