@@ -18,9 +18,22 @@ async def chat(tmp_path):
     await services.db.dispose()
 
 
-def test_funding_declares_a_fallback():
+def test_the_searching_capabilities_declare_a_fallback():
     caps = {c.name: c for c in load(ENABLED)}
-    assert isinstance(caps["funding"].fallback, Fallback)
+    for name in ("funding", "labs", "knowledge"):
+        assert isinstance(caps[name].fallback, Fallback), name
+
+
+@pytest.mark.parametrize("question,capability_words,expected", [
+    ("hoe meten vrijwilligers op de fiets de luchtkwaliteit in de provincie Utrecht?", ("proeftuinen",),
+     "snuffelfiets"),
+    ("how did Rotterdam build its 3D digital twin with an open urban platform?", ("living labs",),
+     "Digitale Stad Rotterdam"),
+])
+async def test_a_question_that_matches_another_capability_gets_its_search(chat, question, capability_words, expected):
+    text = await chat.text(question)
+    assert "did not understand" not in text and "begreep ik niet" not in text, text[:300]
+    assert any(w in text for w in capability_words) and expected.lower() in text.lower(), text[:600]
 
 
 @pytest.mark.parametrize("question,expected", [
@@ -31,7 +44,7 @@ def test_funding_declares_a_fallback():
 ])
 async def test_a_question_without_a_funding_word_gets_the_funding_search(chat, question, expected):
     text = await chat.text(question)
-    assert "understand" not in text and "begreep" not in text, text[:300]
+    assert "did not understand" not in text and "begreep ik niet" not in text, text[:300]
     assert expected & set(result_ids(text)[:3]), text[:600]
 
 
