@@ -172,7 +172,7 @@ def rank(hits, by_id: dict, query: str, now) -> list[FundingInstrument]:
         pairs,
         relevance=lambda p: ranking.funding_relevance(p[0].score, p[0].literal, set(p[1].themes or ()), wanted),
         band=lambda p: band_of[p[0].doc_id],
-        focus=lambda p: 0 if ranking.about(set(p[1].themes or ()), wanted) else 1,
+        focus=lambda p: ranking.focus_of(set(p[1].themes or ()), wanted),
         openness=lambda p: ranking.OPENNESS[status_of(p[1], now)],
         key=lambda p: p[1].id)
     return [r for _, r in ranked]

@@ -39,9 +39,11 @@ OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "gone": 
             "closed": 2}
 
 
-# Order inside a band, by (openness 0 open / 1 unknown / 2 closed, focus 0 on the topic / 1 broad):
-# open on the topic; unknown on the topic; open but broad; closed on the topic; the rest.
-TIERS = {(0, 0): 0, (1, 0): 1, (0, 1): 2, (2, 0): 3, (1, 1): 4, (2, 1): 5}
+# Order inside a band, by (openness 0 open / 1 unknown / 2 closed, focus 0 on the topic / 1 not):
+# open on the topic; unknown on the topic; open but broad; closed on the topic; the rest, where
+# a broad scheme on the topic (focus 1) comes before a record not on it (focus 2), then openness.
+TIERS = {(0, 0): 0, (1, 0): 1, (0, 1): 2, (2, 0): 3, (1, 1): 4, (2, 1): 4}
+ABOUT, ON_TOPIC, OFF_TOPIC = 0, 1, 2   # focus: about the topic / a broad scheme on it / not on it
 
 
 def funding_relevance(score: float, literal: float, themes: set[str], wanted: set[str]) -> float:
@@ -56,16 +58,23 @@ def about(themes: set[str], wanted: set[str]) -> bool:
     return bool(wanted & themes) and len(themes) <= BROAD_THEMES
 
 
+def focus_of(themes: set[str], wanted: set[str]) -> int:
+    """ABOUT the topic the words name, ON_TOPIC (a broad scheme that has it among many
+    themes) or OFF_TOPIC, for in_bands' `focus`."""
+    return ABOUT if about(themes, wanted) else ON_TOPIC if wanted & themes else OFF_TOPIC
+
+
 def funding_band(coverage: float, strength: float, literal: float, best_literal: float, themes: set[str],
-                 wanted: set[str], label: bool = False, open_now: bool = False) -> int:
+                 wanted: set[str], label: bool = False, open_now: bool = False, about_literal: float = 1.0) -> int:
     """The relevance band of a funding hit:
     0  about what was asked: one of its (at most three) themes is a topic the words name
        (other words such as "gemeente" may be missing) -- unless other records have the words
        themselves and this one only the topic of a narrower word ("luchtkwaliteit" names
        healthy living; `label`: the words are a topic's own name, then the topic suffices);
        or it has every word, with weight in its text, or (not broad) every word in its own
-       text at all ("bodemdaling funderingsschade": the one record that names both, above
-       records that only have the topic a word names);
+       text at all where no record about the topic has them all (`about_literal`, the best
+       share of them such a record has: "bodemdaling funderingsschade", the one record that
+       names both, above records that only have the topic a word names);
     1  every word, with less weight (or only the topic, where others have the words);
     2  partial or incidental matches.
     A broad scheme (more than three themes) reaches band 0 only when the words are prominent
@@ -78,8 +87,8 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
         return 2
     if strength >= (STRONG_BROAD if broad else STRONG):
         return 0
-    if not broad and literal >= FULL and best_literal >= FULL and strength >= MEDIUM:
-        return 0   # every word in its own text, where the topic's records only have the topic
+    if not broad and literal >= FULL and about_literal < FULL and strength >= MEDIUM:
+        return 0   # every word in its own text, where no record about the topic has them all
     if broad and open_now and wanted & themes and literal >= FULL and strength >= OPEN_BROAD:
         return 0   # open now, on the topic, every word in its own text: comparable
     return 1 if strength >= MEDIUM else 2
@@ -101,7 +110,8 @@ def funding_bands(hits: list[tuple[float, float, float, set[str], bool]], wanted
       closed LIFE Nature call), some of a sentence it matches in part; a generic scheme with
       half of "digitale overheid" in its text stays below the instruments about it."""
     best = max((h[2] for h in hits), default=0.0)
-    bands = [funding_band(c, s, lit, best, th, wanted, label, o) for c, s, lit, th, o in hits]
+    best_about = max((lit for _, _, lit, th, _ in hits if about(th, wanted)), default=0.0)
+    bands = [funding_band(c, s, lit, best, th, wanted, label, o, best_about) for c, s, lit, th, o in hits]
     if any(b == 0 and o and len(th) > BROAD_THEMES for b, (_, _, _, th, o) in zip(bands, hits)):
         bands = [0 if o and about(th, wanted) else b for b, (_, _, _, th, o) in zip(bands, hits)]
     shut = [(b, c, lit) for b, (c, _, lit, _, o) in zip(bands, hits) if not o]
@@ -135,7 +145,7 @@ def in_bands(items: Iterable[T], relevance: Callable[[T], float], openness: Call
     def order(p):
         rel, i = p[1]
         o, f = openness(i), focus(i)
-        return (p[0], TIERS.get((min(o, 2), min(f, 1)), 6), -rel, key(i))
+        return (p[0], TIERS.get((min(o, 2), min(f, 1)), 6), f, o, -rel, key(i))
     return [i for _, (_, i) in sorted(zip(labels, scored), key=order)]
 
 
