@@ -48,6 +48,20 @@ Stats = Callable[..., Awaitable[list[tuple[str, int]]]]
 
 
 @dataclass(frozen=True)
+class Fallback:
+    """A capability's search as the answer to a plain question nothing else took (issue 18:
+    "never shrugs"). When no intent, question handler or small talk answered a sentence that
+    is not a command, the kernel asks every capability's `probe(ctx, text) -> float`: how
+    clearly the sentence matches that capability's records by the strict rule (0.0 not at all,
+    up to 1.0 for every content word in one record; a probe returns 0.0 unless several of the
+    sentence's own words are found together). The capability whose probe is highest answers
+    with `answer(ctx, text)`, its ordinary search answer; ties go to capability order. When
+    every probe says 0.0 (nonsense, chit-chat) the reply stays "I did not understand"."""
+    probe: Callable[..., Awaitable[float]]
+    answer: Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class Capability:
     name: str
     cog: "Cog"
@@ -65,6 +79,7 @@ class Capability:
     intro: tuple[str, ...] = ()                       # English msgids for "what can you do?" ({prefix})
     requires: tuple[str, ...] = ()                    # capabilities that must be enabled too
     intents: tuple["Intent", ...] = ()                # what plain sentences it serves (bot.framework.intents)
+    fallback: Fallback | None = None                  # its search for plain questions nothing else took
     extras: dict[str, Any] = field(default_factory=dict)  # named contributions for a collecting capability
 
 

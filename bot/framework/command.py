@@ -215,6 +215,11 @@ class Registry:
         return [i for cap in self.capabilities for i in cap.intents]
 
     @property
+    def fallbacks(self) -> list:
+        """Every capability's search fallback (bot.framework.capability.Fallback), in capability order."""
+        return [cap.fallback for cap in self.capabilities if cap.fallback is not None]
+
+    @property
     def datasets(self) -> dict:
         return {ds.name: ds for cap in self.capabilities for ds in cap.datasets}
 

@@ -270,6 +270,20 @@ class Dispatcher:
             ctx.command, ctx.invoked_as, ctx.invoked_sub = command, invoked_as, sub
         return False
 
+    async def _fallback(self, ctx: Context, text: str) -> bool:
+        """A plain question nothing else answered, searched where it clearly matches records
+        (the capability whose Fallback.probe is highest); False when none matches."""
+        best, chosen = 0.0, None
+        for fallback in self.registry.fallbacks:
+            score = await fallback.probe(ctx, text)
+            if score > best:
+                best, chosen = score, fallback
+        if chosen is None:
+            return False
+        log.debug("fallback search answered (probe %.2f)", best)
+        await chosen.answer(ctx, text)
+        return True
+
     async def _not_found(self, name: str) -> None:
         raise CommandNotFound(name[:50], suggest_commands(self.registry, name))
 
@@ -285,6 +299,8 @@ class Dispatcher:
         for handler in self.registry.questions:
             if not getattr(handler, "__dsih_first__", False) and await handler(ctx, text):
                 return
+        if await self._fallback(ctx, text):
+            return
         await ctx.reply(ctx.t("I did not understand that. Type `{prefix}help` to see what I can do, "
                               "or ask about funding or living labs.", prefix=self.prefix))
 

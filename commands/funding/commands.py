@@ -173,7 +173,7 @@ def rank(hits, by_id: dict, query: str, now) -> list[FundingInstrument]:
         pairs,
         relevance=lambda p: ranking.funding_relevance(p[0].score, p[0].literal, set(p[1].themes or ()), wanted),
         band=lambda p: band_of[p[0].doc_id],
-        focus=lambda p: 0 if ranking.about(set(p[1].themes or ()), wanted) else 1,
+        focus=lambda p: ranking.focus_of(set(p[1].themes or ()), wanted),
         openness=lambda p: ranking.OPENNESS[status_of(p[1], now)],
         key=lambda p: p[1].id)
     return [r for _, r in ranked]
@@ -791,7 +791,7 @@ FILLER = frozenset("""
 there er welke which wat what is are zijn any some voor for in the de het een a an van of bij with met
 waar where kan can i ik we wij mijn my our onze hoe how do does voor about over iets something
 are hub dsih bot please graag help hulp zoek search find looking op on to naar available beschikbaar
-mogelijk possible welk kun could would zou
+mogelijk possible welk kun could would zou across
 """.split()) | STOPWORDS
 
 
@@ -802,9 +802,10 @@ class Understood:
     notes: list[str]
 
 
-def understand(text: str, now: datetime) -> Understood | None:
+def understand(text: str, now: datetime, *, asked: bool = True) -> Understood | None:
     """Read level, theme, applicant, openness and time window (nl/en) from a question; None
-    when it is not about funding. "welke subsidies sluiten binnenkort?" and "what grants close
+    when it is not about funding (`asked=False`: read it even without a funding word, for
+    the search fallback). "welke subsidies sluiten binnenkort?" and "what grants close
     in the next two months?" become a deadline window, not search words."""
     f = Filters()
     text = _amounts_and_years(text[:2000], f)
@@ -814,7 +815,7 @@ def understand(text: str, now: datetime) -> Understood | None:
     intent = (any(w in INTENT_WORDS for w in words) or any(w.startswith(("subsidie", "financier")) for w in words)
               or any(_intent_typo(w) for w in words)
               or (deadline_q and not any(w in ("lab", "labs", "proeftuin", "proeftuinen") for w in words)))
-    if not intent:
+    if not intent and asked:
         return None
     used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie") or _intent_typo(w))
     used |= {w for w in words if w in deadline_words.DEADLINE_WORDS or w in deadline_words.SOON_WORDS}
@@ -843,7 +844,9 @@ def understand(text: str, now: datetime) -> Understood | None:
             used.update(phrase.split())
             break
     found = topics.find_in_text(text[:2000])
-    if found:
+    if len(found) == 1:
+        # One topic named: its records. Several ("community centres ... energy efficient"
+        # names social equality and energy): no filter, the words rank them.
         f.theme = found[0].id
     rest = [w for w in words if w not in used and w not in FILLER and w not in QUESTION_FILLER]
     return Understood(" ".join(rest), f, [])
@@ -917,6 +920,25 @@ async def funding_question(ctx, text: str) -> bool:
     u = understand(text, ctx.now)
     if u is None:
         return False
+    await answer_understood(ctx, u)
+    return True
+
+
+async def fallback_probe(ctx, text: str) -> float:
+    """How clearly a question without a funding word matches funding records (the kernel's
+    search fallback, bot.framework.capability.Fallback): "kunnen we met Duitse gemeenten over
+    de grens samenwerken aan energie?" is a funding question in all but the word."""
+    u = understand(text, ctx.now, asked=False)
+    if u is None or not u.query:
+        return 0.0
+    return await FUNDING_INDEX.clear_match(ctx.db, u.query, said=text)
+
+
+async def fallback_answer(ctx, text: str) -> None:
+    await answer_understood(ctx, understand(text, ctx.now, asked=False))
+
+
+async def answer_understood(ctx, u: Understood) -> None:
     t, f = ctx.t, u.filters
     only_time = not (u.query or f.level or f.theme or f.applicant or f.open or f.min_budget or f.max_amount
                      or f.opens_in or f.closes_in)
@@ -927,7 +949,7 @@ async def funding_question(ctx, text: str) -> bool:
                  notes=t("funding deadlines in {period}", period=_period(t, days))) + " " + \
             t("(Same as `{command}`.)", command=ctx.command_name(f"deadlines {days}d"))
         await deadline_list(ctx, f.closing_within, lead=lead)
-        return True
+        return
     steps = [label for label, _ in f.steps(t, ctx.now)]
     # A theme recognised from the words is used as filter; the words stay in the search.
     notes = [t("I searched for {query}", query=f"“{md_escape(u.query[:120])}”")] if u.query else []
@@ -937,7 +959,6 @@ async def funding_question(ctx, text: str) -> bool:
     lead = (t("I understood your question like this: {notes}.", notes="; ".join(notes)) +
             " " + t("(Same as `{command}`.)", command=md_escape_code(command_for(ctx, u))))
     await answer(ctx, u.query, f, understood=[], lead=lead)
-    return True
 
 
 def md_escape_code(s: str) -> str:

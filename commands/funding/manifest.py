@@ -1,11 +1,11 @@
 """Funding Lane: funding instruments, deadlines, corrections by facilitators."""
 from pathlib import Path
 
-from bot.framework.capability import Capability
+from bot.framework.capability import Capability, Fallback
 from bot.framework.i18n import N_
 from storage.funding.digest import CONTRIBUTION as DIGEST
 from commands.funding.admin_stats import admin_stats
-from commands.funding.commands import cog
+from commands.funding.commands import cog, fallback_answer, fallback_probe
 from commands.funding import curation
 from commands.funding.overview import overview_section
 from storage.funding import lookup, privacy
@@ -31,6 +31,9 @@ MANIFEST = Capability(
     extras={"admin_stats": admin_stats, "admin_jobs": (curation.SUMMARY_JOB,), "lookup": lookup.lookup,
             "calendar": lookup.calendar},
     digest=DIGEST,
+    # A plain question without a funding word that clearly matches funding records is
+    # answered with the funding search, not "I did not understand".
+    fallback=Fallback(probe=fallback_probe, answer=fallback_answer),
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Funding**: `{prefix}funding klimaatadaptatie`, `{prefix}funding energy --open`, "
               "`{prefix}funding <id>` for the whole record"),

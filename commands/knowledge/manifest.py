@@ -1,7 +1,8 @@
 """Knowledge transfer: share and find lessons, cases, tools, events; partners' feeds."""
 from pathlib import Path
 
-from bot.framework.capability import Capability
+from bot.framework.capability import Capability, Fallback
+from commands.knowledge import fallback
 from commands.knowledge.intents import INTENTS
 from bot.framework.i18n import N_
 from storage.knowledge.digest import CONTRIBUTION as DIGEST
@@ -29,6 +30,8 @@ MANIFEST = Capability(
     overview=overview_section,
     extras={"admin_stats": admin_stats, "admin_jobs": (feeds.POLL_KIND,), "check_settings": check_settings},
     digest=DIGEST,
+    # A plain question nothing else understood that clearly matches its records gets its search.
+    fallback=Fallback(probe=fallback.probe, answer=fallback.answer_question),
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Knowledge**: `{prefix}knowledge circular procurement`, "
               "`{prefix}share <link> \"title\"`"),),

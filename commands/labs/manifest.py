@@ -1,7 +1,8 @@
 """Living labs: find test and experiment facilities, pass on access requests."""
 from pathlib import Path
 
-from bot.framework.capability import Capability
+from bot.framework.capability import Capability, Fallback
+from commands.labs import fallback
 from commands.labs.intents import INTENTS
 from bot.framework.i18n import N_
 from storage.labs.digest import CONTRIBUTION as DIGEST
@@ -28,6 +29,8 @@ MANIFEST = Capability(
     # lookup: labs named in chat, with their contact (brokerage's !interest).
     extras={"admin_stats": admin_stats, "lookup": lookup.lookup},
     digest=DIGEST,
+    # A plain question nothing else understood that clearly matches its records gets its search.
+    fallback=Fallback(probe=fallback.probe, answer=fallback.answer_question),
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Living labs**: `{prefix}labs climate adaptation --near Zwolle`, "
               "`{prefix}lab request <id> <what you want to test>`"),),

@@ -24,6 +24,12 @@ from storage.search.text import (
 # a result; longer queries need less (2 / (words + 1)), so a pasted paragraph still finds.
 # Measured on the relevance sets: 0.5 lost sloppy lab queries with one absent word.
 MIN_COVERAGE = 0.4
+# A plain sentence nothing else understood is searched (bot.framework.capability.Fallback)
+# only when one document holds at least CLEAR_WORDS of its own content words, and at least
+# CLEAR_COVERAGE of them weighted by rarity: "what is the weather like?" (one word) and
+# "blauwe olifanten dansen vanavond" (rare words found nowhere) stay "not understood".
+CLEAR_WORDS = 2
+CLEAR_COVERAGE = 0.75
 MIN_FUZZY = 5       # a word shorter than this is not read as a typo of another
 FUZZY_CUTOFF = 80   # rapidfuzz ratio: "klimaatadaptaite" ~ "klimaatadaptatie", "housign" ~ "housing"
 PLAN_CACHE = 1024  # query plans kept (oldest dropped first)
@@ -366,6 +372,22 @@ class SearchIndex:
             out.append(Hit(d, c + max(1e-6, s / top), c, max(1e-6, s / top),
                            tuple(g.word for g, m in zip(groups, matched) if m), lit))
         return out
+
+    async def clear_match(self, session: AsyncSession, query: str, *, said: str = "",
+                          ids_filter: Collection[str] | None = None) -> float:
+        """How clearly a plain sentence matches one document by the strict rule: the best
+        coverage among the documents that hold at least CLEAR_WORDS of its (not weak) content
+        words and CLEAR_COVERAGE of them by weight; 0.0 when none does. For the fallback that
+        answers a question nothing else understood with a search (issue 18). `said`: the
+        sentence as typed, when `query` is the caller's reading of it (code in it: 0.0)."""
+        if _CODE.search(query or "") or _CODE.search(said or ""):
+            return 0.0
+        weak = {g.word for g in self.plan(query) if g.weak}
+        best = 0.0
+        for h in await self.hits(session, query, limit=20, ids_filter=ids_filter):
+            if h.coverage + 1e-9 >= CLEAR_COVERAGE and len([w for w in h.matched if w not in weak]) >= CLEAR_WORDS:
+                best = max(best, h.coverage)
+        return best
 
     async def closest(self, session: AsyncSession, query: str, vocabulary: Iterable[str] = (), *,
                       limit: int = 20, ids_filter: Collection[str] | None = None) -> "Closest":

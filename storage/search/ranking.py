@@ -29,6 +29,7 @@ TOPIC = 0.6
 BROAD_THEMES = 3
 FULL = 0.99          # coverage this high = every word
 STRONG, STRONG_BROAD, MEDIUM = 0.6, 0.9, 0.25   # BM25 relative to the best candidate
+EPS = 1e-9
 OPEN_BROAD = 0.45     # an open broad scheme on the topic with every word: this much BM25 (relative)
 DECAY_KM = 40.0       # labs: a lab this far from the centre counts half
 THEME_BOOST = 0.6     # labs: named themes a lab has, as a share of those named
@@ -36,6 +37,13 @@ THEME_BOOST = 0.6     # labs: named themes a lab has, as a share of those named
 # What one can act on first: open / forthcoming / continuous, then unknown, then closed.
 OPENNESS = {"open": 0, "continuous": 0, "forthcoming": 0, "unknown": 1, "gone": 1, "invitation_only": 2,
             "closed": 2}
+
+
+# Order inside a band, by (openness 0 open / 1 unknown / 2 closed, focus 0 on the topic / 1 not):
+# open on the topic; unknown on the topic; open but broad; closed on the topic; the rest, where
+# a broad scheme on the topic (focus 1) comes before a record not on it (focus 2), then openness.
+TIERS = {(0, 0): 0, (1, 0): 1, (0, 1): 2, (2, 0): 3, (1, 1): 4, (2, 1): 4}
+ABOUT, ON_TOPIC, OFF_TOPIC = 0, 1, 2   # focus: about the topic / a broad scheme on it / not on it
 
 
 def funding_relevance(score: float, literal: float, themes: set[str], wanted: set[str]) -> float:
@@ -50,14 +58,23 @@ def about(themes: set[str], wanted: set[str]) -> bool:
     return bool(wanted & themes) and len(themes) <= BROAD_THEMES
 
 
+def focus_of(themes: set[str], wanted: set[str]) -> int:
+    """ABOUT the topic the words name, ON_TOPIC (a broad scheme that has it among many
+    themes) or OFF_TOPIC, for in_bands' `focus`."""
+    return ABOUT if about(themes, wanted) else ON_TOPIC if wanted & themes else OFF_TOPIC
+
+
 def funding_band(coverage: float, strength: float, literal: float, best_literal: float, themes: set[str],
-                 wanted: set[str], label: bool = False, open_now: bool = False) -> int:
+                 wanted: set[str], label: bool = False, open_now: bool = False, about_literal: float = 1.0) -> int:
     """The relevance band of a funding hit:
     0  about what was asked: one of its (at most three) themes is a topic the words name
        (other words such as "gemeente" may be missing) -- unless other records have the words
        themselves and this one only the topic of a narrower word ("luchtkwaliteit" names
        healthy living; `label`: the words are a topic's own name, then the topic suffices);
-       or it has every word, with weight in its text;
+       or it has every word, with weight in its text, or (not broad) every word in its own
+       text at all where no record about the topic has them all (`about_literal`, the best
+       share of them such a record has: "bodemdaling funderingsschade", the one record that
+       names both, above records that only have the topic a word names);
     1  every word, with less weight (or only the topic, where others have the words);
     2  partial or incidental matches.
     A broad scheme (more than three themes) reaches band 0 only when the words are prominent
@@ -65,11 +82,13 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
     (then it comes after the open instruments about the topic, see in_bands' `focus`)."""
     broad = len(themes) > BROAD_THEMES
     if wanted & themes and not broad:
-        return 0 if label or literal > 0 or best_literal < FULL else 1
+        return 0 if label or best_literal < FULL or (literal > 0 and coverage >= FULL) else 1
     if coverage < FULL:
         return 2
     if strength >= (STRONG_BROAD if broad else STRONG):
         return 0
+    if not broad and literal >= FULL and about_literal < FULL and strength >= MEDIUM:
+        return 0   # every word in its own text, where no record about the topic has them all
     if broad and open_now and wanted & themes and literal >= FULL and strength >= OPEN_BROAD:
         return 0   # open now, on the topic, every word in its own text: comparable
     return 1 if strength >= MEDIUM else 2
@@ -77,13 +96,30 @@ def funding_band(coverage: float, strength: float, literal: float, best_literal:
 
 def funding_bands(hits: list[tuple[float, float, float, set[str], bool]], wanted: set[str],
                   label: bool = False) -> list[int]:
-    """funding_band of each hit ((coverage, strength, literal, themes, open now)). When an
-    open broad scheme reaches band 0, the open records about the topic join it: an open
-    instrument about the topic never comes after an open broad scheme."""
+    """funding_band of each hit ((coverage, strength, literal, themes, open now)). Two ways an
+    open record joins a better band, so that what one can act on is not put below a closed
+    record it is comparable to:
+    - when an open broad scheme reaches band 0, the open records about the topic join it: an
+      open instrument about the topic never comes after an open broad scheme;
+    - an open broad scheme on the topic joins the band of a record one cannot act on now
+      that matches the query's words no better than it does (no more coverage, no more of
+      them in its own text): all that separated them was the breadth of the scheme, and
+      among comparable records the open one leads (in_bands puts it after those about the
+      topic that are not closed). It must have words in its own text, not only the topic
+      tag: every word of a query it matches whole ("biodiversity": Urban nature before the
+      closed LIFE Nature call), some of a sentence it matches in part; a generic scheme with
+      half of "digitale overheid" in its text stays below the instruments about it."""
     best = max((h[2] for h in hits), default=0.0)
-    bands = [funding_band(c, s, lit, best, th, wanted, label, o) for c, s, lit, th, o in hits]
+    best_about = max((lit for _, _, lit, th, _ in hits if about(th, wanted)), default=0.0)
+    bands = [funding_band(c, s, lit, best, th, wanted, label, o, best_about) for c, s, lit, th, o in hits]
     if any(b == 0 and o and len(th) > BROAD_THEMES for b, (_, _, _, th, o) in zip(bands, hits)):
         bands = [0 if o and about(th, wanted) else b for b, (_, _, _, th, o) in zip(bands, hits)]
+    shut = [(b, c, lit) for b, (c, _, lit, _, o) in zip(bands, hits) if not o]
+    for k, (c, _, lit, th, o) in enumerate(hits):
+        if o and len(th) > BROAD_THEMES and wanted & th and lit > 0 and (lit >= FULL or c < FULL):
+            better = [b for b, c2, lit2 in shut if b < bands[k] and c2 <= c + EPS and lit2 <= lit + EPS]
+            if better:
+                bands[k] = min(better)
     return bands
 
 
@@ -91,9 +127,9 @@ def in_bands(items: Iterable[T], relevance: Callable[[T], float], openness: Call
              key: Callable[[T], Hashable] = lambda x: 0, band: Callable[[T], int] | None = None,
              focus: Callable[[T], int] = lambda x: 0) -> list[T]:
     """`items` in relevance bands (`band`, lower first; without it, runs of relevance within
-    BAND of the run's best), each band ordered: what one can act on now (openness 0) first,
-    then on-topic before broad (`focus`, lower first), then openness, then relevance, then
-    `key` (stable ties)."""
+    BAND of the run's best), each band ordered in TIERS of (openness, focus), then relevance,
+    then `key` (stable ties). Nothing closed comes before something open in the same band,
+    and nothing broad before something on the topic one can act on or may be able to."""
     scored = sorted(((relevance(i), i) for i in items), key=lambda p: (-p[0], key(p[1])))
     if band is None:
         labels, k, n = [], 0, 0
@@ -108,8 +144,8 @@ def in_bands(items: Iterable[T], relevance: Callable[[T], float], openness: Call
 
     def order(p):
         rel, i = p[1]
-        o = openness(i)
-        return (p[0], o > 0, focus(i), o, -rel, key(i))
+        o, f = openness(i), focus(i)
+        return (p[0], TIERS.get((min(o, 2), min(f, 1)), 6), f, o, -rel, key(i))
     return [i for _, (_, i) in sorted(zip(labels, scored), key=order)]
 
 

@@ -13,6 +13,9 @@ from storage.funding.models import FundingInstrument
 from support.funding_env import NOW, FundingChat, funding_services, result_ids
 
 THRESHOLD = 0.95
+# Measured 65/68 on main at 522131a (the three housing queries listed DUMAVA, which names housing only
+# inside compounds, third) and 68/68 on h3/search3: the floor is the measured figure.
+THRESHOLD = 1.0
 
 
 @dataclass(frozen=True)

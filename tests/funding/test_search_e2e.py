@@ -53,3 +53,21 @@ async def test_first_words_of_a_new_user(alice, bot, room, ask):
     nonsense = await ask(alice, room, "!funding <script>alert(1)</script>", bot_id=bot.user_id)
     assert ids_in(body_of(nonsense)) == []
     assert "No funding instruments found" in body_of(nonsense)   # English: her last clear language
+
+
+async def test_a_question_without_a_funding_word_is_searched_not_shrugged_at(alice, bot, room, ask):
+    # Issue 18: a plain question with no command, intent or funding word that clearly matches
+    # records gets the search answer of the capability it matches (the kernel's fallback);
+    # nonsense still gets "Dat begreep ik niet".
+    mark = alice.mark()
+    await alice.send_text(room, f"{bot.user_id}: kunnen we met Duitse gemeenten over de grens samenwerken aan energie?",
+                          mentions=[bot.user_id])
+    reply = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=60)
+    body = body_of(reply)
+    assert body.startswith("Zo heb ik je vraag begrepen"), body[:300]
+    assert "interreg-deutschland-nederland" in ids_in(body)[:3], body[:800]
+
+    mark = alice.mark()
+    await alice.send_text(room, f"{bot.user_id}: blauwe olifanten dansen vanavond in de tuin", mentions=[bot.user_id])
+    shrug = await alice.wait_for_reply(room, bot.user_id, since=mark, timeout=60)
+    assert "begreep ik niet" in body_of(shrug), body_of(shrug)[:300]
