@@ -295,23 +295,34 @@ def cmd_restore(args) -> int:
 
 
 def cmd_refresh(args) -> int:
-    """Fetch fresh data from an external source into the database (meant for a nightly timer)."""
+    """Fetch fresh data from an external source into the database (meant for a nightly timer).
+    `--source all`: every source in turn; one that fails does not keep the next from running,
+    and the exit status says whether any failed."""
+    settings = _settings(args)
+    _setup_logging(settings)
+    sources = REFRESH_SOURCES if args.source == "all" else (args.source,)
+    failed = [source for source in sources if _refresh_one(settings, source) != 0]
+    return 1 if failed else 0
+
+
+REFRESH_SOURCES = ("eu-ft", "officiele-bekendmakingen")
+
+
+def _refresh_one(settings, source: str) -> int:
     from bot.progress import Progress
     from storage.funding.eu_portal import PortalError
     from storage.funding.refresh import refresh_eu_ft
 
-    settings = _settings(args)
-    _setup_logging(settings)
     # bot.pretend_now (tests and demos) also sets the refresh's "now", so staleness can be shown.
     now = settings.bot.pretend_now
-    if args.source == "officiele-bekendmakingen":
+    if source == "officiele-bekendmakingen":
         from storage.funding.bekendmakingen import SruError
         from storage.funding.candidates import refresh_bekendmakingen
         try:
             report = asyncio.run(_with_db(settings, lambda db: refresh_bekendmakingen(db, settings, now=now,
                                                                                      actor="cli")))
         except SruError as exc:
-            print(f"refresh failed, nothing was changed: {exc}", file=sys.stderr)
+            print(f"refresh {source} failed, nothing was changed: {exc}", file=sys.stderr)
             return 1
         print(report.line())
         return 0
@@ -320,7 +331,7 @@ def cmd_refresh(args) -> int:
             report = asyncio.run(_with_db(settings, lambda db: refresh_eu_ft(
                 db, settings, now=now, actor="cli", progress=bar)))
     except PortalError as exc:
-        print(f"refresh failed, nothing was changed: {exc}", file=sys.stderr)
+        print(f"refresh {source} failed, nothing was changed: {exc}", file=sys.stderr)
         return 1
     print(report.line())
     return 0
@@ -375,10 +386,10 @@ def parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("refresh", help="fetch fresh records from an external source (e.g. nightly)")
     f.add_argument("kind", choices=("funding",))
-    f.add_argument("--source", choices=("eu-ft", "officiele-bekendmakingen"), default="eu-ft",
+    f.add_argument("--source", choices=(*REFRESH_SOURCES, "all"), default="eu-ft",
                    help="eu-ft: open and forthcoming calls of the EU Funding & Tenders portal; "
                         "officiele-bekendmakingen: new Dutch subsidy regulations in the official journals, "
-                        "as candidates for facilitators (`!funding candidates`)")
+                        "as candidates for facilitators (`!funding candidates`); all: both, one after the other")
     f.add_argument("--config", "-c")
     f.set_defaults(func=cmd_refresh)
 

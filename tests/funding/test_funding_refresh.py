@@ -204,7 +204,7 @@ def test_cli_refresh_against_local_server(tmp_path, capsys):
         assert "0 new (added), 0 changed, 5 unchanged" in capsys.readouterr().out
         stub.fail_with = 500
         assert main(["refresh", "funding", "--config", str(config)]) == 1
-        assert "refresh failed, nothing was changed" in capsys.readouterr().err
+        assert "refresh eu-ft failed, nothing was changed" in capsys.readouterr().err
         assert main(["export", "funding", "--format", "csv", "--config", str(config)]) == 0
         csv_text = capsys.readouterr().out
         assert "euft-horizon-miss-2027-05-soil-02-two-stage" in csv_text and ",eu-ft," in csv_text
@@ -247,3 +247,27 @@ async def test_a_curated_record_the_portal_stops_listing_is_gone_and_comes_back(
         assert soil.origin == "bundled" and soil.stale and status_of(soil, later) == "gone"
     back = await refresh_eu_ft(db, settings, now=later + timedelta(days=1), fetch=listed)
     assert back.revived == ["horizon-mission-soil-2027"] and await count(db, stale=True) == 0
+
+
+def test_cli_refresh_all_runs_both_sources_and_one_failure_does_not_stop_the_other(tmp_path, capsys):
+    """`--source all` (the compose recipe's nightly command): the EU portal, then the official
+    journals (the real recorded SRU answer); a source that fails is reported, the other one
+    still runs, and the exit status says something failed."""
+    from support.sru_replay import REAL, SruReplay
+
+    with PortalStub() as stub, SruReplay(files=[REAL]) as sru:
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump({
+            "storage": {"data_dir": str(tmp_path / "data")},
+            "bot": {"pretend_now": "2026-12-05T03:00:00+00:00"},
+            "funding": {"eu_ft_url": stub.url, "eu_ft_page_size": 3, "unseen_after": "14d",
+                        "bekendmakingen_url": sru.url}}))
+        assert main(["refresh", "funding", "--source", "all", "--config", str(config)]) == 0
+        out = capsys.readouterr().out
+        assert "eu-ft: 6 rows listed" in out and "officiele-bekendmakingen" in out, out
+        assert len(sru.requests) == 1
+        stub.fail_with = 500
+        assert main(["refresh", "funding", "--source", "all", "--config", str(config)]) == 1
+        captured = capsys.readouterr()
+        assert "refresh eu-ft failed, nothing was changed" in captured.err
+        assert "officiele-bekendmakingen" in captured.out and len(sru.requests) == 2   # still ran
