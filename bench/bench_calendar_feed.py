@@ -1,6 +1,8 @@
 """The calendar feed (`!calendar`, issue 20): one person's feed with 200 sessions and 500
 followed funding deadlines, served by the route's handler in-process (no HTTP, so only the
-bot's own work is timed): a full GET, and a conditional GET with the current ETag (304):
+bot's own work is timed): a full GET built and rendered (a fresh route, so no rendered body
+is cached), a full GET whose rendered body is cached, and a conditional GET with the
+current ETag (304):
 
     python bench/bench_calendar_feed.py [--rounds 200]
 
@@ -58,10 +60,11 @@ async def main_async(rounds: int) -> None:
         s.add(CalendarToken(user_id=ALICE, token_hash=feed.token_hash(token), created_at=NOW))
     route = feed.make_route(feed.RateLimit(10**6))
 
-    async def get(headers) -> tuple[float, int, dict]:
+    async def get(headers, fresh=False) -> tuple[float, int, dict]:
         req = HttpRequest("GET", f"/calendar/{token}.ics", {"token": token}, headers)
+        handler = feed.make_route(feed.RateLimit(10**6)).handler if fresh else route.handler
         t = time.perf_counter()
-        resp = await route.handler(services, req)
+        resp = await handler(services, req)
         return time.perf_counter() - t, resp.status, resp.headers
 
     _, status, headers = await get({})
@@ -70,8 +73,11 @@ async def main_async(rounds: int) -> None:
     for _ in range(3):
         await get({})
         await get({"If-None-Match": etag})
-    full, cond = [], []
+    full, cond, built = [], [], []
     for _ in range(rounds):
+        d, status, _ = await get({}, fresh=True)
+        assert status == 200
+        built.append(d)
         d, status, _ = await get({})
         assert status == 200
         full.append(d)
@@ -79,11 +85,14 @@ async def main_async(rounds: int) -> None:
         assert status == 304
         cond.append(d)
     await services.db.dispose()
+    b50 = pct(built, 50) * 1000
     f50, c50 = pct(full, 50) * 1000, pct(cond, 50) * 1000
     f99, c99 = pct(full, 99) * 1000, pct(cond, 99) * 1000
-    print(f"calendar feed, 200 sessions + 500 deadlines, {rounds} rounds: full GET p50 {f50:.2f} ms "
+    print(f"calendar feed, 200 sessions + 500 deadlines, {rounds} rounds: full GET built and rendered p50 "
+          f"{b50:.2f} ms; full GET, rendered body cached p50 {f50:.2f} ms "
           f"(p99 {f99:.2f}); conditional GET 304 p50 {c50:.2f} ms (p99 {c99:.2f}); 304/full {c50 / f50:.2f}")
     emit("calendar", [
+        row("calendar feed full GET built and rendered, 200 sessions + 500 deadlines", b50, "ms p50"),
         row("calendar feed conditional GET (304), 200 sessions + 500 deadlines", c50, "ms p50",
             "full GET, same feed", f50),
         row("calendar feed conditional GET (304), 200 sessions + 500 deadlines", c99, "ms p99",
