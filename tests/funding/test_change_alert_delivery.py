@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from commands.digests import delivery
+from storage.datasets.reload import reload_bundled
 from storage.digests.models import ChangeAlert, DigestSubscription
 from storage.funding.models import FundingInstrument
 from storage.models.core import OutboxMessage
@@ -164,3 +165,63 @@ async def test_dutch_alert(env):
     assert await delivery.run_change_alerts(services, clock.now) == 1
     body = _body((await _messages(db))[0])
     assert "Deadline vervroegd" in body and "bron: een facilitator" in body, body
+
+
+async def test_a_verify_correction_moving_the_deadline_earlier_is_alerted(env):
+    services, clock, chat = env
+    db = services.db
+    fid = await _followed(db)
+    await _subscribe(chat, clock, "@bob:test", "climate adaptation monthly --day 28")
+    clock.now = T0 + timedelta(minutes=1)
+    # A check without corrections changes nothing a follower hears of.
+    assert "Thank you" in await chat.text(f"!funding verify {fid}", sender=FACIL)
+    assert await delivery.run_change_alerts(services, clock.now) == 0
+    out = await chat.text(f"!funding verify {fid} deadlines 2027-02-01 17:00 Europe/Brussels",
+                          sender=FACIL)
+    assert "corrected" in out, out
+    assert await delivery.run_change_alerts(services, clock.now) == 1
+    body = _body((await _messages(db))[0])
+    assert "Deadline moved earlier" in body and "source: a facilitator" in body, body
+
+
+def _with(rec, **changes):
+    return type(rec).model_validate({**rec.model_dump(), **changes})
+
+
+async def test_a_data_reload_moving_a_deadline_earlier_is_alerted(env):
+    services, clock, chat = env
+    db = services.db
+    from storage.funding import dataset as funding_dataset
+    async with db.session() as s:
+        row = (await s.scalars(select(FundingInstrument).order_by(FundingInstrument.id))).first()
+        fid = row.id
+    real = funding_dataset.DATASET.load_bundled
+
+    def bundled():  # the bundled file with that record followed and dated
+        records = real()
+        out = []
+        for rec in records:
+            if rec.id == fid:
+                rec = _with(rec, themes=["climate-adaptation"], deadline_model="single", opens_on=None,
+                            deadlines=[{"at": "2027-03-01T17:00", "tz": "Europe/Brussels", "label": "deadline"}])
+            out.append(rec)
+        return out
+    # What `!admin data reload` does (commands/admin), with another bundled file.
+    from dataclasses import replace
+
+    async def reload(load):
+        async with db.transaction() as s:
+            return await reload_bundled(s, replace(funding_dataset.DATASET, load_bundled=load), by="@admin:test",
+                                        now=clock.now)
+    assert (await reload(bundled)).changed == 1
+    await _subscribe(chat, clock, "@bob:test", "climate adaptation monthly --day 28")
+    clock.now = T0 + timedelta(minutes=1)
+
+    def earlier():
+        records = bundled()
+        return [_with(r, deadlines=[{"at": "2027-02-01T17:00", "tz": "Europe/Brussels", "label": "deadline"}])
+                if r.id == fid else r for r in records]
+    assert (await reload(earlier)).changed == 1
+    assert await delivery.run_change_alerts(services, clock.now) == 1
+    body = _body((await _messages(db))[0])
+    assert "Deadline moved earlier" in body and "source: the bundled data" in body, body
