@@ -225,3 +225,18 @@ async def test_a_data_reload_moving_a_deadline_earlier_is_alerted(env):
     assert await delivery.run_change_alerts(services, clock.now) == 1
     body = _body((await _messages(db))[0])
     assert "Deadline moved earlier" in body and "source: the bundled data" in body, body
+
+
+async def test_the_preview_after_an_alert_marks_it_alerted_too(env):
+    services, clock, chat = env
+    db = services.db
+    fid = await _followed(db)
+    await _subscribe(chat, clock, "@bob:test", "climate adaptation monthly --day 28")
+    clock.now = T0 + timedelta(minutes=1)
+    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    before = await chat.text("!digest preview", sender="@bob:test")
+    assert "Deadline moved earlier" in before, before
+    assert await delivery.run_change_alerts(services, clock.now) == 1
+    after = await chat.text("!digest preview", sender="@bob:test")
+    assert "Deadline moved earlier" not in after
+    assert "alerted on" in after or "Nothing new" in after, after
