@@ -269,7 +269,8 @@ def make_route(limiter: RateLimit | None = None) -> HttpRoute:
             t = Translator((prefs and prefs.language) or services.settings.bot.language,
                            (prefs and prefs.timezone) or services.settings.bot.timezone)
             followed = await followed_by(session, row.user_id)
-            # One read transaction: the version and the entries see the same rows.
+            # The version is read before the entries: a write in between leaves a body newer
+            # than its ETag, never older (the next request reads the new version).
             etag = await version_etag(services, session, row.user_id, presented[:16], followed, t.lang, str(t.tz))
             wanted = [x.strip() for x in (request.headers.get("If-None-Match") or "").split(",")]
             headers = {"ETag": etag or "", "Cache-Control": "private, max-age=300"}
@@ -285,10 +286,7 @@ def make_route(limiter: RateLimit | None = None) -> HttpRoute:
                 return HttpResponse(304, b"", headers=headers)
             body = cache.get(etag)
         domain = services.bot_user_id.partition(":")[2] or "dsih-bot"
-        if body is None:
-            if entries is None:   # pragma: no cover - only when the cache lost it between the two reads
-                async with services.db.session() as session:
-                    entries = await entries_for(services, session, row.user_id, t, followed)
+        if body is None:   # entries were built above whenever no body was cached
             body = render(entries, domain=domain, name=t("DSIH calendar"), now=services.clock().astimezone(timezone.utc))
             cache.put(etag, body)
         return HttpResponse(200, body, content_type="text/calendar; charset=utf-8", headers=headers)

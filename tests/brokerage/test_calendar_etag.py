@@ -164,3 +164,23 @@ async def test_the_body_under_an_etag_is_the_one_the_entries_give(env):
         await s.execute(delete(Interest))
     _, etag3, body3 = await _get(services, route, token)
     assert etag3 not in (etag, etag2) and b"Call one" not in body3 and b"Heat plan" in body3
+
+
+async def test_a_contribution_without_a_version_falls_back_to_hashing_the_entries(env, monkeypatch):
+    services, token, sid = env
+    from bot.framework.references import CalendarSource
+    registry = services.registry
+    real = registry.contributions
+
+    def plain_only(kind):
+        found = real(kind)
+        return [c.entries if isinstance(c, CalendarSource) else c for c in found] if kind == "calendar" else found
+    monkeypatch.setattr(registry, "contributions", plain_only)
+    route = feed.make_route(feed.RateLimit(10**6))
+    status, etag, body = await _get(services, route, token)
+    assert status == 200 and b"Heat plan" in body and etag
+    assert (await _get(services, route, token, etag))[0] == 304
+    async with services.db.transaction() as s:
+        (await s.get(ReviewSession, sid)).status = "cancelled"
+    status, etag2, body = await _get(services, route, token, etag)
+    assert status == 200 and etag2 != etag and b"CANCELLED" in body
