@@ -292,7 +292,13 @@ async def run_change_alerts(services, now: datetime) -> int:
         for source in sources:
             found += await source.alerts(session, now - CHANGE_ALERT_LOOKBACK, now)
         worthy = alert_worthy(sorted(found, key=lambda c: (c.at, c.id)), now)
-        if not worthy:
+        # Changes this process already told everyone they concern are not read again every
+        # pass (nobody becomes due for an old change: only changes after a subscriber's
+        # watermark and pause are alerted). After a restart the first pass checks them once.
+        done = services.extras.setdefault("digests.change_alerts_done", set())
+        keys = {change_key(latest) for latest, _ in worthy}
+        done.intersection_update(keys)
+        if keys <= done:
             return 0
         topics = {t for latest, _ in worthy for t in latest.themes}
         subs = [s for s in (await session.scalars(select(DigestSubscription))).all()
@@ -319,7 +325,7 @@ async def run_change_alerts(services, now: datetime) -> int:
         key = f"change-alert:{sub.id}:" + hashlib.sha256(",".join(keys).encode()).hexdigest()[:16]
         rows = [{"subscriber": sub.subscriber, "change_key": k, "via": "alert", "sent_at": now} for k in keys]
         plans.append((sub, rows, markdown, key))
-    sent = 0
+    sent, complete = 0, True
     for start in range(0, len(plans), CHUNK):
         chunk = plans[start:start + CHUNK]
         try:
@@ -331,7 +337,10 @@ async def run_change_alerts(services, now: datetime) -> int:
                                                  key=key)])
             sent += len(chunk)
         except IntegrityError:
+            complete = False   # looked at again next pass
             log.warning("change alert chunk rolled back (already told by an overlapping run or digest)")
+    if complete:
+        done.update(keys)
     return sent
 
 

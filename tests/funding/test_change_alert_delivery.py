@@ -240,3 +240,27 @@ async def test_the_preview_after_an_alert_marks_it_alerted_too(env):
     after = await chat.text("!digest preview", sender="@bob:test")
     assert "Deadline moved earlier" not in after
     assert "alerted on" in after or "Nothing new" in after, after
+
+
+async def test_a_pass_after_everyone_was_told_reads_no_subscriptions(env, monkeypatch):
+    services, clock, chat = env
+    fid = await _followed(services.db)
+    await _subscribe(chat, clock, "@bob:test", "climate adaptation monthly --day 28")
+    clock.now = T0 + timedelta(minutes=1)
+    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    assert await delivery.run_change_alerts(services, clock.now) == 1
+    reads = []
+    real = delivery.load_alerted
+
+    async def counted(*args):
+        reads.append(args)
+        return await real(*args)
+    monkeypatch.setattr(delivery, "load_alerted", counted)
+    for minutes in (5, 10, 15):
+        assert await delivery.run_change_alerts(services, clock.now + timedelta(minutes=minutes)) == 0
+    assert reads == []
+    # A restart forgets that: one pass checks the table (and sends nothing), then quiet again.
+    services.extras.pop("digests.change_alerts_done")
+    assert await delivery.run_change_alerts(services, clock.now + timedelta(minutes=20)) == 0
+    assert await delivery.run_change_alerts(services, clock.now + timedelta(minutes=25)) == 0
+    assert len(reads) == 1
