@@ -42,7 +42,6 @@ async def reload_bundled(session: AsyncSession, dataset, *, by: str | None = Non
     column = getattr(file.table, file.match_column)
     existing = {getattr(r, file.match_column): r
                 for r in (await session.scalars(select(file.table).where(column.in_([r.id for r in records])))).all()}
-    bundled_by = dataset.bundled_by
     now = now or datetime.now(timezone.utc)
     track = dataset.track_changes
     tracked = (track(session, now, list(existing), "bundled", by) if track is not None and existing
