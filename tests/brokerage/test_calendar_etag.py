@@ -184,3 +184,41 @@ async def test_a_contribution_without_a_version_falls_back_to_hashing_the_entrie
         (await s.get(ReviewSession, sid)).status = "cancelled"
     status, etag2, body = await _get(services, route, token, etag)
     assert status == 200 and etag2 != etag and b"CANCELLED" in body
+
+
+async def test_the_versions_are_stable_and_move_on_sqlite_and_postgresql(db):
+    """The fingerprint query (group_concat / string_agg) on both databases: the same rows give
+    the same version twice; a moved session, a changed role, a new action, a moved deadline
+    each give a new one."""
+    from storage.funding.lookup import calendar_version
+    from storage.sessions.calendar_feed import version
+    followed = frozenset({("instrument", "call-1")})
+    async with db.transaction() as s:
+        s.add(FundingInstrument(id="call-1", title="Call one", level="eu",
+                                deadlines=[{"at": "2027-04-01T17:00:00", "tz": "Europe/Brussels"}]))
+        row = ReviewSession(title="Heat plan", facilitator="@facil:test", starts_at=START,
+                            ends_at=START + timedelta(hours=1), room_id="!room:test")
+        s.add(row)
+        await s.flush()
+        s.add(Participant(session_id=row.id, user_id=ALICE, role="reviewer"))
+        sid = row.id
+
+    async def both():
+        async with db.session() as s:
+            return await version(s, ALICE, followed), await calendar_version(s, ALICE, followed)
+    seen = [await both()]
+    assert await both() == seen[0]
+    async with db.transaction() as s:
+        await s.execute(update(ReviewSession).where(ReviewSession.id == sid).values(starts_at=START + timedelta(days=1)))
+    seen.append(await both())
+    async with db.transaction() as s:
+        await s.execute(update(Participant).values(role="observer"))
+    seen.append(await both())
+    async with db.transaction() as s:
+        s.add(SessionAction(session_id=sid, text="Map", owner=ALICE, due=START, created_by="@facil:test"))
+    seen.append(await both())
+    async with db.transaction() as s:
+        (await s.get(FundingInstrument, "call-1")).deadlines = [{"at": "2027-03-01T17:00:00", "tz": "Europe/Brussels"}]
+    seen.append(await both())
+    assert len({v[0] for v in seen}) == 4 and len({v[1] for v in seen}) == 2, seen
+    assert await both() == seen[-1]
