@@ -5,7 +5,8 @@ contribution once per run and composes every subscriber's digest from what they 
 (storage/digests/compose.py); no capability imports another to take part.
 
 A contribution is `async (session, window) -> Parts` (and may also declare
-`closing(session, now, within) -> list[Deadline]` for deadline alerts)."""
+`closing(session, now, within) -> list[Deadline]` for deadline alerts and
+`alerts(session, since, now) -> list[Change]` for change alerts)."""
 from __future__ import annotations
 
 import re
@@ -76,6 +77,12 @@ class Change:
     at: datetime
     alert: bool = False
     news: str | None = None     # "reopened" or "forthcoming"
+    alerted: datetime | None = None  # told to this reader by an alert of its own at this moment
+
+
+def change_key(change: Change) -> str:
+    """A change's identity across runs (what `digest_change_alerts` stores per subscriber)."""
+    return f"{change.record_id}#{change.id}"[:160]
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,9 @@ class Contribution:
     parts: Callable[[Any, Window], Awaitable[Parts]]
     # Instruments whose next deadline falls within `within` of `now` (deadline alerts).
     closing: Callable[..., Awaitable[list[Deadline]]] | None = None
+    # `(session, since, now) -> list[Change]`: the deadline changes recorded after `since`,
+    # oldest first (those with `alert` are told on their own, soon: change alerts).
+    alerts: Callable[..., Awaitable[list[Change]]] | None = None
 
 
 def title_key(title: str) -> str:

@@ -3,12 +3,15 @@ decide: wait and retry (429), retry later (homeserver away), or give up and log.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import secrets
 import time
 import logging
 
 from aiohttp import ClientError
 from sqlalchemy.exc import IntegrityError
-from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse, UploadResponse
+from nio import (AsyncClient, RoomCreateResponse, RoomPreset, RoomResolveAliasResponse, RoomSendResponse,
+                 UploadResponse)
 from nio.exceptions import LocalProtocolError, SendRetryError
 
 from bot.framework.effects import OPEN_ROOM
@@ -18,6 +21,7 @@ from storage.models.core import DirectRoom, KeyValue, OutboxMessage, RoomState
 log = logging.getLogger(__name__)
 
 NOT_SYNCED_RETRY = 5.0  # seconds between tries while a new direct room is not known to nio yet
+ALIAS_SALT_KEY = "open_room:salt"   # KeyValue: this installation's salt for open_room_alias
 
 
 class MatrixTransport:
@@ -132,34 +136,83 @@ class MatrixTransport:
             return resp.room_id
 
 
+    async def _alias_salt(self) -> str:
+        """A random secret of this installation (kept in the database), so nobody who sees a
+        command's event id can work out, and take first, the alias of the room it opens."""
+        async with self.db.session() as session:
+            found = await session.get(KeyValue, ALIAS_SALT_KEY)
+        if found is not None:
+            return found.value
+        try:
+            async with self.db.transaction() as session:
+                session.add(KeyValue(key=ALIAS_SALT_KEY, value=secrets.token_hex(16)))
+        except IntegrityError:
+            pass   # another sender made it a moment ago
+        async with self.db.session() as session:
+            return (await session.get(KeyValue, ALIAS_SALT_KEY)).value
+
+    async def _resolve_own_alias(self, alias_name: str) -> str | None:
+        """The room behind our alias (None: no such alias). Nobody else can hold it: its
+        name is a hash of the row's transaction id with this installation's salt."""
+        server = (self.client.user_id or "").partition(":")[2]
+        resp = await self.client.room_resolve_alias(f"#{alias_name}:{server}")
+        if isinstance(resp, RoomResolveAliasResponse):
+            return resp.room_id
+        if getattr(resp, "status_code", None) == "M_NOT_FOUND":
+            return None
+        raise OSError(f"resolving #{alias_name}: {resp}")
+
+    async def _remember_room(self, key: str, room_id: str) -> None:
+        """Keep the room made for an outbox row (and that the bot is in it)."""
+        async with self.db.transaction() as session:
+            await session.merge(KeyValue(key=key, value=room_id))
+            if await session.get(RoomState, room_id) is None:
+                session.add(RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000)))
+
     async def _open_room(self, row: OutboxMessage) -> SendResult:
-        """An OPEN_ROOM row: create the room once (its id kept under the row's transaction
-        id, so a resend after a restart posts into the same room), then post the message
-        with the row's transaction id (the homeserver deduplicates a resend). A crash
-        between the creation and keeping its id would open a second room: the only window."""
+        """An OPEN_ROOM row: create the room once, then post the message with the row's
+        transaction id (the homeserver deduplicates a resend).
+
+        Once, across crashes: the room is created with an alias derived from the row's
+        transaction id (`open_room_alias`), and the homeserver refuses a second room with
+        the same alias (M_ROOM_IN_USE). Before creating, the intent is kept under the row's
+        key (an empty value); a retry that finds the intent but no room id (a crash between
+        the creation and keeping the id) resolves the alias first, and so does a creation
+        refused because the alias is taken. The room id is then kept under the key."""
         spec = dict(row.content.get(OPEN_ROOM) or {})
         content = {k: v for k, v in row.content.items() if k != OPEN_ROOM}
         key = f"open_room:{row.txn_id}"[:100]
+        alias_name = open_room_alias(row.txn_id, await self._alias_salt())
         async with self.db.session() as session:
             known = await session.get(KeyValue, key)
-        room_id = known.value if known else None
-        if room_id is None:
-            try:
+        room_id = known.value if known and known.value else None
+        created = False
+        try:
+            if room_id is None and known is not None:
+                room_id = await self._resolve_own_alias(alias_name)   # an interrupted creation
+            if room_id is None:
+                if known is None:
+                    async with self.db.transaction() as session:
+                        await session.merge(KeyValue(key=key, value=""))
                 resp = await self.client.room_create(name=spec.get("name") or None, topic=spec.get("topic") or None,
                                                      invite=list(spec.get("invite") or ()),
-                                                     preset=RoomPreset.private_chat)
-            except (ClientError, asyncio.TimeoutError, OSError) as exc:
-                return SendResult(transient=f"{type(exc).__name__}: {exc}")
-            if not isinstance(resp, RoomCreateResponse):
-                return classify(resp)
-            room_id = resp.room_id
-            async with self.db.transaction() as session:
-                await session.merge(KeyValue(key=key, value=room_id))
-                if await session.get(RoomState, room_id) is None:
-                    import time
-                    session.add(RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000)))
+                                                     preset=RoomPreset.private_chat, alias=alias_name)
+                if isinstance(resp, RoomCreateResponse):
+                    room_id, created = resp.room_id, True
+                elif getattr(resp, "status_code", None) == "M_ROOM_IN_USE":
+                    room_id = await self._resolve_own_alias(alias_name)
+                    if room_id is None:
+                        return SendResult(transient=f"alias {alias_name} taken but not resolvable yet")
+                else:
+                    return classify(resp)
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            return SendResult(transient=f"{type(exc).__name__}: {exc}")
+        if known is None or not known.value:
+            await self._remember_room(key, room_id)
             if self.room_changed is not None:
                 self.room_changed(room_id)
+            if created:
+                log.info("opened room %s for outbox row %s", room_id, row.txn_id)
             for _ in range(100):
                 if room_id in self.client.rooms:
                     break
@@ -176,6 +229,13 @@ class MatrixTransport:
         if isinstance(resp, RoomSendResponse):
             return SendResult(event_id=resp.event_id)
         return classify(resp)
+
+
+def open_room_alias(txn_id: str, salt: str) -> str:
+    """The local part of the alias a room opened for an outbox row gets: deterministic
+    (the same row and installation, the same alias), unguessable without the salt (a
+    room member who knows the command's event id cannot take the alias first), short."""
+    return "dsih-open-" + hashlib.sha256(f"{salt}|{txn_id}".encode()).hexdigest()[:24]
 
 
 def classify(resp) -> SendResult:

@@ -190,7 +190,7 @@ async def data(ctx, action):
     lines = [ctx.t("Data reloaded from the bundled files:")]
     totals = {}
     for name, dataset in ctx.services.registry.datasets.items():
-        count = await reload_bundled(ctx.db, dataset)
+        count = await reload_bundled(ctx.db, dataset, by=ctx.sender, now=ctx.now)
         totals[name] = count.__dict__
         line = ctx.t("{label}: {added} added, {changed} changed, {unchanged} unchanged",
                      label=ctx.t(dataset.label), added=count.added, changed=count.changed, unchanged=count.unchanged)

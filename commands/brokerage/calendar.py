@@ -4,8 +4,12 @@ listener (the manifest's `http_routes`); `!calendar reset` revokes it and gives 
 Only the SHA-256 of the secret is stored; a request is looked up by the hash of the
 token it presents and compared with `hmac.compare_digest`. The feed's entries come from
 the capabilities' `calendar` contributions (sessions, funding), never from imports; each
-lists only what that person may see. ETag over the entries (conditional GET answers 304
-before anything is rendered), a small per-token rate limit, 404 for anything unknown."""
+lists only what that person may see. The ETag comes from each contribution's cheap
+`version` (bot.framework.references.CalendarSource: a narrow query of the rows the entries
+are built from) with the person, the token, what they follow, their language and zone: a
+conditional GET with the current ETag answers 304 without building a single entry. A
+contribution without a version makes the ETag fall back to hashing the built entries.
+A small per-token rate limit, 404 for anything unknown."""
 from __future__ import annotations
 
 import hashlib
@@ -27,6 +31,7 @@ from sqlalchemy import delete, select
 from bot.framework.errors import CheckFailure
 from bot.framework.http import HttpRequest, HttpResponse, HttpRoute
 from bot.framework.i18n import N_, Translator
+from bot.framework.references import CalendarSource
 from commands.brokerage.commands import cog
 from storage.brokerage.models import CalendarToken, Interest
 from storage.models.core import UserPrefs
@@ -137,19 +142,42 @@ def _not_found() -> HttpResponse:
     return HttpResponse(404, b"not found\n")
 
 
-async def entries_for(services, session, user_id: str, t: Translator) -> list:
-    followed = frozenset((await session.execute(select(Interest.ref_kind, Interest.ref_id)
-                                                .where(Interest.user_id == user_id))).all())
+# Bumped when what the feed shows for the same rows changes (its layout, the words of an entry).
+FEED_FORMAT = "2"
+
+
+async def followed_by(session, user_id: str) -> frozenset:
+    return frozenset((await session.execute(select(Interest.ref_kind, Interest.ref_id)
+                                             .where(Interest.user_id == user_id))).all())
+
+
+async def entries_for(services, session, user_id: str, t: Translator, followed: frozenset | None = None) -> list:
+    if followed is None:
+        followed = await followed_by(session, user_id)
     entries = []
     for contribution in services.registry.contributions("calendar"):
-        entries.extend(await contribution(session, user_id, followed, t))
+        build = contribution.entries if isinstance(contribution, CalendarSource) else contribution
+        entries.extend(await build(session, user_id, followed, t))
     return sorted(entries, key=lambda e: (e.start, e.uid))
 
 
 def etag_of(entries, lang: str, tz: str) -> str:
+    """The ETag over built entries (the fallback when a contribution has no version)."""
     h = hashlib.sha256(f"{lang}|{tz}".encode())
     for e in entries:
         h.update(repr(e).encode())
+    return '"' + h.hexdigest()[:32] + '"'
+
+
+async def version_etag(services, session, user_id: str, scope: str, followed: frozenset,
+                       lang: str, tz: str) -> str | None:
+    """The ETag from the contributions' versions and the token's scope (who, which token,
+    what they follow, language, zone); None when a contribution has no version."""
+    h = hashlib.sha256(f"v|{FEED_FORMAT}|{user_id}|{scope}|{lang}|{tz}|{sorted(followed)!r}".encode())
+    for contribution in services.registry.contributions("calendar"):
+        if not isinstance(contribution, CalendarSource):
+            return None
+        h.update(b"|" + (await contribution.version(session, user_id, followed)).encode())
     return '"' + h.hexdigest()[:32] + '"'
 
 
@@ -201,7 +229,8 @@ def render(entries, *, domain: str, name: str, now: datetime) -> bytes:
 
 
 class BodyCache:
-    """Rendered feeds by ETag (the ETag covers every entry, the language and the zone), so
+    """Rendered feeds by ETag (the ETag covers every row the entries come from, the person,
+    the language and the zone), so
     a client that polls without If-None-Match does not pay for rendering again."""
 
     def __init__(self, size: int = 256):
@@ -239,15 +268,25 @@ def make_route(limiter: RateLimit | None = None) -> HttpRoute:
             prefs = await session.get(UserPrefs, row.user_id)
             t = Translator((prefs and prefs.language) or services.settings.bot.language,
                            (prefs and prefs.timezone) or services.settings.bot.timezone)
-            entries = await entries_for(services, session, row.user_id, t)
-        etag = etag_of(entries, t.lang, str(t.tz))
-        headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
-        wanted = [x.strip() for x in (request.headers.get("If-None-Match") or "").split(",")]
-        if etag in wanted or "*" in wanted:
-            return HttpResponse(304, b"", headers=headers)
+            followed = await followed_by(session, row.user_id)
+            # The version is read before the entries: a write in between leaves a body newer
+            # than its ETag, never older (the next request reads the new version).
+            etag = await version_etag(services, session, row.user_id, presented[:16], followed, t.lang, str(t.tz))
+            wanted = [x.strip() for x in (request.headers.get("If-None-Match") or "").split(",")]
+            headers = {"ETag": etag or "", "Cache-Control": "private, max-age=300"}
+            if etag is not None and (etag in wanted or "*" in wanted):
+                return HttpResponse(304, b"", headers=headers)
+            body = cache.get(etag) if etag is not None else None
+            entries = None
+            if body is None:
+                entries = await entries_for(services, session, row.user_id, t, followed)
+        if etag is None:
+            etag = headers["ETag"] = etag_of(entries, t.lang, str(t.tz))
+            if etag in wanted or "*" in wanted:
+                return HttpResponse(304, b"", headers=headers)
+            body = cache.get(etag)
         domain = services.bot_user_id.partition(":")[2] or "dsih-bot"
-        body = cache.get(etag)
-        if body is None:
+        if body is None:   # entries were built above whenever no body was cached
             body = render(entries, domain=domain, name=t("DSIH calendar"), now=services.clock().astimezone(timezone.utc))
             cache.put(etag, body)
         return HttpResponse(200, body, content_type="text/calendar; charset=utf-8", headers=headers)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.framework import Cog, Converter, Duration, Text, argument, option
+from bot.framework.digest_parts import change_key
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
 from bot.framework.i18n import N_
@@ -303,7 +304,8 @@ async def preview(ctx, room):
     # No settle window: a preview writes no watermark, so nothing can slip under one.
     cand = await gather(ctx.db, sub.watermark, set(sub.topics), ctx.now, cfg.horizon,
                         ctx.services.registry.contributions("digest"), settle=timedelta(0))
-    found = select_for(cand, sub.topics, sub.watermark, cfg.max_items)
+    told = await delivery.load_alerted(ctx.db, [sub.subscriber], [change_key(c) for c in cand.changes])
+    found = select_for(cand, sub.topics, sub.watermark, cfg.max_items, told.get(sub.subscriber))
     if not found.fresh:
         await ctx.reply(ctx.t("Nothing new on your topics since {when}, so no digest would go out now.",
                               when=ctx.t.moment(sub.watermark)))

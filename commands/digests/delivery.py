@@ -7,7 +7,15 @@ queries, see storage/digests/compose.py), then writes them in chunks. Per subscr
 and period (the due occurrence) the new watermark, the DigestRecord and the outbox rows
 are committed in ONE transaction; the outbox key is `digest:<subscription>:<period>`, so
 a resend after a crash reuses the same transaction ids and a period can never be recorded
-twice (unique constraint)."""
+twice (unique constraint).
+
+Change alerts (issue 17, section 4): a followed record's deadline moved earlier is told on
+its own on the next pass of the run (every `digests.run_every`), not at the subscriber's
+digest time; `digest_change_alerts` holds, per subscriber and change, that it was told (by
+the alert, or by a digest that came first), written in the transaction of the outbox rows.
+The digest after an alert lists the change under "Changed", marked "alerted on <date>",
+and it does not make that digest worth sending: the digest stays the complete account of
+what changed in its period, but the alert is not repeated as news."""
 from __future__ import annotations
 
 import asyncio
@@ -20,13 +28,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.framework import effects
+from bot.framework.digest_parts import change_key
 from bot.framework.messages import Outgoing
 from bot.framework.i18n import Translator
-from commands.digests.render import render_alert, render_digest
+from commands.digests.render import render_alert, render_change_alert, render_digest
 from storage.digests.compose import gather, select_for, topics_of
 from storage.digests.schedule import next_due
 from storage.models.core import ScheduledJob, UserPrefs
-from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.digests.models import ChangeAlert, DeadlineAlert, DigestRecord, DigestSubscription
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,9 @@ ALERT_EVERY = timedelta(minutes=15)  # deadline alerts are checked at most this 
 MANY = 500  # above this many ids, load the whole (small) table instead of a huge IN (...)
 MAX_LOOKBACK = timedelta(days=62)  # a digest never reaches further back than this
 YIELD_EVERY = 50  # digests composed or rendered between two yields to the event loop
+# A deadline moved earlier is alerted on its own when the change is at most this old (a bot
+# that was down longer tells it in the next digest only, as before).
+CHANGE_ALERT_LOOKBACK = timedelta(days=3)
 
 
 @dataclass
@@ -123,6 +135,8 @@ async def run_due(services, now: datetime) -> RunReport:
         since = max(min(s.watermark for s in active), now - MAX_LOOKBACK) if active else now
         cand = await gather(session, since, topics_of(active), now, cfg.horizon,
                             services.registry.contributions("digest")) if active else None
+        alerted = await load_alerted(session, [s.subscriber for s in active],
+                                     [change_key(c) for c in cand.changes] if cand else [])
     # Compose everything in memory, then write chunk by chunk.
     plans = []
     for n, sub in enumerate(subs):
@@ -135,10 +149,14 @@ async def run_due(services, now: datetime) -> RunReport:
                 report.paused += 1
                 plans.append((sub, {"id": sub.id, "next_due_at": nxt}, None, None))
                 continue
-            digest = select_for(cand, sub.topics, sub.watermark, cfg.max_items)
+            digest = select_for(cand, sub.topics, sub.watermark, cfg.max_items, alerted.get(sub.subscriber))
             key = f"digest:{sub.id}:{period.isoformat()}"
             record = {"subscription_id": sub.id, "period_key": period.isoformat()[:40], "composed_at": now,
                       "items": digest.count if digest.fresh else 0, "outbox_key": key if digest.fresh else None}
+            if digest.fresh and digest.alerts:
+                # Told here first: the change alert must not tell it again.
+                record["told"] = [{"subscriber": sub.subscriber, "change_key": change_key(c), "via": "digest",
+                                   "sent_at": now} for c in digest.alerts]
             values = {"id": sub.id, "next_due_at": nxt, "watermark": cand.cutoff}
             markdown = None
             if digest.fresh:
@@ -176,8 +194,11 @@ async def _write(services, chunk) -> None:
     async with services.db.transaction() as session:
         await session.execute(update(DigestSubscription), [values for _, values, _, _ in chunk])
         records = [record for _, _, record, _ in chunk if record is not None]
+        told = [row for record in records for row in record.pop("told", ())]
         if records:
             await session.execute(insert(DigestRecord), records)
+        if told:
+            await session.execute(insert(ChangeAlert), told)
         await effects.enqueue_many(session, rows)
 
 
@@ -226,6 +247,103 @@ async def run_alerts(services, now: datetime) -> int:
     return len(plans)
 
 
+async def load_alerted(session, subscribers: list[str], keys: list[str]) -> dict[str, dict[str, datetime]]:
+    """subscriber -> {change_key: when it was told} for the given changes."""
+    if not subscribers or not keys:
+        return {}
+    query = select(ChangeAlert.subscriber, ChangeAlert.change_key, ChangeAlert.sent_at)
+    if len(keys) <= MANY:
+        query = query.where(ChangeAlert.change_key.in_(keys))
+    if len(subscribers) <= MANY:
+        query = query.where(ChangeAlert.subscriber.in_(subscribers))
+    out: dict[str, dict[str, datetime]] = {}
+    for who, key, at in (await session.execute(query)).all():
+        out.setdefault(who, {})[key] = at
+    return out
+
+
+def alert_worthy(changes, now: datetime):
+    """Per record, the latest deadline change when it moved the deadline earlier and the new
+    deadline is still ahead, with the earlier moves of that record it supersedes:
+    [(latest, [every earlier-move change of the record it covers])]. A deadline moved earlier
+    and then back later is not alerted (its digest tells both)."""
+    by_record: dict[str, list] = {}
+    for c in changes:
+        by_record.setdefault(c.record_id, []).append(c)
+    out = []
+    for found in by_record.values():
+        latest = found[-1]
+        if latest.alert and latest.new is not None and latest.new > now:
+            out.append((latest, [c for c in found if c.alert]))
+    return out
+
+
+async def run_change_alerts(services, now: datetime) -> int:
+    """A followed record's deadline moved earlier: one direct message (a room subscription:
+    one room message) per subscriber with every such record not told yet, through the
+    outbox; the rows saying so in the same transaction. Paused subscriptions get nothing
+    now, and changes made while paused go to their digest only. Returns messages."""
+    settings = services.settings
+    sources = [s for s in services.registry.contributions("digest") if getattr(s, "alerts", None) is not None]
+    if not sources:
+        return 0
+    async with services.db.session() as session:
+        found = []
+        for source in sources:
+            found += await source.alerts(session, now - CHANGE_ALERT_LOOKBACK, now)
+        worthy = alert_worthy(sorted(found, key=lambda c: (c.at, c.id)), now)
+        # Changes this process already told everyone they concern are not read again every
+        # pass (nobody becomes due for an old change: only changes after a subscriber's
+        # watermark and pause are alerted). After a restart the first pass checks them once.
+        done = services.extras.setdefault("digests.change_alerts_done", set())
+        keys = {change_key(latest) for latest, _ in worthy}
+        done.intersection_update(keys)
+        if keys <= done:
+            return 0
+        topics = {t for latest, _ in worthy for t in latest.themes}
+        subs = [s for s in (await session.scalars(select(DigestSubscription))).all()
+                if topics.intersection(s.topics or ())]
+        alerted = await load_alerted(session, [s.subscriber for s in subs],
+                                     [change_key(c) for _, cover in worthy for c in cover])
+        prefs = await load_prefs(session, [s.subscriber for s in subs if not s.is_room])
+    plans = []
+    for sub in subs:
+        if sub.paused_until and sub.paused_until > now:
+            continue
+        told = alerted.get(sub.subscriber, {})
+        # Only what happened after the subscriber's last digest and after any pause.
+        after = max(sub.watermark, sub.paused_until or sub.watermark)
+        mine = [(latest, cover) for latest, cover in worthy
+                if set(latest.themes).intersection(sub.topics or ()) and latest.at > after
+                and change_key(latest) not in told]
+        if not mine:
+            continue
+        t = translator_of(sub, prefs, settings)
+        markdown = render_change_alert(t, [latest for latest, _ in mine], prefix=settings.bot.command_prefix,
+                                       names=lambda text, lang=t.lang: services.command_name(text, lang))
+        keys = sorted({change_key(c) for _, cover in mine for c in cover} - set(told))
+        key = f"change-alert:{sub.id}:" + hashlib.sha256(",".join(keys).encode()).hexdigest()[:16]
+        rows = [{"subscriber": sub.subscriber, "change_key": k, "via": "alert", "sent_at": now} for k in keys]
+        plans.append((sub, rows, markdown, key))
+    sent, complete = 0, True
+    for start in range(0, len(plans), CHUNK):
+        chunk = plans[start:start + CHUNK]
+        try:
+            async with services.db.transaction() as session:
+                await session.execute(insert(ChangeAlert), [r for _, rows, _, _ in chunk for r in rows])
+                await effects.enqueue_many(session, [
+                    row for sub, _, markdown, key in chunk
+                    for row in effects.build_rows([outgoing_for(sub, markdown)], origin=f"change alert {sub.id}",
+                                                 key=key)])
+            sent += len(chunk)
+        except IntegrityError:
+            complete = False   # looked at again next pass
+            log.warning("change alert chunk rolled back (already told by an overlapping run or digest)")
+    if complete:
+        done.update(keys)
+    return sent
+
+
 def due_job_id(at: datetime) -> str:
     return f"{DUE_KIND}:{at.astimezone(timezone.utc).strftime('%Y%m%dT%H%M%S')}"
 
@@ -255,6 +373,11 @@ async def tick(services, now: datetime) -> RunReport:
 
 
 async def _tick(services, now: datetime) -> RunReport:
+    # Change alerts first: a digest due in the same pass then lists them as alerted.
+    try:
+        await run_change_alerts(services, now)
+    except Exception:  # noqa: BLE001 - alerts must not stop the digests; retried next pass
+        log.exception("change alerts failed; retried on the next run")
     report = await run_due(services, now)
     last = services.extras.get("digests.alerts_checked")
     if last is None or now - last >= ALERT_EVERY:

@@ -9,7 +9,7 @@ from commands.digests.commands import cog, stats
 from commands.digests.delivery import DUE_KIND, RUN_KIND
 from commands.digests.overview import overview_section
 from storage.digests import privacy
-from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.digests.models import ChangeAlert, DeadlineAlert, DigestRecord, DigestSubscription
 
 MANIFEST = Capability(
     name="digests",
@@ -17,7 +17,7 @@ MANIFEST = Capability(
     intents=INTENTS,
     summary="Topics to follow and one digest per period by direct message, with deadline alerts",
     storage="storage.digests",
-    models=(DigestSubscription, DigestRecord, DeadlineAlert),
+    models=(DigestSubscription, DigestRecord, DeadlineAlert, ChangeAlert),
     migrations=Path(privacy.__file__).parent / "migrations",
     catalogs=Path(__file__).parent / "locale",
     privacy=privacy.RULES,

@@ -60,9 +60,12 @@ def _change_line(t: Translator, change: Change, names: Callable[[str], str]) -> 
     if change.news == "forthcoming":
         return "- " + t("🆕 Newly forthcoming: {title} (source: {source}) · `{command}`", title=title,
                         source=t(change.source), command=command)
-    return "- " + t("{title} — {field}: {old} → {new} (source: {source}) · `{command}`", title=title,
+    line = "- " + t("{title} — {field}: {old} → {new} (source: {source}) · `{command}`", title=title,
                     field=t(CHANGE_FIELDS.get(change.field, change.field)), old=_change_value(t, change, change.old),
                     new=_change_value(t, change, change.new), source=t(change.source), command=command)
+    if change.alerted is not None:
+        line += " · _" + t("alerted on {date}", date=t.short_date(change.alerted)) + "_"
+    return line
 
 
 def _item_line(t: Translator, item: Item) -> str:
@@ -136,6 +139,14 @@ def render_digest(t: Translator, digest: Digest, *, now: datetime, prefix: str, 
         blocks.append("_" + t("Pause: `{pause}` · stop: `{stop}`", pause=names("digest pause 2w"),
                               stop=names("unsubscribe all")) + "_")
     return "\n\n".join(blocks)
+
+
+def render_change_alert(t: Translator, changes: list[Change], *, prefix: str,
+                        names: Callable[[str], str] | None = None) -> str:
+    """A deadline moved earlier on a followed record, told on its own (one line per record)."""
+    names = names or (lambda text: prefix + text)
+    head = "⚠️ " + t("**Deadline moved earlier** on a topic you follow:")
+    return "\n".join([head] + [_change_line(t, c, names) for c in changes])
 
 
 def render_alert(t: Translator, alerts: list[tuple[str, str, str | None, datetime]], *, now: datetime,

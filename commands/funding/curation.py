@@ -23,6 +23,7 @@ from commands.funding.commands import (
     validation_message,
 )
 from storage import topics
+from storage.funding import changes as change_log
 from storage.funding.candidates import record_values
 from storage.funding.curation import CorrectionError, parse_corrections, stale_order, today_in
 from storage.funding.models import FundingCandidate, FundingInstrument
@@ -87,10 +88,13 @@ async def funding_verify(ctx, id, corrections):
     new = rec.to_row()
     changed = {name: (_plain(getattr(row, name)), _plain(new[name])) for name, _ in changes
                if getattr(row, name) != new[name]}
+    before = change_log.snapshot(row, ctx.now)
     for name in changed:
         setattr(row, name, new[name])
     row.last_checked, row.checked_by = today_in(ctx.t.tz, ctx.now), ctx.sender
     row.updated_at, row.updated_by = ctx.now, ctx.sender
+    if changed:   # a correction its followers hear of (a deadline moved earlier: at once)
+        change_log.record(ctx.db, row, before, ctx.now, source="chat", by=ctx.sender)
     await ctx.db.flush()
     await FUNDING_INDEX.upsert(ctx.db, row.id, search_fields(row))
     ctx.db.add(AuditLog(actor=ctx.sender, action="funding.verify", target=row.id,

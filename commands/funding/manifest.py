@@ -29,7 +29,7 @@ MANIFEST = Capability(
     # lookup: instruments named in chat (brokerage's !interest); calendar: deadlines of
     # followed instruments in a calendar feed. Neutral shapes: bot.framework.references.
     extras={"admin_stats": admin_stats, "admin_jobs": (curation.SUMMARY_JOB,), "lookup": lookup.lookup,
-            "calendar": lookup.calendar},
+            "calendar": lookup.CALENDAR},
     digest=DIGEST,
     # A plain question without a funding word that clearly matches funding records is
     # answered with the funding search, not "I did not understand".

@@ -26,7 +26,7 @@ MANIFEST = Capability(
     digest=DIGEST,
     intents=INTENTS,
     # A person's sessions and action items in their calendar feed (brokerage serves it).
-    extras={"calendar": calendar_feed.calendar},
+    extras={"calendar": calendar_feed.SOURCE},
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).
     intro=(N_("**Peer-review sessions**: `{prefix}sessions`, `{prefix}session join <number>`, "
               "`{prefix}review <number>`; facilitators plan with `{prefix}session new`"),),

@@ -36,6 +36,9 @@ class DataSet:
     # (file, list key, English field, Dutch field): texts in both languages, the language signal.
     bilingual: tuple[tuple[str, str, str], ...] = ()
     bundled_path: Any = None
+    # `(session, now, ids, source, by) -> async context manager`: records what a reload changes
+    # in the existing records `ids` (funding: storage.funding.changes.tracking, for change alerts).
+    track_changes: Callable[..., Any] | None = None
 
     async def count(self, session: AsyncSession) -> int:
         return (await session.scalar(select(func.count()).select_from(self.model))) or 0

@@ -4,6 +4,7 @@ them (the data set's file format: by id, knowledge items by normalised URL); row
 edited here (funding: `updated_by` is not the bundled file) are kept, as at start-up."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -30,16 +31,31 @@ def newer_check(row, values: dict) -> bool:
     return mine is not None and checked and (theirs is None or mine >= theirs)
 
 
-async def reload_bundled(session: AsyncSession, dataset) -> ReloadCount:
-    """`dataset`: a storage.datasets.DataSet with its file format and bundled records."""
+async def reload_bundled(session: AsyncSession, dataset, *, by: str | None = None,
+                         now: datetime | None = None) -> ReloadCount:
+    """`dataset`: a storage.datasets.DataSet with its file format and bundled records. What
+    the reload changes in records that existed is recorded when the data set tracks changes
+    (`track_changes`, source "bundled", `by` who asked); new records are not changes."""
     file, name = dataset.file, dataset.name
     records = dataset.load_bundled()
     count = ReloadCount(name)
     column = getattr(file.table, file.match_column)
     existing = {getattr(r, file.match_column): r
                 for r in (await session.scalars(select(file.table).where(column.in_([r.id for r in records])))).all()}
-    bundled_by = dataset.bundled_by
-    now = datetime.now(timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    track = dataset.track_changes
+    tracked = (track(session, now, list(existing), "bundled", by) if track is not None and existing
+               else nullcontext())
+    async with tracked:
+        _apply(session, dataset, records, existing, count, now)
+    await session.flush()
+    if (count.added or count.changed) and file.reindex:
+        await file.reindex(session)
+    return count
+
+
+def _apply(session, dataset, records, existing, count: ReloadCount, now: datetime) -> None:
+    file, bundled_by = dataset.file, dataset.bundled_by
     for rec in records:
         values = {k: v for k, v in rec.to_row().items() if k not in dataset.keep}
         row = existing.get(rec.id)
@@ -60,8 +76,4 @@ async def reload_bundled(session: AsyncSession, dataset) -> ReloadCount:
             if "updated_at" in file.table.__table__.columns:
                 row.updated_at = now
             count.changed += 1
-    await session.flush()
-    if (count.added or count.changed) and file.reindex:
-        await file.reindex(session)
-    return count
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.digest_parts import (
-    Change, Deadline, Instrument, Item, LabEntry, Note, Parts, Session, Window, title_key,
+    Change, Deadline, Instrument, Item, LabEntry, Note, Parts, Session, Window, change_key, title_key,
 )
 
 # A share committed a moment after the run read the table must not slip under the
@@ -108,9 +108,13 @@ async def gather(session: AsyncSession, since: datetime, topics: set[str], now: 
     return cand
 
 
-def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_items: int) -> Digest:
+def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_items: int,
+               alerted: dict[str, datetime] | None = None) -> Digest:
     """One subscriber's digest, grouped by topic in the subscriber's order; anything on
-    several of their topics appears once, under the first. In memory only."""
+    several of their topics appears once, under the first. In memory only. `alerted`: the
+    changes (change_key) already told to this subscriber by a change alert, and when: they
+    stay under "Changed", marked, but are no news (they never make a digest worth sending)."""
+    alerted = alerted or {}
     shown_items: set[int] = set()
     shown_titles: list[tuple[str, list[str]]] = []  # (title key, its numbers)
     shown_other: set[tuple[str, object]] = set()
@@ -196,6 +200,10 @@ def select_for(cand: Candidates, topics: list[str], watermark: datetime, max_ite
         for change in cand.changes:
             if topic in change.themes and change.at > watermark and ("change", change.id) not in shown_other:
                 shown_other.add(("change", change.id))
+                told_at = alerted.get(change_key(change))
+                if told_at is not None:
+                    part.changes.append(replace(change, alerted=told_at))
+                    continue
                 (alerts if change.alert else part.changes).append(change)
                 fresh += 1
         if not part.empty or part.new_more:

@@ -66,3 +66,18 @@ class DeadlineAlert(Base):
         UniqueConstraint("subscriber", "instrument_id", "deadline_at", name="uq_digest_deadline_alerts_once"),
         Index("ix_digest_deadline_alerts_instrument", "instrument_id", "deadline_at"),
     )
+
+
+class ChangeAlert(Base):
+    """A change of a followed record told to a subscriber on its own, before the digest
+    (a deadline moved earlier, issue 17 section 4): one row per subscriber and change,
+    written in the transaction of the alert's outbox rows (`via` "alert"), or of the digest
+    that told it first (`via` "digest"); the unique constraint makes it once."""
+    __tablename__ = "digest_change_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber: Mapped[str] = mapped_column(String(255))
+    change_key: Mapped[str] = mapped_column(String(160))   # bot.framework.digest_parts.change_key
+    via: Mapped[str] = mapped_column(String(10), default="alert")
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("subscriber", "change_key", name="uq_digest_change_alerts_once"),)

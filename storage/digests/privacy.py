@@ -3,7 +3,7 @@ a room subscription someone set up stays for the room, under a pseudonym."""
 from sqlalchemy import select
 
 from bot.framework.i18n import N_
-from storage.digests.models import DeadlineAlert, DigestRecord, DigestSubscription
+from storage.digests.models import ChangeAlert, DeadlineAlert, DigestRecord, DigestSubscription
 from storage.privacy import Holding, Rules, aware, state_label
 
 RULES = Rules(
@@ -20,6 +20,9 @@ RULES = Rules(
                 where=(DigestSubscription.is_room.is_(True),)),
         Holding(DeadlineAlert, "subscriber", "delete", N_("deadline alerts sent to you"),
                 lambda r, t: f"{r.instrument_id} {t.date(aware(r.deadline_at))}", person=False),
+        Holding(ChangeAlert, "subscriber", "delete", N_("change alerts sent to you"),
+                lambda r, t: f"{r.change_key} {t.date(aware(r.sent_at))}", person=False),
     ),
-    mentions={"digest_subscriptions": "redact", "digest_records": "redact", "digest_deadline_alerts": "delete"},
+    mentions={"digest_subscriptions": "redact", "digest_records": "redact", "digest_deadline_alerts": "delete",
+              "digest_change_alerts": "delete"},
 )

@@ -15,6 +15,7 @@ from storage.funding.records import (
     BUNDLED_BY, DATA_FILE, FIELDS, FUNDING_INDEX, InstrumentRecord, load_bundled, record_of, reindex,
 )
 from storage.datasets.reload import reload_bundled
+from storage.funding import changes
 
 FILE = DataFile("instruments", InstrumentRecord, tuple(FIELDS), list_fields=("themes", "eligible_applicants"),
                 codecs={"deadlines": json_list_codec(), "dates_indicative": bool_codec(), "stale": bool_codec()}, name="funding", table=FundingInstrument,
@@ -37,4 +38,6 @@ DATASET = DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data,
                   stamped=("updated_at",), file=FILE, load_bundled=load_bundled,
                   keep=("external_status", "last_seen_at", "stale"), bundled_by=BUNDLED_BY,
                   bilingual=(("instruments", "summary", "summary_nl"), ("instruments", "title", "title_nl")),
-                  bundled_path=DATA_FILE)
+                  bundled_path=DATA_FILE,
+                  track_changes=lambda session, now, ids, source, by: changes.tracking(
+                      session, now, source=source, by=by, where=FundingInstrument.id.in_(ids)))

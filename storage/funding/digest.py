@@ -67,6 +67,13 @@ def _value(field: str, raw: str | None):
     return raw
 
 
+def _change(c: FundingChange, themes: tuple[str, ...]) -> Change:
+    kind = {"deadline": "moment", "status": "label", "budget": "money"}.get(c.field, "text")
+    return Change(c.id, c.instrument_id, c.title, c.title_nl, themes, c.field, kind,
+                  _value(c.field, c.old), _value(c.field, c.new), SOURCES.get(c.source, c.source), c.at,
+                  alert=c.kind == "earlier", news=c.kind if c.kind in ("reopened", "forthcoming") else None)
+
+
 async def changes_since(session, w: Window) -> list[Change]:
     """Changes recorded after `since` and up to `cutoff` on the run's topics, oldest first."""
     rows = (await session.scalars(select(FundingChange).where(
@@ -74,14 +81,18 @@ async def changes_since(session, w: Window) -> list[Change]:
     out = []
     for c in rows:
         themes = tuple(t for t in (c.themes or []) if t in w.topics)
-        if not themes:
-            continue
-        kind = {"deadline": "moment", "status": "label", "budget": "money"}.get(c.field, "text")
-        out.append(Change(c.id, c.instrument_id, c.title, c.title_nl, themes, c.field, kind,
-                          _value(c.field, c.old), _value(c.field, c.new), SOURCES.get(c.source, c.source), c.at,
-                          alert=c.kind == "earlier",
-                          news=c.kind if c.kind in ("reopened", "forthcoming") else None))
+        if themes:
+            out.append(_change(c, themes))
     return out
+
+
+async def deadline_changes(session, since: datetime, now: datetime) -> list[Change]:
+    """Every deadline change recorded after `since` (any topic), oldest first: the digests
+    capability alerts the latest of a record when it moved the deadline earlier
+    (commands/digests/delivery.py run_change_alerts). One indexed range on `at`."""
+    rows = (await session.scalars(select(FundingChange).where(
+        FundingChange.at > since, FundingChange.field == "deadline").order_by(FundingChange.at, FundingChange.id))).all()
+    return [_change(c, tuple(c.themes or ())) for c in rows if c.themes]
 
 
 async def closing(session, now: datetime, within: timedelta) -> list[Deadline]:
@@ -97,4 +108,4 @@ async def closing(session, now: datetime, within: timedelta) -> list[Deadline]:
     return out
 
 
-CONTRIBUTION = Contribution(parts, closing)
+CONTRIBUTION = Contribution(parts, closing, deadline_changes)

@@ -3,13 +3,14 @@
 instruments someone follows), so brokerage never imports funding."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.framework.references import CalendarEntry, Reference
+from bot.framework.references import CalendarEntry, CalendarSource, Reference, fingerprint
 from storage.funding.models import FundingInstrument
 from storage.funding.records import deadline_infos, next_deadline_info
 
@@ -67,3 +68,24 @@ async def calendar(session: AsyncSession, user_id: str, followed: frozenset, t) 
                                      status="TENTATIVE" if d.indicative else "CONFIRMED",
                                      description=row.url or "", url=row.url, categories=("funding",)))
     return out
+
+
+# Built once (building a statement costs more than running it); the ids expand at run time.
+_CALENDAR_VERSION = fingerprint(
+    FundingInstrument.id, FundingInstrument.title, FundingInstrument.title_nl, FundingInstrument.url,
+    FundingInstrument.dates_indicative, FundingInstrument.deadlines,
+    where=(FundingInstrument.id.in_(bindparam("ids", expanding=True)),), order_by=(FundingInstrument.id,))
+
+
+async def calendar_version(session: AsyncSession, user_id: str, followed: frozenset) -> str:
+    """The columns `calendar` reads of the followed instruments, as one string built in the
+    database (bot.framework.references.fingerprint): any moved, added or removed deadline,
+    title or link changes it; no entry is built."""
+    ids = sorted(i for kind, i in followed if kind == "instrument")
+    if not ids:
+        return "-"
+    found = (await session.execute(_CALENDAR_VERSION, {"ids": ids})).one()
+    return hashlib.sha256(repr(tuple(found)).encode()).hexdigest()
+
+
+CALENDAR = CalendarSource(calendar, calendar_version)

@@ -4,13 +4,14 @@ ones with a higher SEQUENCE, cancelled ones as STATUS:CANCELLED) and the action 
 they own with their due dates. Only that person's: nothing of sessions they are not in."""
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.framework.i18n import N_
-from bot.framework.references import CalendarEntry
+from bot.framework.references import CalendarEntry, CalendarSource, fingerprint
 from storage.sessions.models import Participant, ReviewSession, SessionAction
 
 ROLE_LABELS = {"presenter": N_("presenter"), "reviewer": N_("reviewer"), "note_taker": N_("note taker"),
@@ -46,3 +47,33 @@ async def calendar(session: AsyncSession, user_id: str, followed: frozenset, t) 
                                  description=t("From session #{number}", number=a.session_id),
                                  categories=("action",)))
     return out
+
+
+def _version_statements():
+    user = bindparam("user_id")
+    mine = or_(Participant.user_id == user, ReviewSession.facilitator == user)
+    joined = ReviewSession.__table__.outerjoin(
+        Participant.__table__, (Participant.session_id == ReviewSession.id) & (Participant.user_id == user))
+    sessions = fingerprint(
+        ReviewSession.id, ReviewSession.sequence, ReviewSession.starts_at, ReviewSession.ends_at,
+        ReviewSession.status, ReviewSession.title, ReviewSession.location, ReviewSession.cancel_reason,
+        ReviewSession.timezone, ReviewSession.room_id, ReviewSession.facilitator, Participant.role,
+        Participant.state, join=joined, where=(mine,), order_by=(ReviewSession.id,))
+    actions = fingerprint(SessionAction.id, SessionAction.text, SessionAction.due, SessionAction.session_id,
+                          where=(SessionAction.owner == user,), order_by=(SessionAction.id,))
+    return sessions, actions
+
+
+# Built once: building a statement costs more than running it.
+_SESSIONS, _ACTIONS = _version_statements()
+
+
+async def version(session: AsyncSession, user_id: str, followed: frozenset) -> str:
+    """Every column `calendar` reads, of the same rows, as one string built in the database
+    (bot.framework.references.fingerprint): no entry is built."""
+    sessions = (await session.execute(_SESSIONS, {"user_id": user_id})).one()
+    actions = (await session.execute(_ACTIONS, {"user_id": user_id})).one()
+    return hashlib.sha256(repr((tuple(sessions), tuple(actions))).encode()).hexdigest()
+
+
+SOURCE = CalendarSource(calendar, version)

@@ -9,7 +9,7 @@ from sqlalchemy import inspect, select, text
 
 from commands.digests import delivery
 from storage.models.core import DirectRoom, HandledEvent, RoomState
-from storage.digests.models import DeadlineAlert
+from storage.digests.models import ChangeAlert, DeadlineAlert
 from storage.funding.models import FundingCandidate, FundingInstrument
 from storage.labs.models import Lab
 from storage.brokerage.models import Interest as BrokerInterest, Introduction as BrokerIntroduction
@@ -83,6 +83,7 @@ async def fill_everything_naming(services, chat, user):
         (await s.get(Lab, lab.id)).contact = user
         (await s.get(FundingInstrument, funding.id)).checked_by = user
         s.add(DeadlineAlert(subscriber=user, instrument_id=funding.id, deadline_at=NOW + timedelta(days=9)))
+        s.add(ChangeAlert(subscriber=user, change_key=f"{funding.id}#1", via="alert", sent_at=NOW))
     # A long answer leaves pages for !more; a digest run leaves a record.
     services.settings.bot.page_size = 1
     await chat.send("!funding klimaatadaptatie", **as_user)
