@@ -7,8 +7,14 @@ every folder sees every fixture:
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
 
 from support.chat import Chat, make_services
+
+# Speed is measured in bench/, never asserted in tests: no per-example deadline and no
+# "too slow" health check, which fail on a busy machine without anything being wrong.
+hypothesis_settings.register_profile("dsih", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("dsih")
 
 pytest_plugins = ["support.db_fixtures", "support.e2e_fixtures"]
 
