@@ -2,6 +2,7 @@
 session of this command, and ways to answer. Nothing here knows about Matrix."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -157,7 +158,14 @@ class Context:
         start = len(first)
 
         async def keep_the_rest() -> None:
-            pages = paginate("", [items[i] for i in range(start, total)], footer, page_size, hint)
+            # The reply's sender runs on this event loop: give it a turn between items, so the
+            # reply is on the wire while the rest is rendered, not after.
+            rest = []
+            for i in range(start, total):
+                await asyncio.sleep(0)
+                rest.append(items[i])
+            await asyncio.sleep(0)
+            pages = paginate("", rest, footer, page_size, hint)
             try:
                 async with services.db.transaction() as session:
                     await paging.store(session, user_id, room_id, pages, now)
