@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
+from bot.framework.topics import TopicArg
 from bot.framework.render import md_escape, md_link
 from bot.framework import asking
 from commands.funding.amounts import amounts_in, year_window
@@ -72,16 +73,6 @@ APPLICANT_SYNONYMS = {
     "bewonersinitiatief": "citizen_initiative", "bewonersinitiatieven": "citizen_initiative",
     "burgerinitiatief": "citizen_initiative", "citizens": "citizen_initiative",
 }
-
-
-class TopicConverter(Converter):
-    metavar = N_("topic")
-
-    async def convert(self, raw, ctx):
-        t = topics.lookup(raw)
-        if t is None:
-            raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=topics.suggest(raw))
-        return t.id
 
 
 # --------------------------------------------------------------------------- searching
@@ -507,7 +498,7 @@ APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "wat
 @argument("query", Text(max_length=10_000), required=False, rest=True,
           help=N_("search words, or the id of one instrument"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
+@option("theme", TopicArg(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("applicant", APPLICANT_CHOICE, aliases=("aanvrager",),
         help=N_("who applies, e.g. municipality, province, sme"))
 @option("open", aliases=("nu-open",), help=N_("only instruments open now"))
@@ -689,7 +680,7 @@ class DeadlineWindow(Converter):
 @cog.command("deadlines", dutch=("sluitingsdata", "deadlijnen"))
 @argument("window", DeadlineWindow(), required=False, rest=True,
           help=N_("how far ahead, e.g. 30d, this month, voor de zomer (default 30 days)"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
+@option("theme", TopicArg(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
 async def deadlines(ctx, **args):
     """List upcoming funding deadlines in date order."""

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.framework import Cog, Converter, Int, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.i18n import N_, Translator
+from bot.framework.topics import TopicArg
 from bot.framework.render import md_escape, md_link
 from bot.framework import asking
 from storage import topics
@@ -75,17 +76,6 @@ class ProvinceName(Converter):
             raise BadArgument("{value} is not a Dutch province.", value=raw[:60],
                               suggestions=gaz.province_suggestions(raw))
         return name
-
-
-class Theme(Converter):
-    metavar = N_("theme")
-
-    async def convert(self, raw, ctx):
-        topic = topics.get(raw.strip().lower()) or topics.lookup(raw)
-        if topic is None:
-            raise BadArgument("{value} is not one of the twelve topics.", value=raw[:60],
-                              suggestions=topics.suggest(raw) or [t.id for t in topics.all_topics()][:4])
-        return topic.id
 
 
 _KM = re.compile(r"^\s*(\d{1,4}(?:[.,]\d+)?)\s*(km|kilometers?|kilometres?)?\s*$", re.I)
@@ -253,7 +243,7 @@ async def _nearest_outside(ctx, q: LabQuery):
 @cog.command("labs", aliases=("livinglabs",), dutch=("proeftuinen", "fieldlabs"))
 @argument("words", Text(max_length=2000), required=False, rest=True,
           help=N_("what you want to test or work on; may include a place, e.g. near Zwolle"))
-@option("theme", Theme(), aliases=("thema",), multiple=True, help=N_("only labs with this theme (repeatable)"))
+@option("theme", TopicArg(), aliases=("thema",), multiple=True, help=N_("only labs with this theme (repeatable)"))
 @option("province", ProvinceName(), aliases=("provincie",), help=N_("only labs in this province"))
 @option("near", PlaceName(), aliases=("bij", "nabij"), help=N_("sort by distance from this place"))
 @option("within", Distance(), aliases=("binnen", "radius"), help=N_("only labs within this distance of --near, e.g. 50km"))
