@@ -150,9 +150,10 @@ def topic_name(topic_id: str, lang: str) -> str:
 
 def command_word(topic: "Topic", lang: str, *, one_token: bool = True, typed: str = "") -> str:
     """How to type `topic` in a command in `lang`: a label or alias of at most two words that
-    names `topic` again, the ones that share a word with what the person typed first
-    (`klimaat` -> `klimaatneutraal`, `climate` -> `climate neutral`), then the shortest, the
-    label before aliases; joined by a hyphen where one token is needed; else its id."""
+    names `topic` again: the ones that share a word with what the person typed first
+    (`klimaat` -> `klimaatneutraal`, `climate` -> `climate neutral`), then the label, then the
+    aliases in the order the topic list gives them; joined by a hyphen where one token is
+    needed; else its id."""
     own = [frozenset(stems(w)) for w in tokens(typed.lstrip("#")) if w not in STOPWORDS]
 
     def related(name: str) -> bool:
@@ -160,7 +161,7 @@ def command_word(topic: "Topic", lang: str, *, one_token: bool = True, typed: st
                    or any(fuzz.ratio(tok, x) >= 85 for x in w) for tok in tokens(name) for w in own)
 
     names = [topic.label(lang), *(topic.aliases_nl if lang == "nl" else topic.aliases_en)]
-    fitting = [(not related(n), len(tokens(n)), k, n) for k, n in enumerate(names)
+    fitting = [(not related(n), k > 0, k, n) for k, n in enumerate(names)
                if len(tokens(n)) <= 2 and _exact(n) == topic]
     if not fitting:
         return topic.id

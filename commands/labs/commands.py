@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from bot.framework import Cog, Converter, Int, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.i18n import N_, Translator
-from bot.framework.topics import TopicArg
-from bot.framework.render import md_escape, md_link
+from bot.framework.topics import TopicArg, command_word
+from bot.framework.render import md_code, md_escape, md_link
 from bot.framework import asking
 from storage import topics
 from storage.geo import Gazetteer, Resolution, gazetteer
@@ -191,7 +191,8 @@ async def answer(ctx, q: LabQuery, *, lead: str | None = None) -> None:
                                                                                          nearest.lab.website),
                                place=place_of(nearest.lab), km=km(ctx, nearest.distance_km)) + " " +
                          ctx.t("Details: {command}", command=f"`{ctx.command_name('lab')} {nearest.lab.id}`"))
-        themes = ", ".join(f"`{t.id}`" for t in topics.all_topics())
+        # Each theme as the reader types it after --thema/--theme (never an English id in Dutch).
+        themes = ", ".join(md_code(command_word(t, ctx.lang)) for t in topics.all_topics())
         # Suggest what the search actually had: a radius only when there was one.
         if q.near and q.within_km:
             lines.append(ctx.t("Try fewer words, another theme, or a larger radius (e.g. `--within 100km`). "
