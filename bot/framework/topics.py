@@ -160,12 +160,15 @@ def command_word(topic: "Topic", lang: str, *, one_token: bool = True, typed: st
         return any(w & frozenset(stems(tok)) or any(tok.startswith(x) for x in w if len(x) >= 4)
                    or any(fuzz.ratio(tok, x) >= 85 for x in w) for tok in tokens(name) for w in own)
 
-    names = [topic.label(lang), *(topic.aliases_nl if lang == "nl" else topic.aliases_en)]
-    fitting = [(not related(n), k > 0, k, n) for k, n in enumerate(names)
-               if len(tokens(n)) <= 2 and _exact(n) == topic]
+    other = "en" if lang == "nl" else "nl"
+    names = [(lang, topic.label(lang)), *((lang, a) for a in (topic.aliases_nl if lang == "nl" else topic.aliases_en)),
+             (other, topic.label(other)), *((other, a) for a in (topic.aliases_nl if other == "nl" else topic.aliases_en))]
+    # The other language's names only where the person typed one of them (`klimaatadaptie` in English).
+    fitting = [(not related(n), in_lang != lang, k > 0, k, n) for k, (in_lang, n) in enumerate(names)
+               if len(tokens(n)) <= 2 and _exact(n) == topic and (in_lang == lang or related(n))]
     if not fitting:
         return topic.id
-    name = min(fitting)[3].lower()
+    name = min(fitting)[-1].lower()
     return "-".join(name.split()) if one_token else name
 
 

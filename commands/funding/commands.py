@@ -519,7 +519,7 @@ async def funding(ctx, **args):
     filters = Filters(level=args.get("level"), theme=args.get("theme"), applicant=args.get("applicant"),
                       open=bool(args.get("open")), closing_within=args.get("closing-within"),
                       min_budget=args.get("min-budget"))
-    query = _amounts_and_years(query, filters)
+    query = _owner_to_applicant(_amounts_and_years(query, filters), filters)
     if filters.closing_within is None and not filters.closes_in:
         # "!funding klimaat voor de zomer", "!funding closing before March": a time window, not words.
         words = query.lower().split()
@@ -542,6 +542,37 @@ def _amounts_and_years(query: str, filters: Filters) -> str:
     elif kind == "closes":
         filters.closes_in, query = year, rest
     return query
+
+
+# "gemeentelijk vastgoed", "municipal buildings", "provinciale wegen": the adjective says whose
+# the thing is, so who applies, not who funds ("gemeentelijke subsidie" is the funder's level).
+OWNER_ADJECTIVES = {"gemeentelijk": "municipality", "gemeentelijke": "municipality", "municipal": "municipality",
+                    "provinciaal": "province", "provinciale": "province", "provincial": "province"}
+
+
+def _funding_word(word: str) -> bool:
+    return word in INTENT_WORDS or word.startswith(("subsidie", "financier")) or _intent_typo(word)
+
+
+def owner_adjective(words: list[str]) -> tuple[str | None, int | None]:
+    """(applicant, index of the adjective) where a level adjective qualifies a thing, not a
+    funding word: `gemeentelijk vastgoed` -> ("municipality", i); `gemeentelijke subsidie` -> (None, None)."""
+    for i, w in enumerate(words[:-1]):
+        owner = OWNER_ADJECTIVES.get(w.lower())
+        after = words[i + 1].lower()
+        if owner and after not in STOPWORDS and not _funding_word(after) and after not in LEVEL_SYNONYMS:
+            return owner, i
+    return None, None
+
+
+def _owner_to_applicant(query: str, filters: Filters) -> str:
+    """`voor gemeentelijk vastgoed`: applicant municipality, the search words `voor vastgoed`."""
+    words = query.split()
+    owner, i = owner_adjective([w.strip(",.;:!?") for w in words])
+    if owner is None:
+        return query
+    filters.applicant = filters.applicant or owner
+    return " ".join(words[:i] + words[i + 1:])
 
 
 # Where a record comes from and what its source last said are kept by import and refresh, not by hand.
@@ -807,7 +838,13 @@ def understand(text: str, now: datetime) -> Understood | None:
         return None
     used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie") or _intent_typo(w))
     used |= {w for w in words if w in deadline_words.DEADLINE_WORDS or w in deadline_words.SOON_WORDS}
-    for w in words:
+    owner, at = owner_adjective(words)
+    if owner is not None:   # "subsidie voor gemeentelijk vastgoed": who applies, not the funder's level
+        f.applicant = owner
+        used.add(words[at])
+    for n, w in enumerate(words):
+        if n == at:
+            continue
         if w in ("eu", "eu-", "europe", "europa", "european", "europees", "europese"):
             f.level = f.level or "eu"; used.add(w)
         elif w in LEVEL_SYNONYMS and w not in ("province", "provincie", "rijk"):
