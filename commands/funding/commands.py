@@ -18,7 +18,7 @@ from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, W
 from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
 from bot.framework.topics import TopicArg
-from bot.framework.render import md_escape, md_link
+from bot.framework.render import foreign_text, md_escape, md_link
 from bot.framework import asking
 from commands.funding.amounts import amounts_in, year_window
 from commands.funding import deadline_words
@@ -374,7 +374,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
         lines.append(f"_{md_escape(r.title)}_")
     summary = (r.summary_nl if t.lang == "nl" and r.summary_nl else r.summary) or ""
     if summary:
-        lines.append(md_escape(summary))
+        lines.append(foreign_text(t, summary))   # labelled where only the English text exists
     facts: list[tuple[str, str]] = [
         (t("Status"), status_text(t, r, now)),
         (t("Kind"), t(KIND_LABELS.get(r.kind or "grant", r.kind or "grant"))),
@@ -394,7 +394,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
     if r.eligible_applicants:
         facts.append((t("Who may apply"), ", ".join(t(APPLICANT_LABELS.get(a, a)) for a in r.eligible_applicants)))
     if r.consortium_rule:
-        facts.append((t("Consortium"), md_escape(r.consortium_rule)))
+        facts.append((t("Consortium"), foreign_text(t, r.consortium_rule)))
     if r.budget_total_eur is not None:
         facts.append((t("Total budget"), t.money(r.budget_total_eur)))
     grant = grant_text(t, r)
@@ -412,7 +412,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
         name = t("Deadline") if d.label == "deadline" else t("Deadline ({label})", label=md_escape(stage_label(t, d.label)))
         facts.append((name, f"{t.datetime(d.at)} ({rel}){_indicative(t, d.indicative)}"))
     if r.deadline_note:
-        facts.append((t("Note"), md_escape(r.deadline_note)))
+        facts.append((t("Note"), foreign_text(t, r.deadline_note)))
     if r.url:
         facts.append((t("More information"), md_link(r.url, r.url)))
     sources = public_sources(r.source)

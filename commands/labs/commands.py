@@ -15,7 +15,7 @@ from bot.framework import Cog, Converter, Int, Role, Text, Word, argument, optio
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.i18n import N_, Translator
 from bot.framework.topics import TopicArg, command_word
-from bot.framework.render import md_code, md_escape, md_link
+from bot.framework.render import foreign_text, md_code, md_escape, md_link
 from bot.framework import asking
 from storage import topics
 from storage.geo import Gazetteer, Resolution, gazetteer
@@ -309,7 +309,7 @@ def profile(ctx, lab: Lab) -> str:
         facts.append(t("For: {users}", users=", ".join(t(USER_LABELS.get(u, u)) for u in lab.target_users)))
     facts.append(t("ENoLL member: {answer}", answer=t("yes") if lab.enoll_member else t("not confirmed")))
     if lab.cost_note:
-        facts.append(t("Costs: {note}", note=md_escape(lab.cost_note)))
+        facts.append(t("Costs: {note}", note=foreign_text(t, lab.cost_note)))
     if lab.website:
         facts.append(t("Website: {link}", link=md_link(lab.website, lab.website)))
     if lab.contact:
@@ -323,7 +323,7 @@ def profile(ctx, lab: Lab) -> str:
         lines.append(t("**Facilities**") + "\n" + "\n".join(f"- {md_escape(f)}" for f in facilities))
     description = (lab.description_nl or lab.description) if ctx.lang == "nl" else (lab.description or lab.description_nl)
     if description:
-        lines.append(md_escape(description))
+        lines.append(foreign_text(t, description))
     src = []
     urls = list(dict.fromkeys(re.findall(r"https?://[^\s;,)]+", lab.source or "")))
     if urls:   # web addresses only: notes and file paths in the source are for maintainers

@@ -21,6 +21,9 @@ RULES = Rules(
         Holding(SessionPoll, "facilitator", "anonymise", N_("time-slot polls you started"),
                 lambda r, t: f"#{r.id} {short(r.title)}"),
     ),
+    labels={"session-reminder": N_("session reminder"), "session-announce-react": N_("session announcement"),
+            "session-round": N_("next round of a session"), "session-report": N_("session report"),
+            "session-action-reminder": N_("reminder of a session action")},
     mentions={"review_sessions": "redact", "session_participants": "delete", "session_reviews": "redact",
               "session_actions": "redact", "session_polls": "redact", "session_poll_votes": "delete"},
     # Only for the action's owner: removed with them. The manifest check holds it to the
