@@ -106,6 +106,7 @@ REQUEST_STATES = {"pending": N_("waiting for an answer"), "accepted": N_("accept
 CORE_LABELS = {
     "admin.announce": N_("sent an announcement"),
     "admin.data_reload": N_("reloaded a data set"),
+    "privacy.forget": N_("forgot a person at their request"),
     "*.import": N_("imported a data set"),
 }
 
@@ -229,7 +230,9 @@ class Privacy:
 
     def __init__(self, rules: list[Rules]):
         personal = tuple(k for r in rules for k in r.personal_jobs)
-        head, tail = core_rules(personal, {k: v for r in rules for k, v in r.labels.items()})
+        # What audit actions and job kinds stand for (shown instead of the keys).
+        self.labels = {**CORE_LABELS, **{k: v for r in rules for k, v in r.labels.items()}}
+        head, tail = core_rules(personal, self.labels)
         self.rules = [head, *rules, tail]
         self.personal_jobs = personal
         self.holdings: tuple[Holding, ...] = tuple(h for r in self.rules for h in r.holdings)

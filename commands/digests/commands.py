@@ -14,7 +14,7 @@ from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
 from bot.framework.i18n import N_
 from bot.framework.render import md_escape
-from bot.framework.topics import TopicList
+from bot.framework.topics import TopicList, command_word
 from commands.digests import delivery
 from commands.digests.render import render_digest, schedule_text, topic_label
 from storage import topics as topic_list
@@ -115,7 +115,8 @@ async def topics_cmd(ctx):
     lines = [ctx.t("**Topics** (follow with `{prefix}subscribe <topic>`):", prefix=p)]
     for topic in topic_list.all_topics():
         n = counts.get(topic.id, 0)
-        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{topic.id}`) — "
+        # The word to type after !subscribe in the reader's language, not the English id.
+        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{command_word(topic, ctx.lang, one_token=False)}`) — "
                      + ctx.t.n("{count} follower", "{count} followers", n))
     await ctx.reply("\n".join(lines))
 
