@@ -116,7 +116,7 @@ async def topics_cmd(ctx):
     for topic in topic_list.all_topics():
         n = counts.get(topic.id, 0)
         # The word to type after !subscribe in the reader's language, not the English id.
-        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{command_word(topic, ctx.lang, one_token=False)}`) — "
+        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{command_word(topic, ctx.lang)}`) — "
                      + ctx.t.n("{count} follower", "{count} followers", n))
     await ctx.reply("\n".join(lines))
 
