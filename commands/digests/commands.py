@@ -115,8 +115,9 @@ async def topics_cmd(ctx):
     lines = [ctx.t("**Topics** (follow with `{prefix}subscribe <topic>`):", prefix=p)]
     for topic in topic_list.all_topics():
         n = counts.get(topic.id, 0)
-        # The word to type after !subscribe in the reader's language, not the English id.
-        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{command_word(topic, ctx.lang)}`) — "
+        # The word to type after !subscribe: the id in English, a Dutch name in Dutch.
+        word = topic.id if ctx.lang == "en" else command_word(topic, ctx.lang)
+        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{word}`) — "
                      + ctx.t.n("{count} follower", "{count} followers", n))
     await ctx.reply("\n".join(lines))
 
