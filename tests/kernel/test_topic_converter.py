@@ -147,3 +147,12 @@ async def test_the_converters_are_the_kernels():
     assert await TopicArg().convert("hittestress", Ctx()) == "climate-adaptation"
     words = await TopicList(extra={"weekly": "weekly"}).convert("energie, #fiets weekly", Ctx())
     assert words.ids == ["energy-transition", "mobility"] and words.words == ["weekly"]
+
+
+async def test_a_plain_sentence_with_a_word_of_several_topics_gets_the_same_choice(chat):
+    await chat.send("!taal nl")
+    out = await chat.text("ik wil graag op de hoogte blijven van klimaat")
+    commands = offered(out)
+    assert "Welk thema wil je volgen?" in out and len(commands) == 2, out
+    for command in commands:
+        assert command.startswith("!abonneer ") and "Je volgt" in await chat.text(command), command
