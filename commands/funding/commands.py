@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
-from bot.framework.topics import TopicArg
+from bot.framework.topics import TopicArg, command_word
 from bot.framework.render import foreign_text, md_escape, md_link
 from bot.framework import asking
 from commands.funding.amounts import amounts_in, year_window
@@ -491,7 +491,11 @@ def closest_notes(t, missing: list[str], corrected: dict[str, str]) -> str:
 LEVEL_CHOICE = Choice(list(LEVELS), synonyms={**LEVEL_SYNONYMS, "gemeente": "local", "gemeenten": "local"},
                       dutch={"eu": "eu", "national": "nationaal", "provincial": "provinciaal",
                              "regional": "regionaal", "local": "lokaal"})
-APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "water_board": "water_board"})
+APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "water_board": "water_board"},
+                          dutch={"municipality": "gemeente", "province": "provincie", "water_board": "waterschap",
+                                 "central_government": "rijksoverheid", "company": "bedrijf", "sme": "mkb",
+                                 "knowledge_institution": "kennisinstelling", "ngo": "ngo",
+                                 "citizen_initiative": "bewonersinitiatief"})
 
 
 @cog.command("funding", aliases=("fund", "grants"), dutch=("subsidie", "subsidies", "financiering"))
@@ -975,18 +979,20 @@ def command_for(ctx, u: Understood) -> str:
     if u.query:
         parts.append(u.query[:120])
     f = u.filters
+    nl = ctx.lang == "nl"
+    # Values as the reader types them: `--thema klimaatadaptatie --aanvrager gemeente` in Dutch.
     if f.level:
-        parts.append(f"--level {f.level}")
+        parts.append(f"--level {LEVEL_CHOICE.dutch.get(f.level, f.level) if nl else f.level}")
     if f.theme:
-        parts.append(f"--theme {f.theme}")
+        topic = topics.get(f.theme)
+        parts.append(f"--theme {command_word(topic, ctx.lang) if topic and nl else f.theme}")
     if f.applicant:
-        parts.append(f"--applicant {f.applicant}")
+        parts.append(f"--applicant {APPLICANT_CHOICE.dutch.get(f.applicant, f.applicant) if nl else f.applicant}")
     if f.open:
         parts.append("--open")
     if f.closing_within:
         parts.append(f"--closing-within {f.closing_within.days}d")
     # Amounts and years are read from the words by the command too (commands/funding/amounts.py).
-    nl = ctx.lang == "nl"
     if f.min_budget:
         parts.append(f"--min-budget {f.min_budget}")
     if f.max_amount:

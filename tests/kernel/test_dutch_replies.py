@@ -138,6 +138,7 @@ DUTCH_WALK = [
     "!herinner morgen 9:00 bel Rotterdam",
     "!proeftuin public-services-lab-heerlen",
     "!subsidie horizon-mission-soil-2027",
+    "welke subsidies zijn er voor klimaatadaptatie voor gemeenten?",
     "!mijngegevens",
 ]
 
@@ -150,7 +151,7 @@ async def test_dutch_replies_show_no_topic_ids_and_no_log_keys(everyone):
     await everyone.send("!taal nl")
     seen = {}
     for message in DUTCH_WALK:
-        out = await everyone.text(message)
+        out = await everyone.text(message, direct=True)
         seen[message] = out
         plain = re.sub(r"https?://\S+", " ", out)   # an address may hold any word
         leaked = [k for k in ids | keys if re.search(rf"(?<![\w/-]){re.escape(k)}(?![\w-])", plain)]
@@ -159,3 +160,5 @@ async def test_dutch_replies_show_no_topic_ids_and_no_log_keys(everyone):
     assert "(in het Engels)" in seen["!subsidie horizon-mission-soil-2027"]
     assert "item gedeeld" in seen["!mijngegevens"] and "Klimaatadaptatie" in seen["!mijngegevens"]
     assert "Welk bedoel je?" in seen["!abonneer klimaat"]
+    same = seen["welke subsidies zijn er voor klimaatadaptatie voor gemeenten?"]
+    assert "--thema klimaatadaptatie --aanvrager gemeente" in same, same   # values a Dutch reader types
