@@ -105,14 +105,14 @@ def offered(text: str) -> list[str]:
 @pytest.mark.parametrize("message,lang", [
     ("!abonneer klimaat", "nl"), ("!subscribe climate", "en"), ("!proeftuinen --thema klimaat", "nl"),
     ("!funding --theme climate", "en"), ("!kennis --thema klimaat", "nl"), ("!sessies --thema digitaal", "nl"),
-    ("!deadlines --theme climate", "en"),
+    ("!deadlines --theme climate", "en"), ("!interesse klimaat", "nl"), ("!partners climate", "en"),
 ])
 async def test_every_topic_command_offers_a_choice_that_works(chat, message, lang):
     await chat.send("!taal nl" if lang == "nl" else "!lang en")
     out = await chat.text(message)
     commands = offered(out)
     assert "❓" in out and len(commands) >= 2, out
-    assert ("Welk bedoel je?" in out) == (lang == "nl"), out
+    assert ("bedoel je?" in out) == (lang == "nl"), out
     for command in commands:
         again = await chat.text(command)
         assert "❓" not in again and "⚠️" not in again, (command, again)
