@@ -36,6 +36,7 @@ NEAR_PREFIXES = (
 IN_PREFIXES = ("in de provincie", "in the province of", "in province", "provincie", "province of", "in", "te")
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_GLUED_UNIT = re.compile(r"(\d+)(km|kilometers?|kilometres?)", re.I)
 
 
 def norm(text: str) -> str:
@@ -240,7 +241,15 @@ class Gazetteer:
         "rond X" / "in X" (prefix needed for towns), and bare province names anywhere.
         A name after a near-prefix that is not known is returned as an unknown resolution
         (so the caller can say so); after "in" it is ignored (it may be "in data")."""
-        flat = [(norm(m.group(0)), m.start(), m.end()) for m in re.finditer(r"[^\W_]+", text[:2000])]
+        flat = []
+        for m in re.finditer(r"[^\W_]+", text[:2000]):
+            # "25km van Den Haag" as "25 km van Den Haag": the unit is the prefix's first word.
+            unit = _GLUED_UNIT.fullmatch(m.group(0))
+            if unit:
+                cut = m.start() + unit.start(2)
+                flat += [(unit.group(1), m.start(), cut), (norm(unit.group(2)), cut, m.end())]
+            else:
+                flat.append((norm(m.group(0)), m.start(), m.end()))
         flat = [f for f in flat if f[0] and " " not in f[0]]
         words = [f[0] for f in flat]
         out: list[PlacePhrase] = []

@@ -100,6 +100,40 @@ STATES = {"pending": N_("planned"), "done": N_("done"), "cancelled": N_("cancell
 REQUEST_STATES = {"pending": N_("waiting for an answer"), "accepted": N_("accepted"), "declined": N_("declined")}
 
 
+# Audit-log actions and scheduled-job kinds are keys for logs ("knowledge.share",
+# "session-reminder"); a person reads what they stand for. Each capability names its own in
+# its rules (Rules.labels); these are the core's. `*.import`: any data set's import.
+CORE_LABELS = {
+    "admin.announce": N_("sent an announcement"),
+    "admin.data_reload": N_("reloaded a data set"),
+    "privacy.forget": N_("forgot a person at their request"),
+    "*.import": N_("imported a data set"),
+}
+
+
+def key_label(t, labels: dict[str, str], key: str | None) -> str:
+    """What an action or job key stands for, in the reader's language: its own label, else its
+    nearest declared parent (`labs.request.accepted` -> `labs.request`), else `*.<last part>`;
+    a key nobody declared is never shown as it is stored."""
+    key = key or ""
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in labels:
+            return t(labels[".".join(parts[:n])])
+    if "*." + parts[-1] in labels:
+        return t(labels["*." + parts[-1]])
+    return t(N_("another change"))
+
+
+def target_text(t, target: str | None) -> str:
+    """An audit record's target as a reader sees it: a topic by its name, not `topic:<id>`."""
+    from storage import topics
+    kind, _, ref = (target or "").partition(":")
+    if kind == "topic" and (topic := topics.get(ref)) is not None:
+        return topic.label(t.lang)
+    return short(target, 40)
+
+
 def state_label(t, value: str | None, names: dict[str, str] | None = None) -> str:
     names = STATES if names is None else names
     return t(names[value]) if value in names else str(value)
@@ -114,17 +148,22 @@ class Rules:
       else: `delete` (caches, delivery logs, dedup keys) or `redact` (the id is replaced);
     - personal_jobs: job kinds that only make sense for their owner (deleted with them;
       other jobs they planned are kept, anonymised);
-    - not_user_columns: columns whose name sounds like a user but never hold one."""
+    - not_user_columns: columns whose name sounds like a user but never hold one;
+    - labels: what its audit-log actions and job kinds stand for (English msgids), shown
+      instead of the keys (`knowledge.share` -> "shared an item")."""
     holdings: tuple[Holding, ...] = ()
     mentions: dict[str, str] = field(default_factory=dict)
     personal_jobs: tuple[str, ...] = ()
     not_user_columns: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
-def core_rules(personal_jobs: tuple[str, ...]) -> tuple[Rules, Rules]:
+def core_rules(personal_jobs: tuple[str, ...], labels: dict[str, str] | None = None) -> tuple[Rules, Rules]:
     """The core tables' rules, as what is shown before the capabilities' holdings (your
     preferences and jobs) and after them (caches, delivery and audit records); scheduled
-    jobs are split by the capabilities' personal kinds."""
+    jobs are split by the capabilities' personal kinds. `labels`: every capability's labels
+    of actions and job kinds (Rules.labels), read when a line is shown."""
+    labels = {**CORE_LABELS, **(labels or {})}
     head = Rules(holdings=(
         Holding(UserPrefs, "user_id", "delete", N_("preferences (language, time zone)"),
                 lambda r, t: " / ".join(filter(None, [r.language, r.timezone])) or "-"),
@@ -134,7 +173,7 @@ def core_rules(personal_jobs: tuple[str, ...]) -> tuple[Rules, Rules]:
                 lambda r, t: f"{t.datetime(r.run_at)} ({state_label(t, r.status)}): {short(r.payload.get('text'))}",
                 where=(ScheduledJob.kind.in_(personal_jobs),)),
         Holding(ScheduledJob, "owner", "anonymise", N_("scheduled jobs planned by you"),
-                lambda r, t: f"{r.kind} {t.datetime(r.run_at)} ({state_label(t, r.status)})",
+                lambda r, t: f"{key_label(t, labels, r.kind)} {t.datetime(r.run_at)} ({state_label(t, r.status)})",
                 where=(ScheduledJob.kind.not_in(personal_jobs),)),
     ), mentions={
         "kv": "delete",                      # language memory, pending confirmations
@@ -152,9 +191,10 @@ def core_rules(personal_jobs: tuple[str, ...]) -> tuple[Rules, Rules]:
         Holding(OutboxMessage, "to_user", "delete", N_("messages sent to you"),
                 lambda r, t: f"{t.datetime(r.created_at)} ({state_label(t, r.status)})", person=False),
         Holding(AuditLog, "actor", "pseudonym", N_("changes you made (audit log)"),
-                lambda r, t: f"{t.datetime(aware(r.at))} {r.action} {short(r.target, 40)}", person=False),
+                lambda r, t: f"{t.datetime(aware(r.at))} {key_label(t, labels, r.action)} {target_text(t, r.target)}",
+                person=False),
         Holding(AuditLog, "target", "pseudonym", N_("changes about you (audit log)"),
-                lambda r, t: f"{t.datetime(aware(r.at))} {r.action}", person=False),
+                lambda r, t: f"{t.datetime(aware(r.at))} {key_label(t, labels, r.action)}", person=False),
     ), mentions={
         "rooms": "redact",
         "outbox": "redact",                  # a notice to others that named the user
@@ -190,7 +230,9 @@ class Privacy:
 
     def __init__(self, rules: list[Rules]):
         personal = tuple(k for r in rules for k in r.personal_jobs)
-        head, tail = core_rules(personal)
+        # What audit actions and job kinds stand for (shown instead of the keys).
+        self.labels = {**CORE_LABELS, **{k: v for r in rules for k, v in r.labels.items()}}
+        head, tail = core_rules(personal, self.labels)
         self.rules = [head, *rules, tail]
         self.personal_jobs = personal
         self.holdings: tuple[Holding, ...] = tuple(h for r in self.rules for h in r.holdings)
@@ -306,6 +348,6 @@ def _redact(value: Any, user: str) -> Any:
     return value
 
 
-__all__ = ["Rules", "Privacy", "Holding", "Found", "ForgetReport", "core_rules", "pseudonym", "is_former",
+__all__ = ["Rules", "Privacy", "Holding", "Found", "ForgetReport", "core_rules", "key_label", "CORE_LABELS", "pseudonym", "is_former",
            "language_memory_key", "aware", "confirmation_key", "short", "state_label", "STATES", "REQUEST_STATES",
            "REDACTED", "PSEUDONYM_PREFIX"]

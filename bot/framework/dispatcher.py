@@ -19,7 +19,7 @@ from bot.framework.command import Command, Registry
 from bot.framework.context import Context, Services
 from bot.framework.errors import (
     BadArgument, CheckFailure, CommandError, CommandNotFound, MissingArgument, MissingRole, RateLimited,
-    TooManyArguments, UserInputError,
+    TooManyArguments, UserInputError, NeedsChoice,
 )
 from bot.framework.help import escape_params, placeholder, spoken_name, usage
 from bot.framework.messages import Incoming, Outgoing, RoomEvent
@@ -28,7 +28,7 @@ from bot.framework.middleware import (
 )
 from bot.framework.tokens import Token, option_name, split
 from bot.framework.logs import command_context
-from bot.framework.render import md_escape
+from bot.framework.render import md_code, md_escape
 from storage.db import DatabaseUnavailable
 from storage.models.core import HandledEvent, UserPrefs
 from bot.framework import effects
@@ -308,7 +308,11 @@ class Dispatcher:
     async def _on_error(self, ctx: Context, exc: Exception) -> None:
         t, p = ctx.t, self.prefix
         cmd = ctx.command
-        if isinstance(exc, UserInputError):
+        if isinstance(exc, NeedsChoice):
+            lines = ["❓ " + t(exc.message, **escape_params(exc.params))]
+            lines += [f"- **{md_escape(label)}**: {md_code(command)}" for label, command in exc.options]
+            await ctx.reply("\n".join(lines))
+        elif isinstance(exc, UserInputError):
             params = escape_params(exc.params)
             if isinstance(exc, MissingArgument) and exc.describe:
                 params["name"] = f"{md_escape(t(exc.describe))} (`{placeholder(exc.params['name'], t)}`)"

@@ -3,6 +3,7 @@
 CommandError
 ├── UserInputError           -> the message + usage of that command
 │   ├── BadArgument
+│   │   └── NeedsChoice      -> the question + each option with the exact command to run
 │   ├── MissingArgument
 │   └── TooManyArguments
 ├── CommandNotFound          -> "did you mean ..."
@@ -33,6 +34,16 @@ class BadArgument(UserInputError):
     def __init__(self, message: str, *, argument: str | None = None, **params):
         super().__init__(message, **params)
         self.argument = argument
+
+
+class NeedsChoice(BadArgument):
+    """A value that fits several things (or none exactly, but some closely): the reply asks
+    the question and lists `options`, each (label, exact command to run), already in the
+    reader's language; never a silent pick, never a bare refusal."""
+
+    def __init__(self, message: str, *, options: list[tuple[str, str]], **params):
+        super().__init__(message, **params)
+        self.options = list(options)
 
 
 class MissingArgument(UserInputError):

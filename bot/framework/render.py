@@ -16,6 +16,8 @@ from html.parser import HTMLParser
 import nh3
 from markdown_it import MarkdownIt
 
+from bot.framework.i18n import N_
+
 # Matrix spec "HTML subset" (client-server API, m.room.message formatted bodies).
 ALLOWED_TAGS = {
     "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup",
@@ -35,6 +37,22 @@ def md_escape(text: object) -> str:
     s = _MD_SPECIAL.sub(r"\\\1", s)
     # A leading run of spaces would become a code block; newlines could start lists/headers.
     return re.sub(r"\s*\n\s*", " ", s).strip()
+
+
+# The label after a data text written in the other language than the reply's.
+_OTHER_LANGUAGE = {"en": N_("(in English)"), "nl": N_("(in Dutch)")}
+
+
+def foreign_text(t, text: str | None) -> str:
+    """A record's own text (a note, a summary without a translation), escaped; where it is
+    clearly in the other language than the reader's, labelled so ("(in het Engels)"), so a
+    Dutch record view never passes off English data as its own words."""
+    from bot.framework.i18n import detect_language
+    shown = md_escape(text or "")
+    lang = detect_language(text or "")
+    if shown and lang and lang != t.lang and lang in _OTHER_LANGUAGE:
+        shown += " _" + t(_OTHER_LANGUAGE[lang]) + "_"
+    return shown
 
 
 def md_code(command: str) -> str:

@@ -13,8 +13,9 @@ from itertools import combinations
 from sqlalchemy import func, select
 
 from bot.framework import Cog, Int, Role, Text, argument, option
-from bot.framework.errors import BadArgument, CheckFailure
+from bot.framework.errors import BadArgument, CheckFailure, NeedsChoice
 from bot.framework.i18n import N_, Translator
+from bot.framework.topics import choice_error, match, options_for, retyped
 from bot.framework.references import Reference
 from bot.framework.render import md_escape, md_link
 from storage import topics
@@ -67,7 +68,7 @@ async def exact(ctx, text: str) -> Reference | None:
         for r in await lookup(ctx.db, low, ctx.now):
             if r.id == low or r.title.lower() == low:
                 return r
-    topic = topics.lookup(low)
+    topic = match(low).topic
     if topic is not None:
         return Reference("topic", topic.id, topic.label(ctx.t.lang), themes=(topic.id,))
     return None
@@ -101,11 +102,19 @@ async def resolve(ctx, text: str) -> Reference:
     exact = [r for r in refs if r.id == low or r.title.lower() == low]
     if exact:
         return exact[0]
-    topic = topics.lookup(text)
-    if topic is not None:
+    named = match(text)   # the kernel's one topic reading: aliases, everyday words, a choice
+    if named.topic is not None:
+        topic = named.topic
         return Reference("topic", topic.id, topic.label(ctx.t.lang), themes=(topic.id,))
-    if len(refs) == 1:
+    if len(named.topics) > 1 and not refs:
+        raise choice_error(ctx, named)
+    if len(refs) == 1 and len(named.topics) < 2:
         return refs[0]
+    if refs and len(named.topics) > 1:
+        # "klimaat": topics and records by that word; each as the command to send.
+        options = options_for(ctx, text, named.topics) + [
+            (r.title[:60], retyped(ctx, text, r.id) or r.id) for r in refs[:5]]
+        raise NeedsChoice("Which one do you mean?", options=options)
     if refs:
         options = ", ".join(f"`{r.id}` ({md_escape(r.title[:60])})" for r in refs[:5])
         raise Ambiguous("Which one do you mean? {options}", options=options)

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.framework import Cog, Converter, Duration, Text, argument, option
+from bot.framework import Cog, Converter, Duration, argument, option
 from bot.framework.digest_parts import change_key
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
 from bot.framework.i18n import N_
 from bot.framework.render import md_escape
+from bot.framework.topics import TopicList, command_word
 from commands.digests import delivery
 from commands.digests.render import render_digest, schedule_text, topic_label
 from storage import topics as topic_list
@@ -32,7 +33,6 @@ DAY_WORDS = {"monday": 0, "mon": 0, "maandag": 0, "ma": 0, "tuesday": 1, "tue": 
              "sunday": 6, "sun": 6, "zondag": 6, "zo": 6}
 LAST_WORDS = ("last", "laatste", "end", "eind")
 ALL_WORDS = ("all", "alle", "alles")
-MAX_TOPIC_WORDS = 4
 
 
 class TimeOfDay(Converter):
@@ -69,45 +69,9 @@ class DayConverter(Converter):
                           "a day of the month from 1 to 28 or last.", value=raw[:40])
 
 
-def parse_topics(text: str, *, allow_frequency: bool = True, allow_all: bool = False):
-    """`klimaatadaptatie energy transition weekly` → (["climate-adaptation", "energy-transition"], "weekly").
-    Multi-word labels are matched longest first; unknown words are an error with suggestions."""
-    words = [w for w in re.split(r"[\s,;]+", text.replace("#", " ")) if w]
-    found: list[str] = []
-    frequency = None
-    everything = False
-    i = 0
-    while i < len(words):
-        word = words[i].lower()
-        if allow_frequency and word in FREQUENCY_WORDS:
-            frequency = FREQUENCY_WORDS[word]
-            i += 1
-            continue
-        if allow_all and word in ALL_WORDS:
-            everything = True
-            i += 1
-            continue
-        for span in range(min(MAX_TOPIC_WORDS, len(words) - i), 0, -1):
-            # "klimaat adaptatie" is typed as often as "klimaatadaptatie".
-            match = topic_list.lookup(" ".join(words[i:i + span])) or (
-                topic_list.lookup("".join(words[i:i + span])) if span > 1 else None)
-            if match is not None:
-                found.append(match.id)
-                i += span
-                break
-        else:
-            found.append(_prefix_topic(words[i]))
-            i += 1
-    return list(dict.fromkeys(found)), frequency, everything
-
-
-def _prefix_topic(raw: str) -> str:
-    """"klimaat": the start of several aliases of one topic is that topic."""
-    close = topic_list.suggest(raw)
-    owners = {t.id for term in close if (t := topic_list.lookup(term)) is not None}
-    if len(owners) == 1 and len(raw) >= 4 and all(term.lower().startswith(raw.lower()) for term in close):
-        return owners.pop()
-    raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=close)
+# Words !subscribe and !unsubscribe read among the topics (bot.framework.topics.TopicList).
+SUBSCRIBE_WORDS = TopicList(extra=FREQUENCY_WORDS)
+UNSUBSCRIBE_WORDS = TopicList(extra={w: "all" for w in ALL_WORDS})
 
 
 def subscriber_of(ctx, room: bool) -> str:
@@ -152,14 +116,15 @@ async def topics_cmd(ctx):
     lines = [ctx.t("**Topics** (follow with `{prefix}subscribe <topic>`):", prefix=p)]
     for topic in topic_list.all_topics():
         n = counts.get(topic.id, 0)
-        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{topic.id}`) — "
+        # The word to type after !subscribe: the id in English, a Dutch name in Dutch.
+        word = topic.id if ctx.lang == "en" else command_word(topic, ctx.lang)
+        lines.append(f"- **{md_escape(topic.label(ctx.lang))}** (`{word}`) — "
                      + ctx.t.n("{count} follower", "{count} followers", n))
     await ctx.reply("\n".join(lines))
 
 
 @cog.command("subscribe", dutch=("abonneer", "volg"))
-@argument("topics", Text(max_length=500), rest=True,
-          help=N_("one or more topics, and optionally daily, weekly or monthly"))
+@argument("topics", SUBSCRIBE_WORDS, rest=True, help=N_("one or more topics, and optionally daily, weekly or monthly"))
 @option("at", TimeOfDay(), aliases=("om",), help=N_("time of day, e.g. 09:00"))
 @option("day", DayConverter(), aliases=("dag",), help=N_("weekday, or day of the month (1-28, last) for monthly"))
 @ROOM_OPTION
@@ -167,7 +132,8 @@ async def subscribe(ctx, topics, at, day, room):
     """Follow topics and get a digest of what is new by direct message (default weekly, Monday 09:00).
 
     Example: !subscribe klimaatadaptatie energie weekly --at 08:30 --day friday. Monthly: --day 1-28 or last."""
-    found, frequency, _ = parse_topics(topics)
+    found = topics.ids
+    frequency = topics.words[-1] if topics.words else None
     if not found:
         raise BadArgument("Name at least one topic; `{prefix}topics` lists them.", prefix=ctx.settings.bot.command_prefix)
     who = subscriber_of(ctx, room)
@@ -223,11 +189,11 @@ async def _ensure_run(ctx, due: datetime | None = None) -> None:
 
 
 @cog.command("unsubscribe", dutch=("opzeggen", "ontvolg"))
-@argument("topics", Text(max_length=500), rest=True, help=N_("topics to stop following, or all"))
+@argument("topics", UNSUBSCRIBE_WORDS, rest=True, help=N_("topics to stop following, or all"))
 @ROOM_OPTION
 async def unsubscribe(ctx, topics, room):
     """Stop following topics (or all: no more digests)."""
-    found, _, everything = parse_topics(topics, allow_frequency=False, allow_all=True)
+    found, everything = topics.ids, "all" in topics.words
     sub = await get_subscription(ctx, room)
     if sub is None:
         await ctx.reply(ctx.t("You follow no topics."))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from bot.framework.intents import Intent, proposal
-from bot.framework.render import md_escape
+from bot.framework.render import md_code, md_escape
+from bot.framework.topics import command_word
 from storage import topics as topic_list
 
 _FREQUENCY = [(r"\b(?:dagelijks\w*|elke\s+dag|iedere\s+dag|daily|every\s+day)\b", "daily"),
@@ -33,6 +34,14 @@ async def follow(ctx, text: str, match) -> bool:
     words = " ".join(typed_name(t, text, ctx.lang) for t in found)
     if frequency:
         words += " " + _WORD.get(ctx.lang, _WORD["en"])[frequency]
+    if not found and len(fits := topic_list.query_topics(text[:500])) > 1:
+        # "op de hoogte blijven van klimaat": a word of several topics; the choice, as !subscribe gives it.
+        options = [(t.label(ctx.lang), proposal(ctx, "subscribe", command_word(t, ctx.lang, one_token=False,
+                                                                              typed=text)).strip("`"))
+                   for t in map(topic_list.get, fits)]
+        await ctx.reply("\n".join([ctx.t("Which topic would you like to follow?")] +
+                                  [f"- **{md_escape(label)}**: {md_code(command)}" for label, command in options]))
+        return True
     if not found:
         await ctx.reply(ctx.t("Which topic would you like to follow? `{prefix}topics` lists them; then: {command}",
                               prefix=ctx.settings.bot.command_prefix,

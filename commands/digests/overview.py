@@ -3,9 +3,8 @@ what !subscribe will accept."""
 from __future__ import annotations
 
 from bot.framework.capability import Section
-from bot.framework.errors import BadArgument
 from bot.framework.render import md_code
-from commands.digests.commands import parse_topics
+from bot.framework.topics import match
 from storage import topics
 
 
@@ -13,10 +12,7 @@ async def overview_section(ctx, query: str, topic) -> Section | None:
     if topic is None:
         return None
     name = topics.name_for(topic, ctx.t.lang, query)
-    try:
-        if parse_topics(name, allow_frequency=False)[0] != [topic.id]:
-            return None
-    except BadArgument:
+    if match(name).topic != topic:
         return None
     weekly = "wekelijks" if ctx.t.lang == "nl" else "weekly"
     return Section(0, ctx.t("Follow this topic, one digest a week: {command}",

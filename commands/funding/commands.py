@@ -17,7 +17,8 @@ from sqlalchemy import select
 from bot.framework import Choice, Cog, Converter, Duration, Money, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument
 from bot.framework.i18n import N_
-from bot.framework.render import md_escape, md_link
+from bot.framework.topics import TopicArg, command_word
+from bot.framework.render import foreign_text, md_escape, md_link
 from bot.framework.paging import LazyItems
 from bot.framework import asking
 from commands.funding.amounts import amounts_in, year_window
@@ -73,16 +74,6 @@ APPLICANT_SYNONYMS = {
     "bewonersinitiatief": "citizen_initiative", "bewonersinitiatieven": "citizen_initiative",
     "burgerinitiatief": "citizen_initiative", "citizens": "citizen_initiative",
 }
-
-
-class TopicConverter(Converter):
-    metavar = N_("topic")
-
-    async def convert(self, raw, ctx):
-        t = topics.lookup(raw)
-        if t is None:
-            raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=topics.suggest(raw))
-        return t.id
 
 
 # --------------------------------------------------------------------------- searching
@@ -384,7 +375,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
         lines.append(f"_{md_escape(r.title)}_")
     summary = (r.summary_nl if t.lang == "nl" and r.summary_nl else r.summary) or ""
     if summary:
-        lines.append(md_escape(summary))
+        lines.append(foreign_text(t, summary))   # labelled where only the English text exists
     facts: list[tuple[str, str]] = [
         (t("Status"), status_text(t, r, now)),
         (t("Kind"), t(KIND_LABELS.get(r.kind or "grant", r.kind or "grant"))),
@@ -404,7 +395,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
     if r.eligible_applicants:
         facts.append((t("Who may apply"), ", ".join(t(APPLICANT_LABELS.get(a, a)) for a in r.eligible_applicants)))
     if r.consortium_rule:
-        facts.append((t("Consortium"), md_escape(r.consortium_rule)))
+        facts.append((t("Consortium"), foreign_text(t, r.consortium_rule)))
     if r.budget_total_eur is not None:
         facts.append((t("Total budget"), t.money(r.budget_total_eur)))
     grant = grant_text(t, r)
@@ -422,7 +413,7 @@ def full_record(t, r: FundingInstrument, now: datetime, prefix: str, stale_after
         name = t("Deadline") if d.label == "deadline" else t("Deadline ({label})", label=md_escape(stage_label(t, d.label)))
         facts.append((name, f"{t.datetime(d.at)} ({rel}){_indicative(t, d.indicative)}"))
     if r.deadline_note:
-        facts.append((t("Note"), md_escape(r.deadline_note)))
+        facts.append((t("Note"), foreign_text(t, r.deadline_note)))
     if r.url:
         facts.append((t("More information"), md_link(r.url, r.url)))
     sources = public_sources(r.source)
@@ -502,14 +493,18 @@ def closest_notes(t, missing: list[str], corrected: dict[str, str]) -> str:
 LEVEL_CHOICE = Choice(list(LEVELS), synonyms={**LEVEL_SYNONYMS, "gemeente": "local", "gemeenten": "local"},
                       dutch={"eu": "eu", "national": "nationaal", "provincial": "provinciaal",
                              "regional": "regionaal", "local": "lokaal"})
-APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "water_board": "water_board"})
+APPLICANT_CHOICE = Choice(list(APPLICANTS), synonyms={**APPLICANT_SYNONYMS, "water_board": "water_board"},
+                          dutch={"municipality": "gemeente", "province": "provincie", "water_board": "waterschap",
+                                 "central_government": "rijksoverheid", "company": "bedrijf", "sme": "mkb",
+                                 "knowledge_institution": "kennisinstelling", "ngo": "ngo",
+                                 "citizen_initiative": "bewonersinitiatief"})
 
 
 @cog.command("funding", aliases=("fund", "grants"), dutch=("subsidie", "subsidies", "financiering"))
 @argument("query", Text(max_length=10_000), required=False, rest=True,
           help=N_("search words, or the id of one instrument"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
+@option("theme", TopicArg(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("applicant", APPLICANT_CHOICE, aliases=("aanvrager",),
         help=N_("who applies, e.g. municipality, province, sme"))
 @option("open", aliases=("nu-open",), help=N_("only instruments open now"))
@@ -530,7 +525,7 @@ async def funding(ctx, **args):
     filters = Filters(level=args.get("level"), theme=args.get("theme"), applicant=args.get("applicant"),
                       open=bool(args.get("open")), closing_within=args.get("closing-within"),
                       min_budget=args.get("min-budget"))
-    query = _amounts_and_years(query, filters)
+    query = _owner_to_applicant(_amounts_and_years(query, filters), filters)
     if filters.closing_within is None and not filters.closes_in:
         # "!funding klimaat voor de zomer", "!funding closing before March": a time window, not words.
         words = query.lower().split()
@@ -553,6 +548,37 @@ def _amounts_and_years(query: str, filters: Filters) -> str:
     elif kind == "closes":
         filters.closes_in, query = year, rest
     return query
+
+
+# "gemeentelijk vastgoed", "municipal buildings", "provinciale wegen": the adjective says whose
+# the thing is, so who applies, not who funds ("gemeentelijke subsidie" is the funder's level).
+OWNER_ADJECTIVES = {"gemeentelijk": "municipality", "gemeentelijke": "municipality", "municipal": "municipality",
+                    "provinciaal": "province", "provinciale": "province", "provincial": "province"}
+
+
+def _funding_word(word: str) -> bool:
+    return word in INTENT_WORDS or word.startswith(("subsidie", "financier")) or _intent_typo(word)
+
+
+def owner_adjective(words: list[str]) -> tuple[str | None, int | None]:
+    """(applicant, index of the adjective) where a level adjective qualifies a thing, not a
+    funding word: `gemeentelijk vastgoed` -> ("municipality", i); `gemeentelijke subsidie` -> (None, None)."""
+    for i, w in enumerate(words[:-1]):
+        owner = OWNER_ADJECTIVES.get(w.lower())
+        after = words[i + 1].lower()
+        if owner and after not in STOPWORDS and not _funding_word(after) and after not in LEVEL_SYNONYMS:
+            return owner, i
+    return None, None
+
+
+def _owner_to_applicant(query: str, filters: Filters) -> str:
+    """`voor gemeentelijk vastgoed`: applicant municipality, the search words `voor vastgoed`."""
+    words = query.split()
+    owner, i = owner_adjective([w.strip(",.;:!?") for w in words])
+    if owner is None:
+        return query
+    filters.applicant = filters.applicant or owner
+    return " ".join(words[:i] + words[i + 1:])
 
 
 # Where a record comes from and what its source last said are kept by import and refresh, not by hand.
@@ -691,7 +717,7 @@ class DeadlineWindow(Converter):
 @cog.command("deadlines", dutch=("sluitingsdata", "deadlijnen"))
 @argument("window", DeadlineWindow(), required=False, rest=True,
           help=N_("how far ahead, e.g. 30d, this month, voor de zomer (default 30 days)"))
-@option("theme", TopicConverter(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
+@option("theme", TopicArg(), aliases=("thema", "topic"), help=N_("one of the twelve topics, e.g. climate adaptation"))
 @option("level", LEVEL_CHOICE, aliases=("niveau",), help=N_("eu, national, provincial, regional or local"))
 async def deadlines(ctx, **args):
     """List upcoming funding deadlines in date order."""
@@ -819,7 +845,13 @@ def understand(text: str, now: datetime, *, asked: bool = True) -> Understood | 
         return None
     used: set[str] = set(w for w in words if w in INTENT_WORDS or w.startswith("subsidie") or _intent_typo(w))
     used |= {w for w in words if w in deadline_words.DEADLINE_WORDS or w in deadline_words.SOON_WORDS}
-    for w in words:
+    owner, at = owner_adjective(words)
+    if owner is not None:   # "subsidie voor gemeentelijk vastgoed": who applies, not the funder's level
+        f.applicant = owner
+        used.add(words[at])
+    for n, w in enumerate(words):
+        if n == at:
+            continue
         if w in ("eu", "eu-", "europe", "europa", "european", "europees", "europese"):
             f.level = f.level or "eu"; used.add(w)
         elif w in LEVEL_SYNONYMS and w not in ("province", "provincie", "rijk"):
@@ -970,18 +1002,20 @@ def command_for(ctx, u: Understood) -> str:
     if u.query:
         parts.append(u.query[:120])
     f = u.filters
+    nl = ctx.lang == "nl"
+    # Values as the reader types them: `--thema klimaatadaptatie --aanvrager gemeente` in Dutch.
     if f.level:
-        parts.append(f"--level {f.level}")
+        parts.append(f"--level {LEVEL_CHOICE.dutch.get(f.level, f.level) if nl else f.level}")
     if f.theme:
-        parts.append(f"--theme {f.theme}")
+        topic = topics.get(f.theme)
+        parts.append(f"--theme {command_word(topic, ctx.lang) if topic and nl else f.theme}")
     if f.applicant:
-        parts.append(f"--applicant {f.applicant}")
+        parts.append(f"--applicant {APPLICANT_CHOICE.dutch.get(f.applicant, f.applicant) if nl else f.applicant}")
     if f.open:
         parts.append("--open")
     if f.closing_within:
         parts.append(f"--closing-within {f.closing_within.days}d")
     # Amounts and years are read from the words by the command too (commands/funding/amounts.py).
-    nl = ctx.lang == "nl"
     if f.min_budget:
         parts.append(f"--min-budget {f.min_budget}")
     if f.max_amount:

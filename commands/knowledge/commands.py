@@ -11,11 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.framework import Choice, Cog, Converter, Int, Role, Text, When, Word, argument, option
+from bot.framework import Choice, Cog, Int, Role, Text, When, Word, argument, option
 from bot.framework.errors import BadArgument
 from bot.framework.tokens import split
 from bot.framework.i18n import N_, Translator
-from bot.framework.render import md_escape, md_link
+from bot.framework.render import md_code, md_escape, md_link
+from bot.framework.topics import TopicArg, choice_error, match, options_for
 from storage import topics
 from storage.search import ranking
 from storage.knowledge.records import (
@@ -33,28 +34,6 @@ KIND_CHOICE = Choice(list(KINDS), synonyms=KIND_SYNONYMS)
 MAX_TITLE = 300
 MAX_SUMMARY = 2000
 MAX_RESULTS = 50
-
-
-class TopicConverter(Converter):
-    metavar = N_("topic")
-
-    async def convert(self, raw, ctx):
-        return topic_of(raw)
-
-
-def topic_of(raw: str) -> str:
-    """A topic id from an id, label or alias in either language (`#hittestress`,
-    `climate-adaptation`, `klimaat`); BadArgument with close names otherwise."""
-    word = raw.strip().lstrip("#")
-    found = topics.lookup(word) or topics.lookup(word.replace("-", " ").replace("_", " "))
-    if found is not None:
-        return found.id
-    close = topics.suggest(word)
-    owners = {t.id for term in close if (t := topics.lookup(term)) is not None}
-    # "klimaat": the start of several aliases of one topic is that topic.
-    if len(owners) == 1 and word and all(term.lower().startswith(word.lower()) for term in close):
-        return owners.pop()
-    raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=close)
 
 
 def topic_labels(t, ids) -> str:
@@ -156,7 +135,7 @@ async def tell_facilitators(ctx, item: KnowledgeItem) -> None:
 @option("kind", KIND_CHOICE, aliases=("soort", "type"),
         help=N_("lesson, case, tool, publication, event, training or dataset"))
 @option("date", When(), aliases=("datum", "op", "when"), help=N_("for events and trainings: when, e.g. 3 december 14:00"))
-@option("topic", TopicConverter(), aliases=("thema", "onderwerp"), multiple=True, help=N_("one of the twelve topics"))
+@option("topic", TopicArg(), aliases=("thema", "onderwerp"), multiple=True, help=N_("one of the twelve topics"))
 async def share(ctx, url, title, summary=None, kind=None, date=None, topic=()):
     """Share a lesson, case, tool, publication, event, training or dataset with the hub.
 
@@ -178,7 +157,16 @@ async def share(ctx, url, title, summary=None, kind=None, date=None, topic=()):
     if len(summary) > MAX_SUMMARY:
         raise BadArgument("That text is too long ({length} characters; at most {max}).", length=len(summary),
                           max=MAX_SUMMARY)
-    chosen = list(dict.fromkeys([*topic, *(topic_of(tag) for tag in tags[:12])]))
+    chosen, unsure = list(topic), []
+    for tag in tags[:12]:
+        found = match(tag)
+        if found.topic is not None:
+            chosen.append(found.topic.id)
+        elif len(found.topics) > 1:
+            unsure.append(found)   # `#klimaat`: the person chooses; the share itself goes ahead
+        else:
+            raise choice_error(ctx, found)
+    chosen = list(dict.fromkeys(chosen))
     inferred = not chosen
     topic_ids = chosen or infer_topics(title, summary)
     if kind is None:
@@ -204,7 +192,7 @@ async def share(ctx, url, title, summary=None, kind=None, date=None, topic=()):
             lines.append(t("Its status: {status}.", status=t(STATUS_LABELS[existing.status])))
         if existing.topics:
             lines.append(t("Topics: {topics}.", topics=topic_labels(t, existing.topics)))
-        await ctx.reply(" ".join(lines))
+        await ctx.reply("\n\n".join([" ".join(lines), *unsure_tags(ctx, unsure)]))
         return
 
     moderated = ctx.settings.knowledge.moderation and not ctx.is_global(Role.FACILITATOR)
@@ -225,13 +213,26 @@ async def share(ctx, url, title, summary=None, kind=None, date=None, topic=()):
                        "`#klimaatadaptatie`.", topics=topic_labels(t, topic_ids)))
     elif topic_ids:
         lines.append(t("Topics: {topics}.", topics=topic_labels(t, topic_ids)))
-    else:
+    elif not unsure:
         lines.append(t("I recognised no topic; add one with a #tag, e.g. `#energietransitie` (`{prefix}topics` "
                        "lists them).", prefix=ctx.settings.bot.command_prefix))
+    lines += unsure_tags(ctx, unsure)
     if moderated:
         lines.append(t("A facilitator looks at it first; I will tell you when it is visible."))
         await tell_facilitators(ctx, item)
     await ctx.reply("\n\n".join(lines))
+
+
+def unsure_tags(ctx, unsure) -> list[str]:
+    """For each #tag that fits several topics: the choice, each with the share to send again
+    (sharing the same link again adds its topic)."""
+    out = []
+    for found in unsure:
+        lines = [ctx.t("{tag} fits more than one topic. To add the one you mean, share the link again with its tag:",
+                       tag=md_escape(found.typed))]
+        lines += [f"- **{md_escape(label)}**: {md_code(command)}" for label, command in options_for(ctx, found.typed, found.topics)]
+        out.append("\n".join(lines))
+    return out
 
 
 _FIELD_LABELS = {"topics": N_("topics"), "summary": N_("summary"), "organisation": N_("organisation"),
@@ -273,7 +274,7 @@ async def show_one(ctx, number: int) -> None:
 @cog.command("knowledge", aliases=("kb",), dutch=("kennis", "kennisbank"))
 @argument("query", Text(max_length=2000), rest=True, required=False,
           help=N_("search words, or the number of one item"))
-@option("topic", TopicConverter(), aliases=("thema", "theme", "onderwerp"), help=N_("one of the twelve topics"))
+@option("topic", TopicArg(), aliases=("thema", "theme", "onderwerp"), help=N_("one of the twelve topics"))
 @option("kind", KIND_CHOICE, aliases=("soort", "type"),
         help=N_("lesson, case, tool, publication, event, training or dataset"))
 async def knowledge(ctx, query=None, topic=None, kind=None):

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from bot.framework import Cog, Converter, Int, Role, Text, Word, argument, option
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.i18n import N_, Translator
-from bot.framework.render import md_escape, md_link
+from bot.framework.topics import TopicArg, command_word
+from bot.framework.render import foreign_text, md_code, md_escape, md_link
 from bot.framework import asking
 from storage import topics
 from storage.geo import Gazetteer, Resolution, gazetteer
@@ -75,17 +76,6 @@ class ProvinceName(Converter):
             raise BadArgument("{value} is not a Dutch province.", value=raw[:60],
                               suggestions=gaz.province_suggestions(raw))
         return name
-
-
-class Theme(Converter):
-    metavar = N_("theme")
-
-    async def convert(self, raw, ctx):
-        topic = topics.get(raw.strip().lower()) or topics.lookup(raw)
-        if topic is None:
-            raise BadArgument("{value} is not one of the twelve topics.", value=raw[:60],
-                              suggestions=topics.suggest(raw) or [t.id for t in topics.all_topics()][:4])
-        return topic.id
 
 
 _KM = re.compile(r"^\s*(\d{1,4}(?:[.,]\d+)?)\s*(km|kilometers?|kilometres?)?\s*$", re.I)
@@ -201,7 +191,8 @@ async def answer(ctx, q: LabQuery, *, lead: str | None = None) -> None:
                                                                                          nearest.lab.website),
                                place=place_of(nearest.lab), km=km(ctx, nearest.distance_km)) + " " +
                          ctx.t("Details: {command}", command=f"`{ctx.command_name('lab')} {nearest.lab.id}`"))
-        themes = ", ".join(f"`{t.id}`" for t in topics.all_topics())
+        # Each theme as the reader types it after --thema/--theme (never an English id in Dutch).
+        themes = ", ".join(md_code(command_word(t, ctx.lang)) for t in topics.all_topics())
         # Suggest what the search actually had: a radius only when there was one.
         if q.near and q.within_km:
             lines.append(ctx.t("Try fewer words, another theme, or a larger radius (e.g. `--within 100km`). "
@@ -253,7 +244,7 @@ async def _nearest_outside(ctx, q: LabQuery):
 @cog.command("labs", aliases=("livinglabs",), dutch=("proeftuinen", "fieldlabs"))
 @argument("words", Text(max_length=2000), required=False, rest=True,
           help=N_("what you want to test or work on; may include a place, e.g. near Zwolle"))
-@option("theme", Theme(), aliases=("thema",), multiple=True, help=N_("only labs with this theme (repeatable)"))
+@option("theme", TopicArg(), aliases=("thema",), multiple=True, help=N_("only labs with this theme (repeatable)"))
 @option("province", ProvinceName(), aliases=("provincie",), help=N_("only labs in this province"))
 @option("near", PlaceName(), aliases=("bij", "nabij"), help=N_("sort by distance from this place"))
 @option("within", Distance(), aliases=("binnen", "radius"), help=N_("only labs within this distance of --near, e.g. 50km"))
@@ -318,7 +309,7 @@ def profile(ctx, lab: Lab) -> str:
         facts.append(t("For: {users}", users=", ".join(t(USER_LABELS.get(u, u)) for u in lab.target_users)))
     facts.append(t("ENoLL member: {answer}", answer=t("yes") if lab.enoll_member else t("not confirmed")))
     if lab.cost_note:
-        facts.append(t("Costs: {note}", note=md_escape(lab.cost_note)))
+        facts.append(t("Costs: {note}", note=foreign_text(t, lab.cost_note)))
     if lab.website:
         facts.append(t("Website: {link}", link=md_link(lab.website, lab.website)))
     if lab.contact:
@@ -332,7 +323,7 @@ def profile(ctx, lab: Lab) -> str:
         lines.append(t("**Facilities**") + "\n" + "\n".join(f"- {md_escape(f)}" for f in facilities))
     description = (lab.description_nl or lab.description) if ctx.lang == "nl" else (lab.description or lab.description_nl)
     if description:
-        lines.append(md_escape(description))
+        lines.append(foreign_text(t, description))
     src = []
     urls = list(dict.fromkeys(re.findall(r"https?://[^\s;,)]+", lab.source or "")))
     if urls:   # web addresses only: notes and file paths in the source are for maintainers

@@ -13,7 +13,7 @@ MANIFEST = Capability(
     summary="Personal reminders, kept in the scheduled-jobs table so they survive restarts",
     jobs=(REMINDER_JOB,),
     # A reminder is only for the person who asked: removed when they are forgotten.
-    privacy=Rules(personal_jobs=(REMINDER_JOB,)),
+    privacy=Rules(personal_jobs=(REMINDER_JOB,), labels={REMINDER_JOB: N_("reminder")}),
     intents=INTENTS,
     extras={"admin_stats": admin_stats, "admin_jobs": (REMINDER_JOB,)},
     # Its line in the answer to "what can you do?" ({prefix}: the command prefix).

@@ -8,10 +8,11 @@ from typing import Awaitable, Callable
 
 from sqlalchemy import func, select
 
-from bot.framework import Cog, Converter, Int, argument
+from bot.framework import Cog, Int, argument
 from bot.framework.errors import BadArgument, CheckFailure
 from bot.framework.roles import Role
 from bot.framework.i18n import N_, Translator
+from bot.framework.topics import TopicArg
 from bot.framework.render import md_escape
 from storage import topics
 from storage.sessions.models import Participant, ReviewSession
@@ -33,21 +34,6 @@ class SessionId(Int):
         super().__init__(minimum=1, maximum=10**9)
 
 
-class TopicConverter(Converter):
-    metavar = N_("topic")
-
-    async def convert(self, raw, ctx):
-        found = topics.lookup(raw)
-        if found is not None:
-            return found.id
-        # "klimaat": the start of several aliases of one topic is that topic.
-        close = topics.suggest(raw)
-        owners = {t.id for term in close if (t := topics.lookup(term)) is not None}
-        if len(owners) == 1 and raw.strip() and all(term.lower().startswith(raw.strip().lower()) for term in close):
-            return owners.pop()
-        raise BadArgument("{value} is not a topic I know.", value=raw[:60], suggestions=close)
-
-
 def session_details(fn):
     """The options that describe a session, declared once for `session new` and
     `session poll` (whose session is created when the poll closes)."""
@@ -59,7 +45,7 @@ def session_details(fn):
                help=N_("how long, e.g. 90m or 2h (default from the config)")),
         option("project", Text(max_length=1000), help=N_("the project under review: name and short description")),
         option("question", Text(max_length=1000), aliases=("vraag",), help=N_("what the presenter wants reviewed")),
-        option("topic", TopicConverter(), aliases=("thema",), help=N_("one of the twelve topics, e.g. climate adaptation")),
+        option("topic", TopicArg(), aliases=("thema",), help=N_("one of the twelve topics, e.g. climate adaptation")),
         option("capacity", Int(minimum=1, maximum=500), aliases=("plaatsen", "capaciteit"), help=N_("number of places")),
         option("where", Text(max_length=500), aliases=("waar", "locatie", "location"),
                help=N_("a room, an address or a video link")),

@@ -18,11 +18,12 @@ from bot.framework import UserId, Choice, Duration, Int, Text, When, argument, o
 from bot.framework.errors import BadArgument
 from bot.framework.roles import Role
 from bot.framework.i18n import N_, Translator
+from bot.framework.topics import TopicArg
 from bot.framework.render import md_escape
 from bot.framework.errors import JobSkipped
 from bot.framework.timeparse import human_duration
 from commands.sessions.base import (
-    ROLE_LABELS, ROLE_SYNONYMS, TopicConverter, cog, session_details, get_session, going_count, group_of, participants,
+    ROLE_LABELS, ROLE_SYNONYMS, cog, session_details, get_session, going_count, group_of, participants,
     planner, replan, require_manage, require_planned, room_translator, session, stamp, tell,
     tell_participants, title_of, topic_label, when_of,
 )
@@ -142,7 +143,7 @@ async def session_new(ctx, title, when, duration, project, question, topic, capa
 
 # ----------------------------------------------------------------------------- listing and showing
 @cog.command("sessions", dutch=("sessies",))
-@option("topic", TopicConverter(), aliases=("thema",), help=N_("only sessions on this topic"))
+@option("topic", TopicArg(), aliases=("thema",), help=N_("only sessions on this topic"))
 @option("mine", aliases=("mijn",), help=N_("only sessions you take part in or facilitate"))
 @option("all", aliases=("alle",), help=N_("also past and cancelled sessions"))
 async def sessions_list(ctx, topic, mine, all):

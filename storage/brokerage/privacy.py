@@ -21,6 +21,8 @@ RULES = Rules(
         Holding(CalendarToken, "user_id", "delete", N_("your calendar feed address"),
                 lambda r, t: t.short_date(r.created_at), person=False),
     ),
+    labels={"brokerage.interest": N_("registered an interest"), "brokerage.introduced": N_("introduced two people"),
+            "brokerage.offer": N_("made an offer for an interest")},
     mentions={"broker_profiles": "redact", "broker_interests": "redact", "broker_introductions": "redact",
               "broker_calendar_tokens": "delete"},
 )

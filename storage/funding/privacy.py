@@ -16,6 +16,10 @@ RULES = Rules(
         Holding(FundingChange, "changed_by", "anonymise", N_("changes to funding records you made"),
                 lambda r, t: f"{r.instrument_id}: {r.field}", person=False),
     ),
+    labels={"funding.accept": N_("accepted a funding candidate"), "funding.dismiss": N_("dismissed a funding candidate"),
+            "funding.refresh": N_("refreshed the funding data"), "funding.set": N_("changed a funding record"),
+            "funding.verify": N_("checked a funding record"),
+            "funding-candidates-summary": N_("summary of new funding candidates")},
     mentions={"funding_instruments": "redact", "funding_candidates": "redact", "funding_changes": "redact",
               "funding_deadlines": "delete"},   # derived from funding_instruments, names nobody
 )

@@ -13,6 +13,8 @@ RULES = Rules(
         Holding(Lab, "contact", "anonymise", N_("living labs with you as contact"), lambda r, t: r.id, person=False),
         Holding(Lab, "checked_by", "anonymise", N_("living labs you checked"), lambda r, t: r.id, person=False),
     ),
+    labels={"labs.request": N_("asked a lab for access"), "labs.request.accepted": N_("accepted an access request"),
+            "labs.request.declined": N_("declined an access request")},
     mentions={"labs": "redact", "lab_requests": "redact"},
     not_user_columns={"labs.target_users": "the kinds of organisation a lab serves, e.g. municipalities"},
 )

@@ -69,3 +69,96 @@ async def test_a_choice_gives_a_value_or_a_clear_error_in_the_readers_language(r
         assert listed == ("nationaal, lokaal" if lang == "nl" else "national, local")
     else:
         assert value in ("national", "local")
+
+
+# --------------------------------------------------------------------------- no keys in Dutch
+def _keys() -> tuple[set[str], set[str]]:
+    """(topic ids with a hyphen, log keys: audit-log actions and job kinds), as stored."""
+    import ast
+    from pathlib import Path
+
+    from commands import build_registry
+    from storage import topics
+    from storage.privacy import CORE_LABELS
+
+    ids = {t.id for t in topics.all_topics() if "-" in t.id}
+    keys = {k for k in CORE_LABELS if not k.startswith("*")}
+    for cap in build_registry().capabilities:
+        keys |= set(cap.jobs or ()) | set(getattr(cap.privacy, "labels", None) or {})
+    root = Path(__file__).resolve().parents[2]
+    for path in [*(root / "commands").rglob("*.py"), *(root / "storage").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "action" and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, str) and "." in node.value.value:
+                keys.add(node.value.value)
+    return ids, keys
+
+
+def test_every_log_key_has_a_label():
+    """Each audit-log action the code writes and each job kind a capability declares is named
+    by its label in `!mydata`, never shown as the key."""
+    from commands import build_registry
+    from storage.privacy import Privacy, key_label
+
+    manifests = build_registry().capabilities
+    privacy = Privacy([m.privacy for m in manifests if m.privacy is not None])
+    labels = privacy.labels
+    nl = Translator("nl")
+    _, keys = _keys()
+    kinds = {k for m in manifests for k in (m.jobs or ())}
+    assert "knowledge.share" in keys and "reminder" in kinds, (keys, kinds)
+    for key in keys | kinds | {"labs.request.accepted", "labs.request.declined", "funding.import"}:
+        shown = key_label(nl, labels, key)
+        assert shown != nl("another change") and key not in shown, (key, shown)
+
+
+@pytest.fixture
+async def everyone(tmp_path):
+    services = await make_services(tmp_path / "data", modules=None, language="nl", load_sample_data=True,
+                                   rate_limit_count=10**6, now=datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc))
+    yield Chat(services)
+    await services.db.dispose()
+
+
+DUTCH_WALK = [
+    "!themas",
+    "!abonneer klimaat",
+    "!abonneer hittestress maandelijks",
+    "!opzeggen klimaat",
+    '!deel https://example.org/hitteplan "Hitteplan van de gemeente" #klimaat',
+    '!deel https://example.org/fietsplan "Fietsplan" #fiets',
+    "!proeftuinen quantum binnen 5km van Vaals",
+    "!proeftuinen --thema klimaat",
+    "!proeftuinen xyzzy in Limburg",
+    "!subsidie --thema klimaat",
+    "!subsidie --thema klimaatadaptie",
+    "!sessies --thema digitaal",
+    "!kennis --thema klimaat",
+    "!interesse hittestress",
+    "!herinner morgen 9:00 bel Rotterdam",
+    "!proeftuin public-services-lab-heerlen",
+    "!subsidie horizon-mission-soil-2027",
+    "welke subsidies zijn er voor klimaatadaptatie voor gemeenten?",
+    "!mijngegevens",
+]
+
+
+async def test_dutch_replies_show_no_topic_ids_and_no_log_keys(everyone):
+    """Walk the topic-taking commands and the record views in Dutch: no English topic id
+    (`climate-adaptation`), no log key (`knowledge.share`, `session-reminder`) in any reply,
+    and English data in a record view is labelled as such."""
+    ids, keys = _keys()
+    await everyone.send("!taal nl")
+    seen = {}
+    for message in DUTCH_WALK:
+        out = await everyone.text(message, direct=True)
+        seen[message] = out
+        plain = re.sub(r"https?://\S+", " ", out)   # an address may hold any word
+        leaked = [k for k in ids | keys if re.search(rf"(?<![\w/-]){re.escape(k)}(?![\w-])", plain)]
+        assert not leaked, (message, leaked, out)
+    assert "(in het Engels)" in seen["!proeftuin public-services-lab-heerlen"]
+    assert "(in het Engels)" in seen["!subsidie horizon-mission-soil-2027"]
+    assert "item gedeeld" in seen["!mijngegevens"] and "Klimaatadaptatie" in seen["!mijngegevens"]
+    assert "Welk bedoel je?" in seen["!abonneer klimaat"]
+    same = seen["welke subsidies zijn er voor klimaatadaptatie voor gemeenten?"]
+    assert "--thema klimaatadaptatie --aanvrager gemeente" in same, same   # values a Dutch reader types

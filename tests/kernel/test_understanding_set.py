@@ -56,6 +56,8 @@ BASELINE_ALL = 37          # 37/120 fully understood (nl 18/60, en 19/60) at 1f5
 BASELINE_ALL = 113         # after intents, clock words, amounts, years and shared words (h2/lang): nl 55/60, en 58/60
 BASELINE_CAPABILITY = 61   # 61/120 reached the right capability (nl 30/60, en 31/60)
 BASELINE_CAPABILITY = 116  # after the same (h2/lang)
+BASELINE_ALL = 120         # after one topic converter, glued radii and owner adjectives (h3/understand3): nl 60/60, en 60/60
+BASELINE_CAPABILITY = 120
 
 
 def local(text: str) -> datetime:

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "commands", "storage")
 KEYWORDS = {
     "_": None, "N_": None, "t": None, "n": (1, 2),
-    "BadArgument": None, "TimeParseError": None, "CommandError": None, "UserInputError": None, "CheckFailure": None, "__init__": None,
+    "BadArgument": None, "TimeParseError": None, "CommandError": None, "UserInputError": None, "CheckFailure": None, "NeedsChoice": None, "__init__": None,
 }
 
 
