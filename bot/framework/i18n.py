@@ -125,15 +125,14 @@ _NL = set(
     "bedankt dank alsjeblieft subsidie gemeente gemeenten provincie provincies "
     "waterschap proeftuin proeftuinen buurt zoek zoeken hulp taal herinner herinnering "
     "tijdzone regeling regelingen onderzoek klimaat duurzaam duurzame over binnen dagen "
-    "geef toon laat zien heb hebben moet moeten gaat kijk interessant delen mooi "
-    "vandaag morgen overmorgen vanavond vanmiddag vanochtend".split()
+    "geef toon laat zien heb hebben moet moeten gaat kijk interessant delen mooi".split()
 )
 _EN = set(
     "the a an and is are there for of which what how where when my i you we not with to "
     "at on that this these those can could please hello hi thanks thank funding grant "
     "grants municipality municipalities province provinces lab labs near find search help "
     "language remind reminder timezone any about within days show me have has must worth reading look "
-    "interesting sharing great today tomorrow tonight".split()
+    "interesting sharing great".split()
 )
 # Words both languages use ("subsidies", "data", "set"): they never decide the language.
 SHARED = frozenset("subsidies data set app apps hub update updates deadline deadlines budget online team "
