@@ -110,3 +110,9 @@ _PARTS = ["klimaat", "water", "warmte", "net", "netten", "bodem", "daling", "fun
                 min_size=1, max_size=4))
 def test_glued_words_split_into_parts_that_rebuild_the_word(pieces):
     _check("".join(p + link for p, link in pieces))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_analysing_random_text_never_raises(text):
+    assert isinstance(analyze(text), str)
