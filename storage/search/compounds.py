@@ -10,6 +10,14 @@ https://github.com/rspeer/wordfreq), words of at least MIN_PART letters with a Z
 frequency of at least MIN_ZIPF, together with the hub's own vocabulary (topic aliases and
 the curated bilingual list). Without wordfreq installed the hub's vocabulary alone is used.
 
+Not every split against a lexicon is a compound ("community" is comm + unity, "integraal"
+inte + graal, and their junk tails matched one-word translations inside them). So a word
+is split only when it is no word in its own right (a common English word, a common Dutch
+word, a listed lexicalised compound), every part is a frequent enough Dutch word (a short
+part more so, and none far rarer than the whole word), and of the possible splits the one
+with the fewest parts, then the most frequent parts, wins. Linking sounds (s, e, en) sit
+between parts and are dropped from them.
+
 `split(word)` -> the parts of a compound (head first), or () when the word is not one.
 At index time every compound also adds its tails (storage.search.text.analyze); at query
 time a compound may match its parts side by side (storage.search.index.SearchIndex.plan).
@@ -19,14 +27,31 @@ splitting), "prefix" (prefix matching only, as before issue 18) or "split" (spli
 for the comparison reported in tests/funding/test_funding_relevance_fresh.py."""
 from __future__ import annotations
 
+import math
 import os
 from functools import lru_cache
 
 MIN_PART = 4       # letters of the shortest part ("test" in stresstest is not split off)
 MIN_TAIL = 5       # a tail added to the index has at least this many letters
 MIN_WORD = 8       # shorter words are not split
-MIN_ZIPF = 2.3     # wordfreq Zipf frequency: about once per 5 million words
+MIN_ZIPF = 2.3     # wordfreq Zipf frequency: about once per 5 million words (the lexicon)
+SHORT_ZIPF = 3.0   # a part of MIN_PART letters must be a frequent Dutch word (about once
+                   # per million words): short fragments are where junk comes from ("inte",
+                   # "comm", "aang", "verb" are rarer); a longer part needs MIN_ZIPF
+COMMON_NL = 4.5    # a Dutch word this frequent is a word in its own right, not split
+                   # (samenwerking is not samen + werking, onderzoek not onder + zoek)
+EN_ZIPF = 3.0      # a word at least this frequent in English, and more English than Dutch,
+                   # is an English word and not split (community is not comm + unity)
+PART_GAP = 1.5     # no part is more than 30 times rarer than the whole word: a part far
+                   # rarer than the compound is a fragment (financiering is not financi + ring)
 LINKS = ("s", "e", "en")   # Dutch linking sounds: funderingSschade, pannEkoek, bessENsap
+
+# Compounds whose meaning is not their parts (lexicalised): frequency cannot tell them from
+# zonnepanelen, so they are listed, as stop words are. The -stof chemical elements
+# (Van Dale: waterstof "hydrogen", not water + dust) and a few textbook cases.
+LEXICALISED = frozenset("""
+waterstof zuurstof stikstof koolstof koolzuur aardappel aardappelen aardbeien
+""".split())
 
 MODE = os.environ.get("DSIH_SEARCH_COMPOUNDS", "both")
 if MODE not in ("both", "prefix", "split"):
@@ -41,18 +66,52 @@ def use_split() -> bool:
     return MODE in ("both", "split")
 
 
+def _zipf(frequency: float) -> float:
+    return math.log10(frequency) + 9 if frequency > 0 else 0.0   # Zipf = log10(per billion words)
+
+
 @lru_cache(maxsize=1)
-def lexicon() -> frozenset[str]:
-    words: set[str] = set()
+def _dutch() -> dict[str, float]:
+    """Dutch words of at least MIN_PART ASCII letters -> Zipf frequency (all of wordfreq's
+    list, rare words included: the frequency of a whole word is compared, too)."""
     try:
         from wordfreq import get_frequency_dict
-        least = 10 ** (MIN_ZIPF - 9)   # Zipf = log10(frequency per billion words)
-        words.update(w for w, f in get_frequency_dict("nl").items()
-                     if f >= least and len(w) >= MIN_PART and w.isalpha() and w.isascii())
     except ImportError:   # pragma: no cover - wordfreq is a dependency; the hub's words still split
-        pass
-    words |= _hub_words()
-    return frozenset(words)
+        return {}
+    return {w: _zipf(f) for w, f in get_frequency_dict("nl").items()
+            if len(w) >= MIN_PART and w.isalpha() and w.isascii()}
+
+
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    """Words that are common English words and more English than Dutch: never split."""
+    try:
+        from wordfreq import get_frequency_dict
+    except ImportError:   # pragma: no cover
+        return frozenset()
+    nl = _dutch()
+    least = 10 ** (EN_ZIPF - 9)
+    return frozenset(w for w, f in get_frequency_dict("en").items()
+                     if f >= least and len(w) >= MIN_WORD and w.isalpha() and w.isascii()
+                     and _zipf(f) > nl.get(w, 0.0))
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> frozenset[str]:
+    """Known Dutch words: wordfreq's of Zipf >= MIN_ZIPF and the hub's own vocabulary."""
+    return frozenset({w for w, z in _dutch().items() if z >= MIN_ZIPF} | _hub_words())
+
+
+@lru_cache(maxsize=1)
+def _parts() -> dict[str, float]:
+    """Words that may be a part of a compound -> their Zipf frequency: Dutch words of the
+    lexicon (a part of MIN_PART letters at least SHORT_ZIPF) and the hub's own vocabulary
+    (counted as frequent)."""
+    out = {w: z for w, z in _dutch().items()
+           if z >= (SHORT_ZIPF if len(w) == MIN_PART else MIN_ZIPF)}
+    for w in _hub_words():
+        out[w] = max(out.get(w, 0.0), SHORT_ZIPF)
+    return out
 
 
 def _hub_words() -> set[str]:
@@ -67,32 +126,55 @@ def _hub_words() -> set[str]:
     return out
 
 
-def _known(part: str, lex: frozenset[str]) -> bool:
-    return len(part) >= MIN_PART and part in lex
+def is_word_in_own_right(word: str) -> bool:
+    """A common English word, or a Dutch word common enough to mean itself (not its parts)."""
+    return (word in LEXICALISED or word in _english()
+            or _dutch().get(word, 0.0) >= COMMON_NL)
 
 
 @lru_cache(maxsize=100_000)
 def split(word: str) -> tuple[str, ...]:
-    """The parts of a Dutch compound, head first ("klimaatstresstest" -> ("klimaat",
-    "stresstest")); the tail may itself be split further by the caller. () when `word` is
-    not a compound of known words. The longest known tail wins (klimaat|stresstest, not
-    klimaatstress|test)."""
-    if len(word) < MIN_WORD or not word.isalpha() or not use_split():
+    """The parts of a Dutch compound, head first ("funderingsschade" -> ("fundering",
+    "schade"), the linking sound dropped). () when `word` is not a compound of frequent
+    words, or is a word in its own right (is_word_in_own_right). Every part has at least
+    MIN_PART letters; between two parts there may be one linking sound (LINKS). Of the
+    possible splits the one with the fewest parts wins, then the one whose parts are the
+    most frequent (highest mean Zipf): klimaat|stresstest, volk|huisvesting."""
+    if len(word) < MIN_WORD or not word.isalpha() or not use_split() or is_word_in_own_right(word):
         return ()
-    lex = lexicon()
-    for i in range(MIN_PART, len(word) - MIN_PART + 1):
-        head, tail = word[:i], word[i:]
-        if not _known(tail, lex):
-            continue
-        if _known(head, lex):
-            return (head, tail)
-        for link in LINKS:
-            if head.endswith(link) and _known(head[: -len(link)], lex):
-                return (head[: -len(link)], tail)
-        inner = split(head)
-        if inner:
-            return (*inner, tail)
-    return ()
+    best = _segment(word, _parts())
+    if len(best) < 2:
+        return ()
+    least = _dutch().get(word, 0.0) - PART_GAP
+    if any(_parts()[p] < least for p in best):
+        return ()
+    return best
+
+
+def _segment(word: str, parts: dict[str, float]) -> tuple[str, ...]:
+    # best[i]: (number of parts, -sum of Zipf, parts) of the best split of word[i:]
+    n = len(word)
+    best: list[tuple[int, float, tuple[str, ...]] | None] = [None] * (n + 1)
+    for i in range(n - MIN_PART, -1, -1):
+        found = []
+        for j in range(i + MIN_PART, n + 1):
+            z = parts.get(word[i:j])
+            if z is None:
+                continue
+            if j == n:
+                if i > 0:   # the whole word is no split of itself
+                    found.append((1, -z, (word[i:j],)))
+                continue
+            for link in ("", *LINKS):
+                k = j + len(link)
+                if word.startswith(link, j) and k < n and best[k] is not None:
+                    count, score, rest = best[k]
+                    found.append((count + 1, score - z, (word[i:j], *rest)))
+        if found:
+            # fewest parts, then the most frequent ones (mean Zipf, compared as sums at
+            # equal counts), then the longest first part: deterministic
+            best[i] = min(found, key=lambda f: (f[0], f[1], -len(f[2][0])))
+    return best[0][2] if best[0] is not None else ()
 
 
 def tails(word: str) -> tuple[str, ...]:
@@ -103,8 +185,19 @@ def tails(word: str) -> tuple[str, ...]:
     if not parts:
         return ()
     out = []
-    for k in range(1, len(parts)):
-        tail = "".join(parts[k:])
+    for start in _starts(word, parts)[1:]:
+        tail = word[start:]   # as written: linking sounds inside the tail stay
         if len(tail) >= MIN_TAIL:
             out.append(tail)
     return tuple(dict.fromkeys(out))
+
+
+def _starts(word: str, parts: tuple[str, ...]) -> list[int]:
+    """Where each part begins in `word` (a linking sound may sit before it)."""
+    out, at = [], 0
+    for part in parts:
+        at = next(at + len(link) for link in ("", *LINKS)
+                  if word.startswith(link + part, at))
+        out.append(at)
+        at += len(part)
+    return out

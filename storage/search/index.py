@@ -35,7 +35,8 @@ FUZZY_CUTOFF = 80   # rapidfuzz ratio: "klimaatadaptaite" ~ "klimaatadaptatie", 
 PLAN_CACHE = 1024  # query plans kept (oldest dropped first)
 COUNT_TTL = 300.0   # seconds the document count (for idf) is reused
 # Bump when analyze() (what is stored for a document) changes.
-ANALYSIS_VERSION = 3   # 3: compound tails (issue 18)
+ANALYSIS_VERSION = 4   # 3: compound tails (issue 18); 4: no junk tails (English words, common
+                      # Dutch words, rare short parts are not split)
 
 # Code rather than words (SQL, markup, templates): never answered with "closest" records.
 _CODE = re.compile(r"[;<>{}=|\\`]|--|/\*|\$\(")
