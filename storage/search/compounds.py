@@ -72,28 +72,45 @@ def _zipf(frequency: float) -> float:
 
 @lru_cache(maxsize=1)
 def _dutch() -> dict[str, float]:
-    """Dutch words of at least MIN_PART ASCII letters -> Zipf frequency (all of wordfreq's
-    list, rare words included: the frequency of a whole word is compared, too)."""
+    """Dutch words of at least MIN_PART ASCII letters and Zipf >= MIN_ZIPF -> their Zipf
+    frequency. Rarer words are left out: every threshold here is MIN_ZIPF or higher, so a
+    rarer word (read as 0) decides nothing differently, and the full list would cost the
+    process tens of MiB (wordfreq's own copies are dropped once ours are built)."""
     try:
         from wordfreq import get_frequency_dict
     except ImportError:   # pragma: no cover - wordfreq is a dependency; the hub's words still split
         return {}
-    return {w: _zipf(f) for w, f in get_frequency_dict("nl").items()
-            if len(w) >= MIN_PART and w.isalpha() and w.isascii()}
+    least = 10 ** (MIN_ZIPF - 9)
+    out = {w: _zipf(f) for w, f in get_frequency_dict("nl").items()
+           if f >= least and len(w) >= MIN_PART and w.isalpha() and w.isascii()}
+    _english_from_wordfreq(out)
+    _drop_wordfreq_caches()
+    return out
 
 
-@lru_cache(maxsize=1)
+_ENGLISH: list[frozenset[str]] = []
+
+
+def _english_from_wordfreq(nl: dict[str, float]) -> None:
+    from wordfreq import get_frequency_dict
+    least = 10 ** (EN_ZIPF - 9)
+    _ENGLISH[:] = [frozenset(w for w, f in get_frequency_dict("en").items()
+                             if f >= least and len(w) >= MIN_WORD and w.isalpha() and w.isascii()
+                             and _zipf(f) > nl.get(w, 0.0))]
+
+
+def _drop_wordfreq_caches() -> None:
+    import wordfreq
+    for name in ("get_frequency_dict", "get_frequency_list"):
+        cached = getattr(wordfreq, name, None)
+        if hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+
+
 def _english() -> frozenset[str]:
     """Words that are common English words and more English than Dutch: never split."""
-    try:
-        from wordfreq import get_frequency_dict
-    except ImportError:   # pragma: no cover
-        return frozenset()
-    nl = _dutch()
-    least = 10 ** (EN_ZIPF - 9)
-    return frozenset(w for w, f in get_frequency_dict("en").items()
-                     if f >= least and len(w) >= MIN_WORD and w.isalpha() and w.isascii()
-                     and _zipf(f) > nl.get(w, 0.0))
+    _dutch()
+    return _ENGLISH[0] if _ENGLISH else frozenset()
 
 
 @lru_cache(maxsize=1)
