@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 from functools import lru_cache
+from typing import Iterator
 
 MIN_PART = 4       # letters of the shortest part ("test" in stresstest is not split off)
 MIN_TAIL = 5       # a tail added to the index has at least this many letters
@@ -70,47 +71,59 @@ def _zipf(frequency: float) -> float:
     return math.log10(frequency) + 9 if frequency > 0 else 0.0   # Zipf = log10(per billion words)
 
 
+def _frequent(lang: str, min_zipf: float) -> Iterator[tuple[str, float]]:
+    """(word, Zipf) for wordfreq's words of `lang` at or above `min_zipf`, read bucket by
+    bucket from its data file (the cBpack format wordfreq.read_cBpack documents: a header,
+    then one list of words per centibel, most frequent first) and stopped at the first
+    rarer bucket: the whole list would cost the process tens of MiB at its peak, for words
+    no threshold here can use. Any surprise in the file: wordfreq's own reader."""
+    import gzip
+
+    import msgpack
+    import wordfreq
+
+    try:
+        path = wordfreq.available_languages("best")[lang]
+        with gzip.open(path, "rb") as infile:
+            unpacker = msgpack.Unpacker(infile, raw=False)
+            count = unpacker.read_array_header()
+            header = unpacker.unpack()
+            if not isinstance(header, dict) or header.get("format") != "cB" or header.get("version") != 1:
+                raise ValueError(f"unexpected wordfreq header {header!r}")
+            for index in range(count - 1):
+                zipf = _zipf(wordfreq.cB_to_freq(-index))
+                if zipf < min_zipf:
+                    return
+                for word in unpacker.unpack():
+                    yield word, zipf
+    except (KeyError, ValueError, OSError, msgpack.UnpackException):   # pragma: no cover - a changed format
+        for word, f in wordfreq.get_frequency_dict(lang).items():
+            if _zipf(f) >= min_zipf:
+                yield word, _zipf(f)
+        wordfreq.get_frequency_dict.cache_clear()
+        wordfreq.get_frequency_list.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def _dutch() -> dict[str, float]:
     """Dutch words of at least MIN_PART ASCII letters and Zipf >= MIN_ZIPF -> their Zipf
     frequency. Rarer words are left out: every threshold here is MIN_ZIPF or higher, so a
-    rarer word (read as 0) decides nothing differently, and the full list would cost the
-    process tens of MiB (wordfreq's own copies are dropped once ours are built)."""
+    rarer word (read as 0) would decide nothing differently."""
     try:
-        from wordfreq import get_frequency_dict
+        return {w: z for w, z in _frequent("nl", MIN_ZIPF) if len(w) >= MIN_PART and w.isalpha() and w.isascii()}
     except ImportError:   # pragma: no cover - wordfreq is a dependency; the hub's words still split
         return {}
-    least = 10 ** (MIN_ZIPF - 9)
-    out = {w: _zipf(f) for w, f in get_frequency_dict("nl").items()
-           if f >= least and len(w) >= MIN_PART and w.isalpha() and w.isascii()}
-    _english_from_wordfreq(out)
-    _drop_wordfreq_caches()
-    return out
 
 
-_ENGLISH: list[frozenset[str]] = []
-
-
-def _english_from_wordfreq(nl: dict[str, float]) -> None:
-    from wordfreq import get_frequency_dict
-    least = 10 ** (EN_ZIPF - 9)
-    _ENGLISH[:] = [frozenset(w for w, f in get_frequency_dict("en").items()
-                             if f >= least and len(w) >= MIN_WORD and w.isalpha() and w.isascii()
-                             and _zipf(f) > nl.get(w, 0.0))]
-
-
-def _drop_wordfreq_caches() -> None:
-    import wordfreq
-    for name in ("get_frequency_dict", "get_frequency_list"):
-        cached = getattr(wordfreq, name, None)
-        if hasattr(cached, "cache_clear"):
-            cached.cache_clear()
-
-
+@lru_cache(maxsize=1)
 def _english() -> frozenset[str]:
     """Words that are common English words and more English than Dutch: never split."""
-    _dutch()
-    return _ENGLISH[0] if _ENGLISH else frozenset()
+    try:
+        nl = _dutch()
+        return frozenset(w for w, z in _frequent("en", EN_ZIPF)
+                         if len(w) >= MIN_WORD and w.isalpha() and w.isascii() and z > nl.get(w, 0.0))
+    except ImportError:   # pragma: no cover
+        return frozenset()
 
 
 @lru_cache(maxsize=1)
