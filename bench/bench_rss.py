@@ -49,13 +49,16 @@ async def child(n: int) -> dict:
         recs = load_bundled()
         words = sorted({w for r in recs for w in " ".join(filter(None, [r.title, r.summary])).split() if w.isalpha()})
         ids = topics.ids()
-        rows = [dict(id=f"gen-{i}", title=" ".join(rnd.choices(words, k=rnd.randint(4, 10))), level="national",
-                     summary=" ".join(rnd.choices(words, k=rnd.randint(30, 80))), themes=rnd.sample(ids, 2),
-                     eligible_applicants=["municipality"], deadlines=[], origin="bench") for i in range(n)]
+        def generated(start: int, stop: int) -> list[dict]:
+            return [dict(id=f"gen-{i}", title=" ".join(rnd.choices(words, k=rnd.randint(4, 10))), level="national",
+                         summary=" ".join(rnd.choices(words, k=rnd.randint(30, 80))), themes=rnd.sample(ids, 2),
+                         eligible_applicants=["municipality"], deadlines=[], origin="bench")
+                    for i in range(start, stop)]
+        # Generated 5,000 at a time (the same rows as all at once): the peak is the bot's, not
+        # this script's 100,000 dictionaries.
         async with services.db.transaction() as s:
             for i in range(0, n, 5000):
-                await s.execute(insert(FundingInstrument), rows[i:i + 5000])
-        del rows
+                await s.execute(insert(FundingInstrument), generated(i, min(n, i + 5000)))
         # Indexed as the bot indexes after an import (storage.funding.records.reindex).
         from storage.funding.records import reindex
         async with services.db.transaction() as s:
