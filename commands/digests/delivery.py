@@ -233,18 +233,31 @@ async def run_alerts(services, now: datetime) -> int:
         key = f"digest-alert:{sub.id}:" + hashlib.sha256(ident.encode()).hexdigest()[:16]
         rows = [{"subscriber": sub.subscriber, "instrument_id": c[0], "deadline_at": c[4], "sent_at": now} for c in mine]
         plans.append((sub, rows, markdown, key))
+    await _send_alerts(services, plans, DeadlineAlert, "deadline alert",
+                       "deadline alert chunk rolled back (already sent by an overlapping run)")
+    return len(plans)
+
+
+async def _send_alerts(services, plans: list, table, origin: str, on_conflict: str) -> tuple[int, bool]:
+    """Write each plan's (subscriber, rows, markdown, key) alert rows and its message in one
+    transaction per CHUNK of subscribers: the rows' unique keys make an alert that an
+    overlapping run already sent roll its chunk back instead of going out twice.
+    Returns (plans sent, whether every chunk went through)."""
+    sent, complete = 0, True
     for start in range(0, len(plans), CHUNK):
         chunk = plans[start:start + CHUNK]
         try:
             async with services.db.transaction() as session:
-                await session.execute(insert(DeadlineAlert), [r for _, rows, _, _ in chunk for r in rows])
+                await session.execute(insert(table), [r for _, rows, _, _ in chunk for r in rows])
                 await effects.enqueue_many(session, [
                     row for sub, _, markdown, key in chunk
-                    for row in effects.build_rows([outgoing_for(sub, markdown)], origin=f"deadline alert {sub.id}",
+                    for row in effects.build_rows([outgoing_for(sub, markdown)], origin=f"{origin} {sub.id}",
                                                  key=key)])
+            sent += len(chunk)
         except IntegrityError:
-            log.warning("deadline alert chunk rolled back (already sent by an overlapping run)")
-    return len(plans)
+            complete = False
+            log.warning(on_conflict)
+    return sent, complete
 
 
 async def load_alerted(session, subscribers: list[str], keys: list[str]) -> dict[str, dict[str, datetime]]:
@@ -325,20 +338,9 @@ async def run_change_alerts(services, now: datetime) -> int:
         key = f"change-alert:{sub.id}:" + hashlib.sha256(",".join(keys).encode()).hexdigest()[:16]
         rows = [{"subscriber": sub.subscriber, "change_key": k, "via": "alert", "sent_at": now} for k in keys]
         plans.append((sub, rows, markdown, key))
-    sent, complete = 0, True
-    for start in range(0, len(plans), CHUNK):
-        chunk = plans[start:start + CHUNK]
-        try:
-            async with services.db.transaction() as session:
-                await session.execute(insert(ChangeAlert), [r for _, rows, _, _ in chunk for r in rows])
-                await effects.enqueue_many(session, [
-                    row for sub, _, markdown, key in chunk
-                    for row in effects.build_rows([outgoing_for(sub, markdown)], origin=f"change alert {sub.id}",
-                                                 key=key)])
-            sent += len(chunk)
-        except IntegrityError:
-            complete = False   # looked at again next pass
-            log.warning("change alert chunk rolled back (already told by an overlapping run or digest)")
+    # A chunk rolled back is looked at again at the next pass.
+    sent, complete = await _send_alerts(services, plans, ChangeAlert, "change alert",
+                                        "change alert chunk rolled back (already told by an overlapping run or digest)")
     if complete:
         done.update(keys)
     return sent

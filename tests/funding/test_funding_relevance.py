@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage.funding.records import status_of
 from storage.funding.models import FundingInstrument
-from support.funding_env import NOW, FundingChat, funding_services, result_ids
+from support.funding_env import NOW, FundingChat, funding_services, all_result_ids, result_ids
 
 THRESHOLD = 0.95
 # Measured 65/68 on main at 522131a (the three housing queries listed DUMAVA, which names housing only
@@ -206,12 +206,7 @@ async def test_open_before_closed_among_topical_results(tmp_path):
         async with services.db.session() as s:
             rows = {r.id: r for r in (await s.scalars(select(FundingInstrument))).all()}
         for query, wanted in OPEN_FIRST.items():
-            ids = result_ids(await chat.text(query))
-            for _ in range(20):
-                more = result_ids(await chat.text("!more"))
-                if not more:
-                    break
-                ids += more
+            ids = await all_result_ids(chat, query)
             # About the topic = the topic is at least one of at most three themes; a broad
             # scheme listing many themes is not, and must not come before one that is.
             about = [i for i in ids if wanted & set(rows[i].themes or ()) and len(rows[i].themes) <= 3]

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from storage.funding.records import status_of
 from storage.funding.models import FundingInstrument
-from support.funding_env import NOW, FundingChat, funding_services, result_ids
+from support.funding_env import NOW, FundingChat, funding_services, all_result_ids, result_ids
 
 SET = Path(__file__).resolve().parents[1] / "data" / "relevance" / "funding_fresh.yaml"
 GOAL = 0.95                        # issue 18: every set at >= 95 % top-3 hit rate
@@ -114,16 +114,6 @@ async def test_fresh_set_hit_rate(env, report_figure):
     assert total >= BASELINE_HITS, [(c["id"], c["query"], top) for c, top, _ in misses]
 
 
-async def _all_ids(chat, query) -> list[str]:
-    ids = result_ids(await chat.text(query))
-    for _ in range(20):
-        more = result_ids(await chat.text("!more"))
-        if not more:
-            break
-        ids += more
-    return ids
-
-
 async def _open_first_outcomes(chat) -> list[tuple[dict, list[str], bool | None]]:
     """Per open_first case: the listed records in the order shown, and True (every open one
     before every closed one), False (a closed one before an open one) or None (not both shown)."""
@@ -132,7 +122,7 @@ async def _open_first_outcomes(chat) -> list[tuple[dict, list[str], bool | None]
         of = case.get("open_first")
         if not of:
             continue
-        ids = await _all_ids(chat, case["query"])
+        ids = await all_result_ids(chat, case["query"])
         shown = [i for i in ids if i in of["open"] or i in of["closed"]]
         opens = [n for n, i in enumerate(shown) if i in of["open"]]
         closeds = [n for n, i in enumerate(shown) if i in of["closed"]]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage import topics
 from storage.funding.models import FundingInstrument
 from storage.search.ranking import BROAD_THEMES
-from support.funding_env import FundingChat, funding_services, result_ids
+from support.funding_env import FundingChat, funding_services, all_result_ids, result_ids
 
 QUERIES = [
     ("!subsidie energie", "energy-transition"),
@@ -31,16 +31,6 @@ QUERIES = [
 ]
 
 
-async def _all_ids(chat, query) -> list[str]:
-    ids = result_ids(await chat.text(query))
-    for _ in range(20):
-        more = result_ids(await chat.text("!more"))
-        if not more:
-            break
-        ids += more
-    return ids
-
-
 async def test_topic_words_list_records_about_the_topic_first(tmp_path, report_figure):
     services = await funding_services(tmp_path, modules=None)
     chat = FundingChat(services)
@@ -51,7 +41,7 @@ async def test_topic_words_list_records_about_the_topic_first(tmp_path, report_f
         for query, topic in QUERIES:
             word = query.split(maxsplit=1)[1]
             assert topic in topics.query_topics(word), (query, topics.query_topics(word))   # the word names it
-            ids = await _all_ids(chat, query)
+            ids = await all_result_ids(chat, query)
 
             def about(i):
                 themes = set(rows[i].themes or ())

@@ -25,3 +25,14 @@ _ID = re.compile(r"· `([a-z0-9-]+)`\s*$", re.M)
 def result_ids(markdown: str) -> list[str]:
     """Instrument ids in the order a result list shows them."""
     return _ID.findall(markdown)
+
+
+async def all_result_ids(chat, query: str, pages: int = 20) -> list[str]:
+    """Every instrument id a query lists, following `!more` to the end."""
+    ids = result_ids(await chat.text(query))
+    for _ in range(pages):
+        more = result_ids(await chat.text("!more"))
+        if not more:
+            break
+        ids += more
+    return ids
