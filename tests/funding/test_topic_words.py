@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage import topics
 from storage.funding.models import FundingInstrument
 from storage.search.ranking import BROAD_THEMES
-from support.funding_env import FundingChat, funding_services, all_result_ids, result_ids
+from support.funding_env import FundingChat, funding_services, all_result_ids
 
 QUERIES = [
     ("!subsidie energie", "energy-transition"),
