@@ -94,9 +94,9 @@ async def main_async(rounds: int) -> None:
     emit("calendar", [
         row("calendar feed full GET built and rendered, 200 sessions + 500 deadlines", b50, "ms p50"),
         row("calendar feed conditional GET (304), 200 sessions + 500 deadlines", c50, "ms p50",
-            "full GET, same feed", f50),
+            "full GET, rendered body cached", f50),
         row("calendar feed conditional GET (304), 200 sessions + 500 deadlines", c99, "ms p99",
-            "full GET, same feed", f99),
+            "full GET, rendered body cached", f99),
     ])
 
 
