@@ -156,6 +156,11 @@ def _hub_words() -> set[str]:
     return out
 
 
+def is_known_word(word: str) -> bool:
+    """A word of the Dutch lexicon or a common English one: spelled right, whatever the data holds."""
+    return word in lexicon() or word in _english()
+
+
 def is_word_in_own_right(word: str) -> bool:
     """A common English word, or a Dutch word common enough to mean itself (not its parts)."""
     return (word in LEXICALISED or word in _english()

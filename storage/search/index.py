@@ -407,7 +407,10 @@ class SearchIndex:
         corrected: dict[str, str] = {}
         words = []
         for g, ok in zip(groups, present):
-            if ok or g.weak or "-" in g.word or not g.word.isalpha() or len(g.word) < MIN_FUZZY:
+            # A real word the data lacks ("gemeentehuis") is not a typo: it is named as not
+            # found rather than read as its nearest neighbour ("gemeente").
+            if (ok or g.weak or "-" in g.word or not g.word.isalpha() or len(g.word) < MIN_FUZZY
+                    or compounds.is_known_word(g.word)):
                 words.append(g.word)
                 continue
             if vocab is None:

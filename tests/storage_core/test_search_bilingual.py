@@ -111,6 +111,15 @@ def test_closest_reads_a_typo_and_names_missing_words(idx):
     assert near.missing == ["kwzrtq"]
 
 
+def test_closest_does_not_read_a_real_word_as_a_typo(idx):
+    """"gemeentehuis" (town hall) is spelled right; that no record has it does not make it
+    "gemeente": it is named as not found, and the other words still give the closest."""
+    vocab = {w.strip(".,") for d in DOCS.values() for v in d.values() for w in v.lower().split()} | {"gemeente"}
+    near = run(idx, lambda s: INDEX.closest(s, "klimaatstresstest gemeentehuis", vocab))
+    assert near.corrected == {} and near.missing == ["gemeentehuis"]
+    assert ids(near.hits)[:1] == ["nl-compound"]
+
+
 @pytest.mark.parametrize("q", ["<script>alert(1)</script>", "'; DROP TABLE issue18_search; --", "qxzv",
                                "kwzrtq xqvbnm", "!!!", "12"])
 def test_closest_stays_empty_for_nonsense_and_code(idx, q):
