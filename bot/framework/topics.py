@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from rapidfuzz import fuzz
@@ -60,21 +61,16 @@ def _exact(word: str) -> "Topic | None":
 
 def _strict(word: str) -> list[str]:
     """Topics a single word stands for in search (label/alias, compound head, first word)."""
-    return [t.id for t in catalogue.find_in_text(word)] + [
-        x for x in catalogue.query_topics(word) if x not in {t.id for t in catalogue.find_in_text(word)}]
+    named = [t.id for t in catalogue.find_in_text(word)]
+    return list(dict.fromkeys([*named, *catalogue.query_topics(word)]))
 
 
-def _term_words() -> list[tuple[str, frozenset[str], str]]:
-    if not _TERM_WORDS:
-        for t in catalogue.all_topics():
-            for term in t.terms:
-                for tok in tokens(term):
-                    if tok not in STOPWORDS and len(tok) >= 3:
-                        _TERM_WORDS.append((tok, frozenset(stems(tok)), t.id))
-    return _TERM_WORDS
-
-
-_TERM_WORDS: list[tuple[str, frozenset[str], str]] = []
+@lru_cache(maxsize=1)
+def _term_words() -> tuple[tuple[str, frozenset[str], str], ...]:
+    """Every word of every topic's names, with its stems and the topic (built once)."""
+    return tuple((tok, frozenset(stems(tok)), t.id)
+                 for t in catalogue.all_topics() for term in t.terms for tok in tokens(term)
+                 if tok not in STOPWORDS and len(tok) >= 3)
 
 
 def _loose(word: str) -> list[str]:
