@@ -64,6 +64,13 @@ async def _subscribe(chat, clock, sender, text):
     assert "follow" in reply.lower() or "volg" in reply.lower(), reply
 
 
+async def _move_earlier(chat, clock, fid: str) -> str:
+    """A minute after the subscriptions, a facilitator moves the followed record's deadline
+    from 1 March to 1 February 2027 in chat; returns the answer."""
+    clock.now = T0 + timedelta(minutes=1)
+    return await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+
+
 async def test_an_earlier_deadline_is_alerted_once_per_follower_soon(env):
     services, clock, chat = env
     db = services.db
@@ -73,8 +80,7 @@ async def test_an_earlier_deadline_is_alerted_once_per_follower_soon(env):
     await _subscribe(chat, clock, "@dirk:test", "energy transition daily")        # another topic
     await _subscribe(chat, clock, "@eva:test", "climate adaptation weekly")
     await chat.text("!digest pause 2w", sender="@eva:test")                        # paused
-    clock.now = T0 + timedelta(minutes=1)
-    assert "Updated" in await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    assert "Updated" in await _move_earlier(chat, clock, fid)
     assert "Updated" in await chat.text(f"!funding set {fid} budget_total_eur 5000000", sender=FACIL)  # no alert
 
     clock.now = T0 + timedelta(minutes=2)
@@ -102,8 +108,7 @@ async def test_the_next_digest_lists_it_as_alerted_and_is_not_sent_for_it_alone(
     db = services.db
     fid = await _followed(db)
     await _subscribe(chat, clock, "@bob:test", "climate adaptation daily --at 10:00")
-    clock.now = T0 + timedelta(minutes=1)
-    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    await _move_earlier(chat, clock, fid)
     clock.now = T0 + timedelta(minutes=2)
     assert await delivery.run_change_alerts(services, clock.now) == 1
     # The digest at 10:00 has only the alerted change (and deadlines, not news): not sent.
@@ -129,8 +134,7 @@ async def test_a_digest_that_tells_it_first_keeps_the_alert_from_telling_it_agai
     db = services.db
     fid = await _followed(db)
     await _subscribe(chat, clock, "@bob:test", "climate adaptation daily --at 10:00")
-    clock.now = T0 + timedelta(minutes=1)
-    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    await _move_earlier(chat, clock, fid)
     clock.now = datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC)
     assert (await delivery.run_due(services, clock.now)).sent == 1
     assert "Deadline moved earlier" in _body((await _messages(db, "digest"))[-1])
@@ -144,8 +148,7 @@ async def test_moved_earlier_then_back_later_is_not_alerted_and_old_changes_are_
     db = services.db
     fid = await _followed(db)
     await _subscribe(chat, clock, "@bob:test", "climate adaptation monthly --day 28")
-    clock.now = T0 + timedelta(minutes=1)
-    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    await _move_earlier(chat, clock, fid)
     await chat.text(f"!funding set {fid} deadlines 2027-04-01 17:00 Europe/Brussels", sender=FACIL)
     assert await delivery.run_change_alerts(services, clock.now) == 0
     # A change older than the look-back (the bot was down for days) waits for the digest.
@@ -160,8 +163,7 @@ async def test_dutch_alert(env):
     fid = await _followed(db)
     await chat.text("!language nl", sender="@bob:test")
     await _subscribe(chat, clock, "@bob:test", "klimaatadaptatie maandelijks --day 28")
-    clock.now = T0 + timedelta(minutes=1)
-    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    await _move_earlier(chat, clock, fid)
     assert await delivery.run_change_alerts(services, clock.now) == 1
     body = _body((await _messages(db))[0])
     assert "Deadline vervroegd" in body and "bron: een facilitator" in body, body
@@ -232,8 +234,7 @@ async def test_the_preview_after_an_alert_marks_it_alerted_too(env):
     db = services.db
     fid = await _followed(db)
     await _subscribe(chat, clock, "@bob:test", "climate adaptation monthly --day 28")
-    clock.now = T0 + timedelta(minutes=1)
-    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    await _move_earlier(chat, clock, fid)
     before = await chat.text("!digest preview", sender="@bob:test")
     assert "Deadline moved earlier" in before, before
     assert await delivery.run_change_alerts(services, clock.now) == 1
@@ -246,8 +247,7 @@ async def test_a_pass_after_everyone_was_told_reads_no_subscriptions(env, monkey
     services, clock, chat = env
     fid = await _followed(services.db)
     await _subscribe(chat, clock, "@bob:test", "climate adaptation monthly --day 28")
-    clock.now = T0 + timedelta(minutes=1)
-    await chat.text(f"!funding set {fid} deadlines 2027-02-01 17:00 Europe/Brussels", sender=FACIL)
+    await _move_earlier(chat, clock, fid)
     assert await delivery.run_change_alerts(services, clock.now) == 1
     reads = []
     real = delivery.load_alerted
