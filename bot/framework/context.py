@@ -3,7 +3,6 @@ session of this command, and ways to answer. Nothing here knows about Matrix."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -151,6 +150,7 @@ class Context:
         first = chunks[0]
         remaining = total - len(first)
         await self.reply(paging.page(header, first, footer, hint, remaining))
+        paging.supersede(self.incoming.sender, self.incoming.room_id)
         if not remaining:
             await self.store_pages([])
             return
@@ -166,19 +166,13 @@ class Context:
                 rest.append(items[i])
             await asyncio.sleep(0)
             pages = paginate("", rest, footer, page_size, hint)
-            try:
-                async with services.db.transaction() as session:
-                    await paging.store(session, user_id, room_id, pages, now)
-            except Exception:  # noqa: BLE001 - the answer is sent; `!more` then says there is nothing more
-                log.warning("could not keep the next pages of an answer for !more", exc_info=True)
-                with contextlib.suppress(Exception):
-                    async with services.db.transaction() as session:
-                        await paging.store(session, user_id, room_id, [], now)
+            await paging.keep(services.db, user_id, room_id, pages, now)
 
         self.after_commit.append(keep_the_rest)
 
     async def store_pages(self, pages: list[str]) -> None:
         """Keep `pages` for `!more` (none: forget earlier ones): one statement, no read first."""
+        paging.supersede(self.incoming.sender, self.incoming.room_id)
         await paging.store(self.db, self.incoming.sender, self.incoming.room_id, pages, self.now)
 
     def send_to_room(self, room_id: str, markdown: str, *, mentions: tuple[str, ...] = (), notice: bool = True,

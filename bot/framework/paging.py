@@ -5,6 +5,9 @@ header, every page but the last a `!more` hint saying how many items are still t
 (people read the number as results, not as pages), the last one the footer."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Callable
@@ -15,6 +18,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.framework.render import MAX_CONTENT_BYTES, content_size, content_size_bound, message_content
 from storage.models.core import Pager
+
+log = logging.getLogger(__name__)
+
+# Retries of pages the database could not take (restarting, locked): one per person and
+# room, so a newer answer's pages are never overwritten by an older answer's late retry.
+_retrying: dict[tuple[str, str], asyncio.Task] = {}
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 class LazyItems(Sequence[str]):
@@ -117,3 +127,54 @@ async def forget_all(db) -> None:
     of an older answer; `!more` then says there is nothing more rather than show them."""
     async with db.transaction() as session:
         await session.execute(delete(Pager))
+
+
+def supersede(user_id: str, room_id: str) -> None:
+    """A newer answer for this person and room: an older answer's pending retry stops."""
+    task = _retrying.pop((user_id, room_id), None)
+    if task is not None:
+        task.cancel()
+
+
+async def keep(db, user_id: str, room_id: str, pages: list[str], now: datetime) -> None:
+    """Store `pages` after the reply is committed. The database being away for a moment
+    (a restart, a lock) is retried in the background, as the outbox retries its sends, so
+    `!more` still works once it is back; any other failure is logged and the pages dropped,
+    so `!more` then says there is nothing more."""
+    try:
+        await _store_now(db, user_id, room_id, pages, now)
+    except Exception as exc:  # noqa: BLE001 - the answer is sent either way
+        if not await db.unavailable(exc):
+            log.warning("could not keep the next pages of an answer for !more", exc_info=True)
+            with contextlib.suppress(Exception):
+                await _store_now(db, user_id, room_id, [], now)
+            return
+        log.warning("database unavailable (%s); keeping the next pages of an answer for !more later",
+                    type(exc).__name__)
+        key = (user_id, room_id)
+        supersede(*key)
+        _retrying[key] = asyncio.get_running_loop().create_task(_retry(db, key, pages, now))
+
+
+async def _store_now(db, user_id: str, room_id: str, pages: list[str], now: datetime) -> None:
+    async with db.transaction() as session:
+        await store(session, user_id, room_id, pages, now)
+
+
+async def _retry(db, key: tuple[str, str], pages: list[str], now: datetime) -> None:
+    try:
+        for delay in RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await _store_now(db, *key, pages, now)
+            except Exception as exc:  # noqa: BLE001 - retried while the database is away
+                if await db.unavailable(exc):
+                    continue
+                log.warning("could not keep the next pages of an answer for !more: %s", type(exc).__name__)
+                return
+            log.info("kept the next pages of an answer for !more after the database came back")
+            return
+        log.warning("gave up keeping the next pages of an answer for !more: the database stayed away")
+    finally:
+        if _retrying.get(key) is asyncio.current_task():
+            del _retrying[key]

@@ -520,6 +520,60 @@ async def test_a_long_answer_renders_its_first_page_before_the_reply_and_the_res
         await services.db.dispose()
 
 
+async def test_pages_the_database_could_not_take_are_kept_once_it_is_back(tmp_path, monkeypatch, caplog):
+    """The database restarting right after a long answer is sent: its next pages are kept
+    by a retry once the database is back (no traceback in the log), and a newer answer
+    given meanwhile is never overwritten by the older answer's late retry."""
+    import asyncio
+    from bot.framework import paging
+    from storage.db import DatabaseUnavailable
+    from storage.models.core import Pager
+    from support.chat import Chat, make_services
+
+    services = await make_services(tmp_path / "data", modules=["core"], rate_limit_count=10**6)
+    services.settings.bot.page_size = 5
+    monkeypatch.setattr(paging, "RETRY_DELAYS", (0.01, 0.01, 0.01))
+    real_store, away = paging._store_now, {"calls": 2}
+
+    async def flaky_store(*args):
+        if away["calls"]:
+            away["calls"] -= 1
+            raise DatabaseUnavailable("the database system is shutting down")
+        await real_store(*args)
+    monkeypatch.setattr(paging, "_store_now", flaky_store)
+    try:
+        from commands.core.manifest import MANIFEST as CORE
+        cog = Cog("longlist", "Test")
+
+        @cog.command("longlist")
+        @argument("count", Int())
+        async def longlist(ctx, count):
+            await ctx.reply_pages("Header", [f"item {i}" for i in range(count)], "Footer")
+
+        services = Services(settings=services.settings, db=services.db, registry=Registry([CORE, cog]),
+                            access=services.access, bot_user_id="@bot:test", started_at=services.started_at)
+        chat = Chat(services)
+        key = ("@alice:test", "!room:test")
+        with caplog.at_level("WARNING"):
+            assert "7 more" in await chat.text("!longlist 12")
+            assert key in paging._retrying                      # the database was away: retried later
+            await asyncio.wait_for(asyncio.shield(paging._retrying[key]), 5)
+        assert not any(r.exc_info for r in caplog.records), [r.getMessage() for r in caplog.records]
+        async with services.db.session() as s:
+            assert (await s.get(Pager, key)).total == 2
+        assert "item 5" in await chat.text("!more")
+
+        away["calls"] = 1                                       # away again for the next answer only
+        assert "15 more" in await chat.text("!longlist 20")
+        old_retry = paging._retrying[key]
+        assert "more" not in await chat.text("!longlist 4")     # a newer, short answer: no pages
+        await asyncio.sleep(0.1)
+        assert old_retry.cancelled() and key not in paging._retrying
+        assert "nothing more" in (await chat.text("!more")).lower()
+    finally:
+        await services.db.dispose()
+
+
 async def test_pages_an_earlier_process_left_are_forgotten_at_start(tmp_path):
     """A crash between sending an answer and keeping its next pages must not let `!more`
     show an older answer's pages: a new process starts without pages."""
