@@ -378,8 +378,12 @@ async def _tick(services, now: datetime) -> RunReport:
     # Change alerts first: a digest due in the same pass then lists them as alerted.
     try:
         await run_change_alerts(services, now)
-    except Exception:  # noqa: BLE001 - alerts must not stop the digests; retried next pass
-        log.exception("change alerts failed; retried on the next run")
+    except Exception as exc:  # noqa: BLE001 - alerts must not stop the digests; retried next pass
+        if await services.db.unavailable(exc):
+            # Restarting or locked: nothing was written, the next pass sends them; no traceback.
+            log.warning("change alerts: database unavailable (%s); retried on the next run", type(exc).__name__)
+        else:
+            log.exception("change alerts failed; retried on the next run")
     report = await run_due(services, now)
     last = services.extras.get("digests.alerts_checked")
     if last is None or now - last >= ALERT_EVERY:
