@@ -33,7 +33,7 @@ from storage.funding.records import (
 from storage.models.core import AuditLog
 from storage.funding.curation import check_kind
 from storage.funding.models import FundingDeadline, FundingInstrument
-from storage.search import STOPWORDS, bilingual, ranking, tokens
+from storage.search import STOPWORDS, bilingual, ranking, tokens, trim_stopwords
 
 cog = Cog("funding", N_("Funding"))
 
@@ -433,7 +433,8 @@ async def answer(ctx, query: str, filters: Filters, *, understood: list[str] | N
     one message; `lead` (how a question was understood) is its first line."""
     t = ctx.t
     outcome = await find(ctx, query, filters)
-    shown_query = md_escape(query[:120] + ("…" if len(query) > 120 else ""))
+    shown = trim_stopwords(query)
+    shown_query = md_escape(shown[:120] + ("…" if len(shown) > 120 else ""))
     if not outcome.rows:
         lines = []
         if query.strip():

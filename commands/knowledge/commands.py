@@ -18,7 +18,7 @@ from bot.framework.i18n import N_, Translator
 from bot.framework.render import md_code, md_escape, md_link
 from bot.framework.topics import TopicArg, choice_error, match, options_for
 from storage import topics
-from storage.search import ranking
+from storage.search import ranking, trim_stopwords
 from storage.knowledge.records import (
     DATED_KINDS, KIND_LABELS, KIND_SYNONYMS, KINDS, KNOWLEDGE_INDEX, BadURL, clean_url, guess_language, index_item,
     infer_kind, infer_topics, is_passed, load_sample_data, merge_into, reindex, url_key,
@@ -288,7 +288,8 @@ async def knowledge(ctx, query=None, topic=None, kind=None):
         await show_one(ctx, int(m.group(1)))
         return
     items = await find(ctx, query, topic, kind)
-    shown = md_escape(query[:120] + ("…" if len(query) > 120 else ""))
+    trimmed = trim_stopwords(query)
+    shown = md_escape(trimmed[:120] + ("…" if len(trimmed) > 120 else ""))
     filters = []
     if topic:
         filters.append(t("topic {value}", value=f"**{topic_labels(t, [topic])}**"))

@@ -47,7 +47,7 @@ Helpers for callers: ``tokens(text)`` (alnum words), ``stems(word)`` (nl+en stem
 """
 from storage.search.index import SearchIndex
 from storage.search.text import MAX_QUERY_CHARS, MAX_QUERY_TERMS
-from storage.search.text import STOPWORDS, analyze, query_terms, stems, tokens
+from storage.search.text import STOPWORDS, analyze, query_terms, stems, tokens, trim_stopwords
 
-__all__ = ["SearchIndex", "analyze", "query_terms", "stems", "tokens", "STOPWORDS",
+__all__ = ["SearchIndex", "analyze", "query_terms", "stems", "tokens", "trim_stopwords", "STOPWORDS",
            "MAX_QUERY_CHARS", "MAX_QUERY_TERMS"]

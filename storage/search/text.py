@@ -27,6 +27,21 @@ werd wordt worden over tot uit zo zou zouden iets
 """.split())
 
 
+def trim_stopwords(text: str) -> str:
+    """`text` without the stop words it starts or ends with, as typed ("for digital twin"
+    -> "digital twin"): what a header repeats back; the search ignores them anyway."""
+    words = text.split()
+    def is_stop(word: str) -> bool:
+        found = tokens(word)
+        return bool(found) and all(w in STOPWORDS for w in found)
+    start, end = 0, len(words)
+    while start < end and is_stop(words[start]):
+        start += 1
+    while end > start and is_stop(words[end - 1]):
+        end -= 1
+    return " ".join(words[start:end] if start < end else words)
+
+
 def normalize(text: str) -> str:
     """Lower case, accents removed (coördinatie -> coordinatie), ß/æ etc. folded."""
     text = unicodedata.normalize("NFKD", text.lower())

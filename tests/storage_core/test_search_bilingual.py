@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from rapidfuzz import fuzz, process
 from sqlalchemy import text
 
-from storage.search import SearchIndex, analyze, bilingual, compounds, stems
+from storage.search import SearchIndex, analyze, bilingual, compounds, stems, trim_stopwords
 from storage.search.index import FUZZY_CUTOFF
 from support.funding_env import funding_services
 from storage.funding.records import FUNDING_INDEX
@@ -174,3 +174,22 @@ def test_words_absent_from_the_data_find_nothing(funding, words):
                     await FUNDING_INDEX.closest(s, q, vocab + ["klimaatadaptatie", "housing"]))
     hits, near = loop.run_until_complete(go())
     assert hits == [] and near.hits == []
+
+
+@pytest.mark.parametrize("typed,shown", [
+    ("for digital twin", "digital twin"),
+    ("voor de energietransitie", "energietransitie"),
+    ("over warmtenet graag", "warmtenet"),
+    ("climate adaptation", "climate adaptation"),
+    ("de", "de"),                       # only stop words: repeated as typed, never empty
+    ("  Voor   Klimaat!  ", "Klimaat!"),
+])
+def test_a_header_repeats_the_query_without_its_leading_and_trailing_stop_words(typed, shown):
+    assert trim_stopwords(typed) == shown
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=60))
+def test_trimming_stop_words_keeps_a_piece_of_what_was_typed(typed):
+    shown = trim_stopwords(typed)
+    assert shown in " ".join(typed.split()) and (shown or not typed.strip())
