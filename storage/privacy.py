@@ -126,12 +126,18 @@ def key_label(t, labels: dict[str, str], key: str | None) -> str:
 
 
 def target_text(t, target: str | None) -> str:
-    """An audit record's target as a reader sees it: a topic by its name, not `topic:<id>`."""
+    """An audit record's target as a reader sees it: a topic by its name, not `topic:<id>`;
+    a call or lab by the id people type in commands (`!funding <id>`), not `instrument:<id>`;
+    a numbered row as #n, as the commands number them."""
     from storage import topics
     kind, _, ref = (target or "").partition(":")
     if kind == "topic" and (topic := topics.get(ref)) is not None:
         return topic.label(t.lang)
-    return short(target, 40)
+    if kind in ("instrument", "lab") and ref:
+        return short(ref, 60)
+    if (target or "").isdigit():
+        return f"#{target}"
+    return short(target, 60)
 
 
 def state_label(t, value: str | None, names: dict[str, str] | None = None) -> str:

@@ -29,6 +29,15 @@ class Reference:
     contact: str | None = None          # a Matrix ID that answers for it (a lab's contact)
     themes: tuple[str, ...] = ()
     url: str | None = None
+    title_nl: str | None = None         # the Dutch title, where the record has one
+
+    def label(self, lang: str) -> str:
+        """The title in `lang` where the record has it, else as stored."""
+        return self.title_nl if lang == "nl" and self.title_nl else self.title
+
+    def named(self, low: str) -> bool:
+        """Is `low` (lower case, single-spaced) this thing's id or full title, in either language?"""
+        return low in (self.id, self.title.lower(), (self.title_nl or "").lower())
 
     @property
     def key(self) -> tuple[str, str]:

@@ -55,8 +55,11 @@ def split_intent(text: str) -> tuple[str, str]:
     return m.group("thing").strip(), (m.group("q") if m.group("q") is not None else m.group("c") or "").strip()
 
 
-class Ambiguous(BadArgument):
-    """The name fits several things: the user picks one by its id."""
+def _short(title: str, limit: int = 90) -> str:
+    """A title for a choice list: whole words, with "…" where it was cut."""
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(" –-,:") + "…"
 
 
 async def exact(ctx, text: str) -> Reference | None:
@@ -66,7 +69,7 @@ async def exact(ctx, text: str) -> Reference | None:
         return None
     for lookup in ctx.services.registry.contributions("lookup"):
         for r in await lookup(ctx.db, low, ctx.now):
-            if r.id == low or r.title.lower() == low:
+            if r.named(low):
                 return r
     topic = match(low).topic
     if topic is not None:
@@ -99,7 +102,7 @@ async def resolve(ctx, text: str) -> Reference:
     for lookup in ctx.services.registry.contributions("lookup"):
         refs.extend(await lookup(ctx.db, text, ctx.now))
     low = text.lower()
-    exact = [r for r in refs if r.id == low or r.title.lower() == low]
+    exact = [r for r in refs if r.named(low)]
     if exact:
         return exact[0]
     named = match(text)   # the kernel's one topic reading: aliases, everyday words, a choice
@@ -110,14 +113,12 @@ async def resolve(ctx, text: str) -> Reference:
         raise choice_error(ctx, named)
     if len(refs) == 1 and len(named.topics) < 2:
         return refs[0]
-    if refs and len(named.topics) > 1:
-        # "klimaat": topics and records by that word; each as the command to send.
-        options = options_for(ctx, text, named.topics) + [
-            (r.title[:60], retyped(ctx, text, r.id) or r.id) for r in refs[:5]]
-        raise NeedsChoice("Which one do you mean?", options=options)
     if refs:
-        options = ", ".join(f"`{r.id}` ({md_escape(r.title[:60])})" for r in refs[:5])
-        raise Ambiguous("Which one do you mean? {options}", options=options)
+        # "klimaat", "dumava": topics and records by that name, each as the command to send
+        # (the id tells two records with one title apart: DUMAVA 2025 and 2026).
+        options = options_for(ctx, text, named.topics) if len(named.topics) > 1 else []
+        options += [(_short(r.label(ctx.t.lang)), retyped(ctx, text, r.id) or r.id) for r in refs[:5]]
+        raise NeedsChoice("Which one do you mean?", options=options)
     raise BadArgument("I know no call, lab or topic called “{text}”. Try `{funding}` or `{labs}` to find its id.",
                       text=md_escape(text[:80]), funding=ctx.command_name("funding"), labs=ctx.command_name("labs"))
 
@@ -222,7 +223,7 @@ async def interest(ctx, text):
         if intent:
             existing.intent = intent
         await ctx.reply(ctx.t("You already registered interest in **{title}** (#{number}); I kept it{updated}.",
-                              title=md_escape(existing.title), number=existing.id,
+                              title=md_escape(ref.label(ctx.t.lang)), number=existing.id,
                               updated=ctx.t(" with your new line") if intent else ""))
         return
     if (count or 0) >= MAX_INTERESTS:
@@ -234,7 +235,8 @@ async def interest(ctx, text):
     others = await ctx.db.scalar(select(func.count()).select_from(Interest).where(
         Interest.ref_kind == ref.kind, Interest.ref_id == ref.id, Interest.user_id != ctx.sender))
     profile = await ctx.db.get(BrokerProfile, ctx.sender)
-    lines = [ctx.t("Registered #{number}: you work towards **{title}**.", number=row.id, title=md_escape(ref.title))]
+    lines = [ctx.t("Registered #{number}: you work towards **{title}**.", number=row.id,
+                   title=md_escape(ref.label(ctx.t.lang)))]
     if others:
         lines.append(ctx.t.n("{count} other registered interest too: see `{command}`.",
                              "{count} others registered interest too: see `{command}`.", others,
@@ -298,7 +300,7 @@ async def partners(ctx, text):
                                  .outerjoin(BrokerProfile, BrokerProfile.user_id == Interest.user_id)
                                  .where(Interest.ref_kind == ref.kind, Interest.ref_id == ref.id,
                                         Interest.user_id != ctx.sender).order_by(Interest.id))).all()
-    head = ctx.t("Who else works towards **{title}**", title=md_escape(ref.title))
+    head = ctx.t("Who else works towards **{title}**", title=md_escape(ref.label(ctx.t.lang)))
     dl = deadline_text(ctx.t, ref)
     head += (f" ({dl})" if dl else "") + ":"
     if not rows:

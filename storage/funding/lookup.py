@@ -20,7 +20,7 @@ MIN_SCORE = 80
 def reference_of(row: FundingInstrument, now: datetime) -> Reference:
     nd = next_deadline_info(row, now)
     return Reference(kind="instrument", id=row.id, title=row.title, deadline=nd.at.astimezone(timezone.utc) if nd else None,
-                     themes=tuple(row.themes or ()), url=row.url)
+                     themes=tuple(row.themes or ()), url=row.url, title_nl=row.title_nl)
 
 
 async def lookup(session: AsyncSession, text: str, now: datetime | None = None) -> list[Reference]:

@@ -146,3 +146,17 @@ async def test_calendar_feed_over_the_listener(alice, bot, room, ask):
         await alice.wait_for(_from(bot.user_id, "new calendar feed", not_in=(room,)), since=mark, timeout=40)
         async with http.get(url) as resp:
             assert resp.status == 404
+
+
+async def test_a_dutch_speaker_picks_between_two_calls_by_their_dutch_titles(alice, bot, room, ask):
+    """`!interesse dumava` fits the 2025 and the 2026 round: the choice names both by their
+    Dutch titles, each with the exact command to send, and nothing is escaped twice."""
+    r = await ask(alice, room, "!interesse dumava", bot_id=bot.user_id)
+    text = body_of(r)
+    assert "Welke bedoel je?" in text, text
+    assert "Subsidieregeling duurzaam maatschappelijk vastgoed (DUMAVA) – openstelling 2026" in text, text
+    assert "!interesse dumava-2026" in text and "!interesse dumava-2025" in text, text
+    assert "\\(" not in text and "Sustainable Public Buildings" not in text, text
+    r = await ask(alice, room, "!interesse dumava-2026", bot_id=bot.user_id)
+    assert re.search(r"Genoteerd #\d+: je werkt aan Subsidieregeling duurzaam maatschappelijk vastgoed", body_of(r)), \
+        body_of(r)

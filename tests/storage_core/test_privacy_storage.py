@@ -3,6 +3,8 @@ text, bulk deletes, the people count) behave the same on both, and afterwards no
 table (search indexes included) names the user."""
 from __future__ import annotations
 
+import pytest
+
 from bot.scheduler import Scheduler
 from support.chat import Chat, Clock, make_services
 from support.privacy_fill import ALICE, BOB, NOW, fill_everything_naming, tables_naming
@@ -31,3 +33,17 @@ async def test_forget_leaves_no_row_naming_the_user(db, tmp_path):
     finally:
         await sched.shutdown()
         await services.db.dispose()
+
+
+@pytest.mark.parametrize("target,nl", [
+    ("topic:energy-transition", "Energietransitie"),
+    ("instrument:noord-holland-klimaatadaptatie-gemeenten", "noord-holland-klimaatadaptatie-gemeenten"),
+    ("lab:the-green-village", "the-green-village"),
+    ("12", "#12"),
+    ("bundled", "bundled"),
+    (None, ""),
+])
+def test_an_audit_target_is_shown_as_people_name_it(target, nl):
+    from bot.framework.i18n import Translator
+    from storage.privacy import target_text
+    assert target_text(Translator("nl"), target) == nl
