@@ -24,6 +24,13 @@ NOT_SYNCED_RETRY = 5.0  # seconds between tries while a new direct room is not k
 ALIAS_SALT_KEY = "open_room:salt"   # KeyValue: this installation's salt for open_room_alias
 
 
+def direct_intent_key(user_id: str) -> str:
+    """The KeyValue key of "about to create a direct room with user_id" (keys are at most
+    100 characters, user ids up to 255: hashed; the value holds the user id, so forgetting
+    the user removes it with the other rows naming them)."""
+    return "direct_room_intent:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
+
+
 class MatrixTransport:
     def __init__(self, client: AsyncClient, db, metrics=None):
         self.client = client
@@ -95,46 +102,86 @@ class MatrixTransport:
         return content, None
 
     async def direct_room(self, user_id: str | None) -> str | None:
+        """The room to message `user_id` in; created (once) when there is none.
+
+        Once, across crashes: the intent is kept before the room is created, and removed in
+        the transaction that records the room. A retry that finds the intent but no room (a
+        crash between creating and recording) looks for the room it made first, an unnamed
+        room the bot created with only this person in it, instead of inviting them twice."""
         if not user_id:
             return None
+        intent_key = direct_intent_key(user_id)
         async with self._dm_lock:
             async with self.db.session() as session:
                 known = await session.get(DirectRoom, user_id)
+                intent = await session.get(KeyValue, intent_key)
             if known and known.room_id in self.client.rooms:
                 return known.room_id
-            resp = await self.client.room_create(is_direct=True, invite=[user_id],
-                                                 preset=RoomPreset.trusted_private_chat)
-            if not isinstance(resp, RoomCreateResponse):
-                result = classify(resp)
-                if result.transient or result.retry_after is not None:
-                    raise OSError(f"creating a direct room: {resp}")
-                return None
-            for attempt in (1, 2):
-                try:
+            room_id = await self._interrupted_direct_room(user_id) if intent is not None else None
+            if room_id is None:
+                if intent is None:
                     async with self.db.transaction() as session:
-                        await session.merge(DirectRoom(user_id=user_id, room_id=resp.room_id))
-                        state = await session.get(RoomState, resp.room_id)
-                        if state is None:
-                            session.add(RoomState(room_id=resp.room_id, joined_at_ms=int(time.time() * 1000),
-                                                  is_direct_with=user_id))
-                        elif state.is_direct_with is None:
-                            # The sync loop saw the new room first and recorded it as an ordinary
-                            # room; it is the direct chat with user_id (no prefix needed there).
-                            state.is_direct_with = user_id
-                    break
-                except IntegrityError:
-                    # The sync loop recorded the room in the same moment: mark that row instead.
-                    if attempt == 2:
-                        raise
+                        await session.merge(KeyValue(key=intent_key, value=user_id))
+                resp = await self.client.room_create(is_direct=True, invite=[user_id],
+                                                     preset=RoomPreset.trusted_private_chat)
+                if not isinstance(resp, RoomCreateResponse):
+                    result = classify(resp)
+                    if result.transient or result.retry_after is not None:
+                        raise OSError(f"creating a direct room: {resp}")
+                    return None
+                room_id = resp.room_id
+            else:
+                log.info("found the direct room %s made before a restart; not creating another", room_id)
+            await self._record_direct_room(user_id, room_id, intent_key)
             if self.room_changed is not None:
-                self.room_changed(resp.room_id)
+                self.room_changed(room_id)
             # The room becomes known to nio with the next sync; wait briefly for it.
             for _ in range(100):
-                if resp.room_id in self.client.rooms:
+                if room_id in self.client.rooms:
                     break
                 await asyncio.sleep(0.1)
-            return resp.room_id
+            return room_id
 
+    async def _record_direct_room(self, user_id: str, room_id: str, intent_key: str) -> None:
+        for attempt in (1, 2):
+            try:
+                async with self.db.transaction() as session:
+                    await session.merge(DirectRoom(user_id=user_id, room_id=room_id))
+                    state = await session.get(RoomState, room_id)
+                    if state is None:
+                        session.add(RoomState(room_id=room_id, joined_at_ms=int(time.time() * 1000),
+                                              is_direct_with=user_id))
+                    elif state.is_direct_with is None:
+                        # The sync loop saw the new room first and recorded it as an ordinary
+                        # room; it is the direct chat with user_id (no prefix needed there).
+                        state.is_direct_with = user_id
+                    intent = await session.get(KeyValue, intent_key)
+                    if intent is not None:
+                        await session.delete(intent)
+                return
+            except IntegrityError:
+                # The sync loop recorded the room in the same moment: mark that row instead.
+                if attempt == 2:
+                    raise
+
+    async def _interrupted_direct_room(self, user_id: str) -> str | None:
+        """A direct room an interrupted `direct_room` created for `user_id`: one the bot made
+        (its create event is the bot's), without a name (introduction rooms have one), whose
+        only other member, joined or invited, is `user_id`. Rooms come from the last sync;
+        a room nio does not know yet cannot be sent to either, and is looked for again on
+        the outbox's retry (the intent stays until a room is recorded)."""
+        own = self.client.user_id
+        for room in list(self.client.rooms.values()):
+            people = set(room.users) | set(room.invited_users)
+            if room.name or user_id not in people or people - {own, user_id}:
+                continue
+            resp = await self.client.room_get_state(room.room_id)
+            events = getattr(resp, "events", None)
+            if events is None:
+                raise OSError(f"reading the state of {room.room_id}: {resp}")
+            if any(e.get("type") == "m.room.create" and e.get("sender") == own for e in events):
+                return room.room_id
+        return None
 
     async def _alias_salt(self) -> str:
         """A random secret of this installation (kept in the database), so nobody who sees a
