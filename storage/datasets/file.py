@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -72,6 +73,9 @@ class DataFile:
     key_column: str = "id"            # the column a CSV file must have (knowledge items are keyed by url)
     match_column: str = "id"          # the table column a record's id is matched against on upsert
     on_create: Callable[[], dict[str, Any]] = lambda: {}       # defaults for rows the import adds
+    # `(session, now, ids, source, by) -> async context manager` recording what the import
+    # changes (funding: storage.funding.changes, for change alerts and digests).
+    track_changes: Callable[..., Any] | None = None
 
     # -- database -------------------------------------------------------------------
     async def import_file(self, db, path, actor: str, progress=None) -> str:
@@ -80,7 +84,10 @@ class DataFile:
         path = Path(path)
         records = self.read(path)
         async with db.transaction() as session:
-            created, updated, unchanged = await self.upsert(session, records, actor, progress)
+            tracked = (self.track_changes(session, datetime.now(timezone.utc), [r.id for r in records], "import",
+                                          actor) if self.track_changes is not None else nullcontext())
+            async with tracked:
+                created, updated, unchanged = await self.upsert(session, records, actor, progress)
             if self.reindex and (created or updated):
                 await self.reindex(session)
             session.add(AuditLog(actor=actor, action=f"{self.name}.import", target=path.name,

@@ -17,10 +17,18 @@ from storage.funding.records import (
 from storage.datasets.reload import reload_bundled
 from storage.funding import changes
 
+def track_changes(session, now, ids, source, by):
+    """What an import or reload changes in the records `ids` becomes FundingChange rows, so
+    followers hear of a deadline moved earlier however it was changed (a large file: every
+    record is compared, instead of an IN list past the databases' parameter limits)."""
+    where = FundingInstrument.id.in_(ids) if len(ids) <= 1000 else None
+    return changes.tracking(session, now, source=source, by=by, where=where)
+
+
 FILE = DataFile("instruments", InstrumentRecord, tuple(FIELDS), list_fields=("themes", "eligible_applicants"),
                 codecs={"deadlines": json_list_codec(), "dates_indicative": bool_codec(), "stale": bool_codec()}, name="funding", table=FundingInstrument,
                 noun="funding instruments", record_of=record_of, reindex=reindex,
-                stamp=lambda actor: {"updated_by": actor})
+                stamp=lambda actor: {"updated_by": actor}, track_changes=track_changes)
 
 import_file = FILE.import_file
 export_text = FILE.export_text
@@ -39,5 +47,4 @@ DATASET = DataSet("funding", FundingInstrument, FUNDING_INDEX, load_sample_data,
                   keep=("external_status", "last_seen_at", "stale"), bundled_by=BUNDLED_BY,
                   bilingual=(("instruments", "summary", "summary_nl"), ("instruments", "title", "title_nl")),
                   bundled_path=DATA_FILE,
-                  track_changes=lambda session, now, ids, source, by: changes.tracking(
-                      session, now, source=source, by=by, where=FundingInstrument.id.in_(ids)))
+                  track_changes=track_changes)

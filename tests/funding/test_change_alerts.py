@@ -186,3 +186,24 @@ async def test_deadlines_reads_the_deadline_table_kept_on_every_write(services):
         await s.delete(await s.get(FundingInstrument, fid))
     async with db.session() as s:
         assert (await s.scalars(select(FundingDeadline).where(FundingDeadline.instrument_id == fid))).all() == []
+
+
+async def test_an_import_moving_a_deadline_earlier_records_the_change_once(services, tmp_path):
+    """`dsih-bot import funding FILE` records what it changes like a refresh or a reload
+    does (source "import", by the actor): followers hear of a deadline moved earlier
+    however it was changed. Importing the same file again records nothing."""
+    import yaml
+    from storage.funding.dataset import FILE, import_file
+    db = services.db
+    fid = await _a_followed_record(db)
+    async with db.session() as s:
+        record = FILE.record_of(await s.get(FundingInstrument, fid))
+    record["deadlines"] = [{"at": "2027-02-01T17:00", "tz": "Europe/Brussels", "label": "deadline"}]
+    path = tmp_path / "moved.yaml"
+    path.write_text(yaml.safe_dump({"instruments": [record]}, allow_unicode=True))
+    before = len(await _changes(db))
+    assert "1 updated" in await import_file(db, path, actor="cli")
+    added = (await _changes(db))[before:]
+    assert [(c[0], c[1], c[2], c[5]) for c in added] == [(fid, "deadline", "earlier", "import")], added
+    assert "0 updated, 1 unchanged" in await import_file(db, path, actor="cli")
+    assert len(await _changes(db)) == before + 1
