@@ -3,6 +3,7 @@ runtime, with the terminal as the transport. For trying commands without a homes
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sys
 import threading
@@ -19,6 +20,9 @@ from config.settings import Settings, user_data_dir
 from storage.models.core import OutboxMessage
 
 CONSOLE_ROOM = "!console:local"
+STOP_WITHIN = 3.0   # seconds Ctrl-C waits for the scheduler and the database to close
+
+log = logging.getLogger(__name__)
 
 
 class ConsoleTransport:
@@ -156,7 +160,15 @@ async def run_console(settings: Settings, *, user_id: str, role: str = "admin",
         drain = False  # Ctrl-C: quit at once
         raise
     finally:
-        await console.stop(drain=drain)
+        if drain:
+            await console.stop(drain=True)
+        else:
+            # At once, even on a busy machine: what was answered is committed, pending sends
+            # stay in the outbox, and SQLite's journal makes an unclosed connection safe.
+            try:
+                await asyncio.wait_for(console.stop(drain=False), STOP_WITHIN)
+            except asyncio.TimeoutError:
+                log.warning("console: stopping took over %ss; quitting without waiting", STOP_WITHIN)
     return 0
 
 
