@@ -46,8 +46,11 @@ class DataSet:
     async def start(self, services) -> None:
         async with services.db.transaction() as session:
             if services.settings.storage.load_sample_data:
-                if await self.load_sample(session) and self.stamped:
-                    # The table was empty, so every row is the sample's.
+                was_empty = self.stamped and not await self.count(session)
+                if await self.load_sample(session) and was_empty:
+                    # The table was empty, so every row is the sample's. In a filled one the
+                    # merge of a newer bundled file stamps only what it changed: stamping all
+                    # would list every record as updated in the next digests.
                     now = services.clock()
                     await session.execute(update(self.model).values({c: now for c in self.stamped}))
             # Rebuild when rows and index disagree, or the index was built by another version

@@ -245,3 +245,27 @@ async def test_newer_bundled_data_reaches_an_existing_database_but_never_over_ed
             assert await load_sample_data(s) == 0     # nothing left to do
     finally:
         await services.db.dispose()
+
+
+async def test_a_newer_bundled_file_at_start_stamps_only_the_records_it_changed(tmp_path):
+    """The start-up merge of a newer bundled file into a filled table: only the records it
+    changed or added look updated; stamping every row, as for an empty table, listed every
+    instrument as updated in the next digests."""
+    from sqlalchemy import delete, select, update
+
+    from storage.funding.dataset import DATASET
+    services = await funding_services(tmp_path, now=NOW)
+    long_ago = NOW - timedelta(days=30)
+    try:
+        async with services.db.transaction() as s:
+            await s.execute(update(FundingInstrument).values(updated_at=long_ago))
+            old = await s.get(FundingInstrument, "efro-kansen-voor-west-3")   # as shipped before the fact check
+            old.deadline_model, old.checked_by = "continuous", None
+            await s.execute(delete(FundingInstrument).where(FundingInstrument.id == "mit-regeling"))
+        await DATASET.start(services)
+        async with services.db.session() as s:
+            fresh = {r.id for r in (await s.scalars(select(FundingInstrument).where(
+                FundingInstrument.updated_at > long_ago))).all()}
+        assert fresh == {"efro-kansen-voor-west-3", "mit-regeling"}, fresh
+    finally:
+        await services.db.dispose()
