@@ -19,26 +19,17 @@ from bot.framework import effects
 from bot.framework.messages import Outgoing
 from bot.matrix.transport import MatrixTransport, direct_intent_key
 from storage.models.core import DirectRoom, KeyValue, OutboxMessage
-from support.chat import make_services
-from support.e2e_fixtures import USER_PASSWORD, unique
 from support.matrix_user import MatrixUser
 from support.quiescence import until
+from support.transport_crash import Crash, bot_account, send_dying_before_create
 
 pytestmark = pytest.mark.e2e
 
 
-class Crash(BaseException):
-    """Stands for the process dying (not an Exception: nothing may catch it)."""
-
-
 @pytest.fixture
 async def sender(synapse, tmp_path):
-    user_id = synapse.register(unique("dmsender"), USER_PASSWORD)
-    user = await MatrixUser.create(synapse.url, user_id, USER_PASSWORD, tmp_path / "dmsender", encryption=False)
-    services = await make_services(tmp_path / "data", modules=("core",))
-    yield user, services.db
-    await services.db.dispose()
-    await user.close()
+    async with bot_account(synapse, tmp_path, "dmsender") as pair:
+        yield pair
 
 
 def _row(to_user: str, text: str) -> OutboxMessage:
@@ -104,17 +95,7 @@ async def test_crash_before_the_direct_room_was_created_creates_it_once(sender, 
     user, db = sender
     bob.auto_join = False
     row = _row(bob.user_id, f"hello {uuid.uuid4().hex[:6]}")
-    first = MatrixTransport(user.client, db)
-    real_create = user.client.room_create
-
-    async def crash_before_create(*_a, **_k):
-        raise Crash("room_create")
-    user.client.room_create = crash_before_create
-    try:
-        with pytest.raises(Crash):
-            await first.send(row)
-    finally:
-        user.client.room_create = real_create
+    await send_dying_before_create(user, db, row)
     assert await _rooms_with(user, bob.user_id) == []          # only the intent was kept
     await _deliver_after_restart(user, db, row, bob)
 
