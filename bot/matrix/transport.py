@@ -172,14 +172,19 @@ class MatrixTransport:
         the outbox's retry (the intent stays until a room is recorded)."""
         own = self.client.user_id
         for room in list(self.client.rooms.values()):
-            people = set(room.users) | set(room.invited_users)
-            if room.name or user_id not in people or people - {own, user_id}:
+            # nio's view (it may lag a sync behind) only picks the rooms worth asking about;
+            # the homeserver's current state decides.
+            if room.name or user_id not in (set(room.users) | set(room.invited_users)):
                 continue
             resp = await self.client.room_get_state(room.room_id)
             events = getattr(resp, "events", None)
             if events is None:
                 raise OSError(f"reading the state of {room.room_id}: {resp}")
-            if any(e.get("type") == "m.room.create" and e.get("sender") == own for e in events):
+            made_by_us = any(e.get("type") == "m.room.create" and e.get("sender") == own for e in events)
+            named = any(e.get("type") == "m.room.name" and (e.get("content") or {}).get("name") for e in events)
+            people = {e.get("state_key") for e in events if e.get("type") == "m.room.member"
+                      and (e.get("content") or {}).get("membership") in ("join", "invite")}
+            if made_by_us and not named and user_id in people and people <= {own, user_id}:
                 return room.room_id
         return None
 

@@ -135,6 +135,16 @@ async def reference_for(ctx, kind: str, ref_id: str) -> Reference | None:
     return None
 
 
+async def title_in(ctx, kind: str, ref_id: str, stored: str, lang: str) -> str:
+    """A stored interest's thing named in `lang` (a call's Dutch title, a topic's Dutch
+    name) for the person a message is for; as stored when it is gone from the data."""
+    if kind == "topic":
+        topic = topics.get(ref_id)
+        return topic.label(lang) if topic else stored
+    ref = await reference_for(ctx, kind, ref_id)
+    return ref.label(lang) if ref else stored
+
+
 def _mention(user_id: str) -> str:
     return md_link(user_id, f"https://matrix.to/#/{user_id}")
 
@@ -250,7 +260,7 @@ async def interest(ctx, text):
         t2 = await ctx.translator_for(ref.contact)
         ctx.send_to_user(ref.contact, "\n\n".join([
             "🤝 " + t2("{person} ({who}) registered interest in your lab **{lab}**:", person=_mention(ctx.sender),
-                       who=who(t2, profile), lab=md_escape(ref.title)),
+                       who=who(t2, profile), lab=md_escape(ref.label(t2.lang))),
             "> " + (md_escape(intent) if intent else t2("(no line of intent)")),
             t2("Answer with an offer: `{command} {number} <your offer>`.",
                command=ctx.services.command_name("offer", t2.lang), number=row.id)]))
@@ -339,8 +349,9 @@ async def introduce(ctx, number):
                                                       Interest.ref_id == other.ref_id))
     profile = await ctx.db.get(BrokerProfile, ctx.sender)
     t2 = await ctx.translator_for(other.user_id)
+    title = await title_in(ctx, other.ref_kind, other.ref_id, other.title, t2.lang)
     ask = ["🤝 " + t2("{person} ({who}) also works towards **{title}** and would like to be introduced to you.",
-                      person=_mention(ctx.sender), who=who(t2, profile), title=md_escape(other.title))]
+                      person=_mention(ctx.sender), who=who(t2, profile), title=md_escape(title))]
     if mine is not None and mine.intent:
         ask.append("> " + md_escape(mine.intent))
     ask.append(t2("Do you want that? Answer `{yes}` or `{no}`. If you say no, they are not told.",
@@ -447,7 +458,15 @@ async def brokerage(ctx):
         await ctx.reply(ctx.t("Nobody has registered interest in anything yet."))
         return
     lines = ["**" + ctx.t("Most interest") + "**"]
-    lines += [f"{n}. **{md_escape(title)}** ({ctx.t(kind)}): {count}" for n, (kind, _id, title, count) in enumerate(top, 1)]
+    lang = ctx.t.lang
+    names: dict[tuple[str, str], str] = {}
+
+    async def name(kind: str, ref_id: str, stored: str) -> str:
+        if (kind, ref_id) not in names:
+            names[kind, ref_id] = await title_in(ctx, kind, ref_id, stored, lang)
+        return names[kind, ref_id]
+    for n, (kind, ref_id, title, count) in enumerate(top, 1):
+        lines.append(f"{n}. **{md_escape(await name(kind, ref_id, title))}** ({ctx.t(kind)}): {count}")
     rows = (await ctx.db.execute(select(Interest, BrokerProfile)
                                  .outerjoin(BrokerProfile, BrokerProfile.user_id == Interest.user_id)
                                  .order_by(Interest.id))).all()
@@ -466,7 +485,8 @@ async def brokerage(ctx):
     if pairs:
         lines.append("**" + ctx.t("Suggested introductions") + "**")
         for _, a, pa, b, pb in pairs[:10]:
-            lines.append(f"- **{md_escape(a.title)}**: #{a.id} {who(ctx.t, pa)} ↔ #{b.id} {who(ctx.t, pb)}")
+            title = await name(a.ref_kind, a.ref_id, a.title)
+            lines.append(f"- **{md_escape(title)}**: #{a.id} {who(ctx.t, pa)} ↔ #{b.id} {who(ctx.t, pb)}")
         lines.append(ctx.t("Ask either one with `{command} <number>`: they decide.", command=ctx.command_name("introduce")))
     await ctx.reply("\n".join(lines))
 

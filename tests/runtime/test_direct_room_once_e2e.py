@@ -107,6 +107,9 @@ async def test_a_room_someone_else_made_or_shared_is_not_taken_for_the_direct_ro
     await until(lambda: theirs in user.client.rooms, 30, "bob's room joined")   # the sender joins on invitation
     shared = (await user.client.room_create(invite=[bob.user_id, alice.user_id])).room_id  # a third member
     await until(lambda: theirs in user.client.rooms and shared in user.client.rooms, 30, "both rooms synced")
+    # As a restart may see it: nio's view a sync behind (alice's invitation not in it yet).
+    user.client.rooms[shared].invited_users.pop(alice.user_id, None)
+    user.client.rooms[shared].users.pop(alice.user_id, None)
     async with db.transaction() as s:                                          # an interrupted creation
         s.add(KeyValue(key=direct_intent_key(bob.user_id), value=bob.user_id))
     room_id = await MatrixTransport(user.client, db).direct_room(bob.user_id)
