@@ -67,8 +67,9 @@ def cmd_console(args) -> int:
     try:
         return asyncio.run(run_console(settings, user_id=args.user, role=args.role, commands=args.command,
                                        files_dir=Path(args.files) if args.files else None))
-    except KeyboardInterrupt:
-        # The console has stopped (database closed, nothing pending lost: unsent rows stay in
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Ctrl-C (bot.console handles it: the main task is cancelled, so asyncio.run ends
+        # with CancelledError). The console has stopped (database closed, nothing pending lost: unsent rows stay in
         # the outbox). Leave now: the thread still blocked reading stdin must not be waited
         # for, nor finalised while it holds stdin's lock.
         print("\ndsih-bot console stopped.", file=sys.stderr, flush=True)

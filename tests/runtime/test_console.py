@@ -87,6 +87,38 @@ def test_ctrl_c_quits_the_console_at_once(tmp_path):
     assert took < 5, took
 
 
+_LOST_CANCELLATION = """
+import asyncio, sys
+from bot.console import _on_ctrl_c_cancel
+
+async def main():
+    _on_ctrl_c_cancel(asyncio.current_task())
+    print("ready", flush=True)
+    while True:                      # as after Python 3.11's wait_for lost the cancellation
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass
+
+asyncio.run(main())
+"""
+
+
+def test_ctrl_c_leaves_even_when_the_cancellation_is_lost(tmp_path):
+    """The console's Ctrl-C does not rely on the cancellation arriving: a main task that
+    swallows it (what 3.11's wait_for can do) still ends with the process, at once."""
+    proc = subprocess.Popen([sys.executable, "-c", _LOST_CANCELLATION], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=tmp_path)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130 and "console stopped" in proc.stderr.read()
+
+
 async def test_a_job_still_running_at_stop_is_ended_before_the_database_closes(tmp_path):
     services = await make_services(tmp_path / "data", modules=["core"])
     sched = Scheduler(services, lambda: None)
