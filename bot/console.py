@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.app import build_dispatcher, build_services
-from bot.framework.paging import forget_all
+from bot.framework.paging import forget_all, stop_retries
 from bot.framework.messages import Incoming
 from bot.outbox import OutboxSender, SendResult
 from bot.scheduler import Scheduler
@@ -99,6 +99,7 @@ class Console:
             await self.sender.drain(timeout=5)
         await self.sender.stop()
         await self.scheduler.shutdown()
+        stop_retries()
         await self.services.db.dispose()
 
 

@@ -129,6 +129,12 @@ async def forget_all(db) -> None:
         await session.execute(delete(Pager))
 
 
+def stop_retries() -> None:
+    """At stop, before the database closes: a retry left running would outlive it."""
+    for key in list(_retrying):
+        supersede(*key)
+
+
 def supersede(user_id: str, room_id: str) -> None:
     """A newer answer for this person and room: an older answer's pending retry stops."""
     task = _retrying.pop((user_id, room_id), None)

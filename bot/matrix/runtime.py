@@ -23,7 +23,7 @@ from nio import (
     ReactionEvent, RedactionEvent, RoomMessageText, RoomUpgradeEvent, SyncError, SyncResponse, UnknownEvent, WhoamiResponse,
 )
 
-from bot.framework.paging import forget_all
+from bot.framework.paging import forget_all, stop_retries
 from bot.framework import effects
 from bot.app import build_dispatcher, build_services, warm_caches
 from bot.framework.messages import Incoming, Outgoing
@@ -554,6 +554,7 @@ class MatrixRuntime:
         if self.client:
             await self.client.close()
         if self.services:
+            stop_retries()
             await self.services.db.dispose()
         await self.leader.release()  # last: the standby takes over only after our outbox drained
         log.info("stopped")
