@@ -1,9 +1,10 @@
 """Neutral shapes one capability hands another through manifest contributions, so that
 neither imports the other (CONTRIBUTING.md):
 
-- `lookup`: `async (session, text) -> list[Reference]`: the things a name or id may mean
-  (an instrument, a lab), best first, an exact id first of all. Brokerage resolves
-  `!interest <instrument|lab|topic>` through it.
+- `lookup`: `async (session, text, now, *, exact=False) -> list[Reference]`: the things a
+  name or id may mean (an instrument, a lab), best first, an exact id first of all; with
+  `exact`, only the record whose id is `text` (a primary-key read, no fuzzy scan). Brokerage
+  resolves `!interest <instrument|lab|topic>` through it, and a stored interest by its id.
 - `calendar`: `async (session, user_id, followed, t) -> list[CalendarEntry]`: what belongs
   in that person's calendar feed (their sessions and action items; deadlines of the
   `followed` references, a frozenset of (kind, id)). A contribution lists only what that

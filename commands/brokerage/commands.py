@@ -19,7 +19,7 @@ from bot.framework.topics import choice_error, match, options_for, retyped
 from bot.framework.references import Reference
 from bot.framework.render import md_escape, md_link
 from storage import topics
-from storage.brokerage.models import KINDS, BrokerProfile, Interest, Introduction
+from storage.brokerage.models import BrokerProfile, Interest, Introduction
 from storage.models.core import AuditLog
 
 cog = Cog("brokerage", N_("Brokerage"))
@@ -129,7 +129,7 @@ async def reference_for(ctx, kind: str, ref_id: str) -> Reference | None:
         topic = topics.get(ref_id)
         return Reference("topic", ref_id, topic.label(ctx.t.lang) if topic else ref_id, themes=(ref_id,))
     for lookup in ctx.services.registry.contributions("lookup"):
-        for r in await lookup(ctx.db, ref_id, ctx.now):
+        for r in await lookup(ctx.db, ref_id, ctx.now, exact=True):
             if r.kind == kind and r.id == ref_id:
                 return r
     return None

@@ -23,15 +23,17 @@ def reference_of(row: FundingInstrument, now: datetime) -> Reference:
                      themes=tuple(row.themes or ()), url=row.url, title_nl=row.title_nl)
 
 
-async def lookup(session: AsyncSession, text: str, now: datetime | None = None) -> list[Reference]:
-    """Instruments `text` names: the exact id or identifier, else titles that match well."""
+async def lookup(session: AsyncSession, text: str, now: datetime | None = None, *,
+                 exact: bool = False) -> list[Reference]:
+    """Instruments `text` names: the exact id or identifier, else titles that match well
+    (`exact`: the id only, one primary-key read)."""
     now = now or datetime.now(timezone.utc)
     wanted = " ".join(text.split()).strip().lower()
     if not wanted:
         return []
-    exact = await session.get(FundingInstrument, wanted)
-    if exact is not None:
-        return [reference_of(exact, now)]
+    found = await session.get(FundingInstrument, wanted)
+    if found is not None or exact:
+        return [reference_of(found, now)] if found is not None else []
     rows = (await session.scalars(select(FundingInstrument))).all()
     for row in rows:
         if (row.identifier or "").lower() == wanted:

@@ -19,13 +19,14 @@ def reference_of(row: Lab) -> Reference:
                      themes=tuple(row.themes or ()), url=row.website)
 
 
-async def lookup(session: AsyncSession, text: str, now: datetime | None = None) -> list[Reference]:
+async def lookup(session: AsyncSession, text: str, now: datetime | None = None, *,
+                 exact: bool = False) -> list[Reference]:
     wanted = " ".join(text.split()).strip().lower()
-    if len(wanted) < 3:
+    if len(wanted) < 3 and not exact:
         return []
-    exact = await session.get(Lab, wanted)
-    if exact is not None:
-        return [reference_of(exact)]
+    found = await session.get(Lab, wanted)
+    if found is not None or exact:
+        return [reference_of(found)] if found is not None else []
     rows = (await session.scalars(select(Lab))).all()
     scored = []
     for row in rows:
