@@ -21,7 +21,7 @@ from bot.matrix.transport import MatrixTransport, direct_intent_key
 from storage.models.core import DirectRoom, KeyValue, OutboxMessage
 from support.matrix_user import MatrixUser
 from support.quiescence import until
-from support.transport_crash import Crash, bot_account, send_dying_before_create
+from support.transport_crash import bot_account, send_dying_at, send_dying_before_create
 
 pytestmark = pytest.mark.e2e
 
@@ -75,13 +75,7 @@ async def test_crash_between_creating_and_recording_the_direct_room_makes_no_sec
     user, db = sender
     bob.auto_join = False
     row = _row(bob.user_id, f"hello {uuid.uuid4().hex[:6]}")
-    first = MatrixTransport(user.client, db)
-
-    async def crash(*_a, **_k):
-        raise Crash("_record_direct_room")
-    first._record_direct_room = crash
-    with pytest.raises(Crash):
-        await first.send(row)
+    await send_dying_at(user, db, row, "_record_direct_room")
     assert len(await _rooms_with(user, bob.user_id)) == 1    # the room exists, unrecorded
     async with db.session() as s:
         assert (await s.scalars(select(DirectRoom))).all() == []

@@ -22,7 +22,7 @@ from bot.matrix.transport import MatrixTransport
 from storage.models.core import KeyValue, OutboxMessage
 from support.matrix_user import MatrixUser
 from support.quiescence import until
-from support.transport_crash import Crash, bot_account, send_dying_before_create
+from support.transport_crash import bot_account, send_dying_at, send_dying_before_create
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +49,6 @@ async def _rooms_named(user: MatrixUser, name: str) -> list[str]:
     return out
 
 
-def _crash_on(transport: MatrixTransport, method: str) -> None:
-    async def crash(*_args, **_kwargs):
-        raise Crash(method)
-    setattr(transport, method, crash)
-
-
 async def _deliver_after_restart(user, db, row, bob, name):
     result = await MatrixTransport(user.client, db).send(row)
     assert result.event_id, result
@@ -75,10 +69,7 @@ async def test_crash_between_creating_and_recording_the_room_makes_no_second_roo
     bob.auto_join = False
     name = f"intro-{uuid.uuid4().hex[:8]}"
     row = _row([bob.user_id], name)
-    first = MatrixTransport(user.client, db)
-    _crash_on(first, "_remember_room")
-    with pytest.raises(Crash):
-        await first.send(row)
+    await send_dying_at(user, db, row, "_remember_room")
     assert len(await _rooms_named(user, name)) == 1       # the room exists, unrecorded
     await _deliver_after_restart(user, db, row, bob, name)
 
@@ -98,10 +89,7 @@ async def test_a_lost_record_still_finds_the_room_by_its_alias(opener, bob):
     bob.auto_join = False
     name = f"intro-{uuid.uuid4().hex[:8]}"
     row = _row([bob.user_id], name)
-    first = MatrixTransport(user.client, db)
-    _crash_on(first, "_remember_room")
-    with pytest.raises(Crash):
-        await first.send(row)
+    await send_dying_at(user, db, row, "_remember_room")
     async with db.transaction() as s:                       # no intent, no room id
         gone = await s.execute(delete(KeyValue).where(KeyValue.key == f"open_room:{row.txn_id}"[:100]))
         assert gone.rowcount == 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import pytest
+
+from bot.matrix.transport import MatrixTransport
 from support.chat import make_services
 from support.e2e_fixtures import USER_PASSWORD, unique
 from support.matrix_user import MatrixUser
@@ -30,9 +33,6 @@ async def bot_account(synapse, tmp_path, name: str):
 async def send_dying_before_create(user: MatrixUser, db, row) -> None:
     """Send `row` through a new transport that dies as it is about to create a room (after
     keeping its intent): the homeserver has no room yet."""
-    import pytest
-
-    from bot.matrix.transport import MatrixTransport
     real_create = user.client.room_create
 
     async def crash_before_create(*_a, **_k):
@@ -43,3 +43,15 @@ async def send_dying_before_create(user: MatrixUser, db, row) -> None:
             await MatrixTransport(user.client, db).send(row)
     finally:
         user.client.room_create = real_create
+
+
+async def send_dying_at(user: MatrixUser, db, row, method: str) -> None:
+    """Send `row` through a new transport that dies as it enters its own `method` (e.g.
+    the step that records a room the homeserver has just made)."""
+    transport = MatrixTransport(user.client, db)
+
+    async def crash(*_a, **_k):
+        raise Crash(method)
+    setattr(transport, method, crash)
+    with pytest.raises(Crash):
+        await transport.send(row)
